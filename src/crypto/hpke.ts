@@ -1,0 +1,170 @@
+/**
+ * HPKE (RFC 9180) base mode, single shot, for one fixed suite:
+ *   KEM  0x0041 ML-KEM-768 (draft-ietf-hpke-pq §3)
+ *   KDF  0x0001 HKDF-SHA256 (RFC 9180 §7.2)
+ *   AEAD 0x0002 AES-256-GCM (RFC 9180 §7.3)
+ *
+ * draft-ietf-hpke-pq §3 maps the HPKE KEM interface straight onto FIPS 203: Encap is
+ * ML-KEM.Encaps (enc = the 1088-byte ciphertext, shared_secret = the 32-byte K, no
+ * ExtractAndExpand step as in DHKEM) and an encapsulation-key check failure is an EncapError;
+ * Decap expands the 64-byte seed dk = d‖z with ML-KEM.KeyGen_internal and runs ML-KEM.Decaps.
+ * The private key form of the draft (Nsk = 64) is the seed, so `hpkeOpen` accepts either that
+ * seed or the provider's expanded decapsulation key.
+ *
+ * Single shot means one message per context, sequence number 0, so the AEAD nonce is
+ * base_nonce itself (RFC 9180 §5.2: nonce = base_nonce XOR I2OSP(0, Nn)). The exporter secret
+ * is not derived: nothing here exports.
+ *
+ * AES-GCM comes from WebCrypto, HKDF from `@noble/hashes`, so this runs in browsers, workers and
+ * Node without `Buffer`.
+ * @module
+ */
+import { expand, extract } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { ML_KEM_768, nobleProvider, type PrimitiveProvider } from './primitives.js';
+
+const KEM_ID = 0x0041; // draft-ietf-hpke-pq §8.1, ML-KEM-768
+const KDF_ID = 0x0001; // RFC 9180 §7.2, HKDF-SHA256
+const AEAD_ID = 0x0002; // RFC 9180 §7.3, AES-256-GCM
+const MODE_BASE = 0x00; // RFC 9180 §5.1, Table 1
+const NK = 32; // AES-256-GCM key length
+const NN = 12; // AES-GCM nonce length
+/** Expanded ML-KEM-768 decapsulation key length (FIPS 203 Table 3). */
+const EXPANDED_SECRET_KEY_LENGTH = 2400;
+
+const HPKE_V1 = utf8ToBytes('HPKE-v1');
+// RFC 9180 §5.1: suite_id = "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2)
+const SUITE_ID = concatBytes(utf8ToBytes('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(AEAD_ID));
+const EMPTY = new Uint8Array(0);
+
+function i2osp2(n: number): Uint8Array {
+  return Uint8Array.of((n >>> 8) & 0xff, n & 0xff);
+}
+
+// RFC 9180 §4: LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" ‖ suite_id ‖ label ‖ ikm)
+function labeledExtract(salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
+  return extract(sha256, concatBytes(HPKE_V1, SUITE_ID, utf8ToBytes(label), ikm), salt);
+}
+
+// RFC 9180 §4: LabeledExpand(prk, label, info, L) = Expand(prk, I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖ info, L)
+function labeledExpand(prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array {
+  return expand(sha256, prk, concatBytes(i2osp2(length), HPKE_V1, SUITE_ID, utf8ToBytes(label), info), length);
+}
+
+/** RFC 9180 §5.1 KeySchedule for mode_base with default psk = psk_id = "". */
+function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Array; baseNonce: Uint8Array } {
+  const pskIdHash = labeledExtract(EMPTY, 'psk_id_hash', EMPTY);
+  const infoHash = labeledExtract(EMPTY, 'info_hash', info);
+  const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
+  const secret = labeledExtract(sharedSecret, 'secret', EMPTY);
+  const key = labeledExpand(secret, 'key', context, NK);
+  const baseNonce = labeledExpand(secret, 'base_nonce', context, NN);
+  secret.fill(0);
+  return { key, baseNonce };
+}
+
+/** WebCrypto wants ArrayBuffer-backed views; copy only when the input is backed by something else. */
+function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
+async function aesGcm(
+  direction: 'encrypt' | 'decrypt',
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle === undefined) throw new TypeError('WebCrypto (globalThis.crypto.subtle) is required for AES-GCM');
+  try {
+    const cryptoKey = await subtle.importKey('raw', bufferSource(key), { name: 'AES-GCM' }, false, [direction]);
+    const params: AesGcmParams = {
+      name: 'AES-GCM',
+      iv: bufferSource(nonce),
+      additionalData: bufferSource(aad),
+      tagLength: 128,
+    };
+    const out =
+      direction === 'encrypt'
+        ? await subtle.encrypt(params, cryptoKey, bufferSource(data))
+        : await subtle.decrypt(params, cryptoKey, bufferSource(data));
+    return new Uint8Array(out);
+  } finally {
+    key.fill(0);
+    nonce.fill(0);
+  }
+}
+
+function requireBytes(value: unknown, name: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
+}
+
+/** RFC 9180 §6.1 SealBase: SetupBaseS + ContextS.Seal with sequence number 0. */
+export async function hpkeSeal(args: {
+  publicKey: Uint8Array;
+  info: Uint8Array;
+  aad: Uint8Array;
+  plaintext: Uint8Array;
+  encapRandomness?: Uint8Array;
+  provider?: PrimitiveProvider;
+}): Promise<{ enc: Uint8Array; ciphertext: Uint8Array }> {
+  const { publicKey, info, aad, plaintext, encapRandomness, provider = nobleProvider } = args;
+  requireBytes(publicKey, 'publicKey');
+  requireBytes(info, 'info');
+  requireBytes(aad, 'aad');
+  requireBytes(plaintext, 'plaintext');
+  if (publicKey.length !== ML_KEM_768.publicKeyLength) {
+    throw new RangeError(`"publicKey" must be ${ML_KEM_768.publicKeyLength} bytes, got ${publicKey.length}`);
+  }
+  let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
+  try {
+    encapsulated = provider.mlKem768.encapsulate(publicKey, encapRandomness);
+  } catch (cause) {
+    if (cause instanceof RangeError || cause instanceof TypeError) throw cause; // our own argument checks
+    // draft-ietf-hpke-pq §3: a failed FIPS 203 §7.2 encapsulation key check is an EncapError.
+    throw new RangeError('"publicKey" is not a valid ML-KEM-768 encapsulation key', { cause });
+  }
+  const { cipherText: enc, sharedSecret } = encapsulated;
+  const { key, baseNonce } = keySchedule(sharedSecret, info);
+  sharedSecret.fill(0);
+  const ciphertext = await aesGcm('encrypt', key, baseNonce, aad, plaintext);
+  return { enc, ciphertext };
+}
+
+/**
+ * RFC 9180 §6.1 OpenBase. `secretKey` is the 64-byte seed d‖z (the draft-ietf-hpke-pq private
+ * key) or the provider's expanded 2400-byte decapsulation key. Throws on authentication failure.
+ */
+export async function hpkeOpen(args: {
+  secretKey: Uint8Array;
+  enc: Uint8Array;
+  info: Uint8Array;
+  aad: Uint8Array;
+  ciphertext: Uint8Array;
+  provider?: PrimitiveProvider;
+}): Promise<Uint8Array> {
+  const { secretKey, enc, info, aad, ciphertext, provider = nobleProvider } = args;
+  requireBytes(secretKey, 'secretKey');
+  requireBytes(enc, 'enc');
+  requireBytes(info, 'info');
+  requireBytes(aad, 'aad');
+  requireBytes(ciphertext, 'ciphertext');
+  let decapsulationKey: Uint8Array;
+  if (secretKey.length === ML_KEM_768.seedLength) {
+    // draft-ietf-hpke-pq §3 Decap: expand the seed with ML-KEM.KeyGen_internal(d, z).
+    decapsulationKey = provider.mlKem768.keygen(secretKey).secretKey;
+  } else if (secretKey.length === EXPANDED_SECRET_KEY_LENGTH) {
+    decapsulationKey = secretKey;
+  } else {
+    throw new RangeError(
+      `"secretKey" must be the ${ML_KEM_768.seedLength}-byte seed or the ${EXPANDED_SECRET_KEY_LENGTH}-byte decapsulation key`,
+    );
+  }
+  const sharedSecret = provider.mlKem768.decapsulate(enc, decapsulationKey);
+  if (decapsulationKey !== secretKey) decapsulationKey.fill(0);
+  const { key, baseNonce } = keySchedule(sharedSecret, info);
+  sharedSecret.fill(0);
+  return aesGcm('decrypt', key, baseNonce, aad, ciphertext);
+}

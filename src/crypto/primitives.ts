@@ -1,0 +1,167 @@
+/**
+ * Primitive provider: the small surface of ML-KEM-768 (FIPS 203) and ML-DSA-65 (FIPS 204)
+ * that the rest of Qpher uses. Everything above this file talks to a `PrimitiveProvider`, so a
+ * native or wasm implementation can be swapped in later without touching the format or engine.
+ *
+ * The default provider wraps `@noble/post-quantum` (pure TypeScript, audited, runs in browsers,
+ * workers and Node). Keys are derived from seeds only (FIPS 203 ML-KEM.KeyGen_internal(d, z),
+ * FIPS 204 ML-DSA.KeyGen_internal(ξ)), because seeds are what the key stores keep.
+ *
+ * Caveats:
+ * - `secretKey` in a `KeyPair` is the provider's expanded form (2400 bytes for ML-KEM-768,
+ *   4032 bytes for ML-DSA-65 with noble). Persist the seed, not the expanded key.
+ * - `decapsulate` follows FIPS 203 implicit rejection: a wrong ciphertext of the right length
+ *   yields a pseudorandom secret, never an error. Wrong lengths and a failed H(ek) check throw.
+ * @module
+ */
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+
+export interface KeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+export interface MlKem768 {
+  readonly name: string;
+  /** seed = d‖z, 64 bytes (FIPS 203 Algorithm 16, ML-KEM.KeyGen_internal). */
+  keygen(seed: Uint8Array): KeyPair;
+  /** randomness = the 32-byte message m of FIPS 203 Algorithm 17; random when omitted. */
+  encapsulate(
+    publicKey: Uint8Array,
+    randomness?: Uint8Array,
+  ): { cipherText: Uint8Array; sharedSecret: Uint8Array };
+  decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
+}
+
+export interface MlDsa65 {
+  readonly name: string;
+  /** ξ, 32 bytes (FIPS 204 Algorithm 6, ML-DSA.KeyGen_internal). */
+  keygen(seed: Uint8Array): KeyPair;
+  /**
+   * Pure ML-DSA (FIPS 204 Algorithm 2). Hedged by default (fresh 32-byte rnd);
+   * `randomness: false` is the deterministic variant (rnd = 0^32, FIPS 204 §3.4).
+   */
+  sign(
+    message: Uint8Array,
+    secretKey: Uint8Array,
+    opts?: { context?: Uint8Array; randomness?: Uint8Array | false },
+  ): Uint8Array;
+  /** Never throws: malformed lengths or a context over 255 bytes give `false`. */
+  verify(
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+    opts?: { context?: Uint8Array },
+  ): boolean;
+}
+
+export interface PrimitiveProvider {
+  readonly name: string;
+  mlKem768: MlKem768;
+  mlDsa65: MlDsa65;
+}
+
+/** FIPS 203 Table 3 sizes for ML-KEM-768 (seed is d‖z, §7.1). */
+export const ML_KEM_768 = {
+  seedLength: 64,
+  publicKeyLength: 1184,
+  cipherTextLength: 1088,
+  sharedSecretLength: 32,
+} as const;
+
+/** FIPS 204 Table 2 sizes for ML-DSA-65; contexts are at most 255 bytes (§5.2). */
+export const ML_DSA_65 = {
+  seedLength: 32,
+  publicKeyLength: 1952,
+  signatureLength: 3309,
+  maxContextLength: 255,
+} as const;
+
+const ENCAPSULATION_RANDOMNESS_LENGTH = 32; // FIPS 203 Algorithm 17: m ∈ B^32
+const SIGNING_RANDOMNESS_LENGTH = 32; // FIPS 204 Algorithm 2: rnd ∈ B^32
+
+function requireBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
+  if (length !== undefined && value.length !== length) {
+    throw new RangeError(`"${name}" must be ${length} bytes, got ${value.length}`);
+  }
+}
+
+const nobleMlKem768: MlKem768 = Object.freeze({
+  name: 'noble',
+  keygen(seed: Uint8Array): KeyPair {
+    requireBytes(seed, 'seed', ML_KEM_768.seedLength);
+    const { publicKey, secretKey } = ml_kem768.keygen(seed);
+    return { publicKey, secretKey };
+  },
+  encapsulate(publicKey: Uint8Array, randomness?: Uint8Array) {
+    requireBytes(publicKey, 'publicKey', ML_KEM_768.publicKeyLength);
+    if (randomness !== undefined) requireBytes(randomness, 'randomness', ENCAPSULATION_RANDOMNESS_LENGTH);
+    // noble runs the FIPS 203 §7.2 encapsulation-key (modulus) check and throws on failure.
+    const { cipherText, sharedSecret } =
+      randomness === undefined ? ml_kem768.encapsulate(publicKey) : ml_kem768.encapsulate(publicKey, randomness);
+    return { cipherText, sharedSecret };
+  },
+  decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+    requireBytes(cipherText, 'cipherText', ML_KEM_768.cipherTextLength);
+    requireBytes(secretKey, 'secretKey');
+    // noble checks the dk length and the H(ek) hash check of FIPS 203 §7.3, then decapsulates
+    // with implicit rejection.
+    return ml_kem768.decapsulate(cipherText, secretKey);
+  },
+});
+
+const nobleMlDsa65: MlDsa65 = Object.freeze({
+  name: 'noble',
+  keygen(seed: Uint8Array): KeyPair {
+    requireBytes(seed, 'seed', ML_DSA_65.seedLength);
+    const { publicKey, secretKey } = ml_dsa65.keygen(seed);
+    return { publicKey, secretKey };
+  },
+  sign(
+    message: Uint8Array,
+    secretKey: Uint8Array,
+    opts: { context?: Uint8Array; randomness?: Uint8Array | false } = {},
+  ): Uint8Array {
+    requireBytes(message, 'message');
+    requireBytes(secretKey, 'secretKey');
+    const { context, randomness } = opts;
+    // noble rejects unknown option keys, so only forward the ones that are set.
+    const nobleOpts: { context?: Uint8Array; extraEntropy?: Uint8Array | false } = {};
+    if (context !== undefined) {
+      requireBytes(context, 'context');
+      if (context.length > ML_DSA_65.maxContextLength) {
+        throw new RangeError(`"context" must be ${ML_DSA_65.maxContextLength} bytes or less`);
+      }
+      nobleOpts.context = context;
+    }
+    if (randomness !== undefined) {
+      if (randomness !== false) requireBytes(randomness, 'randomness', SIGNING_RANDOMNESS_LENGTH);
+      nobleOpts.extraEntropy = randomness;
+    }
+    // extraEntropy undefined -> noble draws rnd from the CSPRNG (hedged, FIPS 204 §3.4).
+    return ml_dsa65.sign(message, secretKey, nobleOpts);
+  },
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, opts: { context?: Uint8Array } = {}) {
+    try {
+      if (!(signature instanceof Uint8Array) || signature.length !== ML_DSA_65.signatureLength) return false;
+      if (!(publicKey instanceof Uint8Array) || publicKey.length !== ML_DSA_65.publicKeyLength) return false;
+      if (!(message instanceof Uint8Array)) return false;
+      const { context } = opts;
+      if (context === undefined) return ml_dsa65.verify(signature, message, publicKey);
+      if (!(context instanceof Uint8Array) || context.length > ML_DSA_65.maxContextLength) return false;
+      return ml_dsa65.verify(signature, message, publicKey, { context });
+    } catch {
+      // Malformed encodings (e.g. hint vectors, FIPS 204 Algorithm 21) are just invalid signatures.
+      return false;
+    }
+  },
+});
+
+/** The default provider: `@noble/post-quantum`. */
+export const nobleProvider: PrimitiveProvider = Object.freeze({
+  name: 'noble',
+  mlKem768: nobleMlKem768,
+  mlDsa65: nobleMlDsa65,
+});
