@@ -1,0 +1,26 @@
+/**
+ * Every operation of the REST API, with its route, success status, required scope and whether
+ * it changes a keyring. Free of zod on purpose: the facade and the remote backend import this
+ * table and must stay small in a browser bundle; the schemas live in `schemas.ts`.
+ * @module
+ */
+
+export const OPERATIONS = {
+  'kem.encrypt': { method: 'POST', path: '/api/v1/kem/encrypt', status: 200, scope: 'kem:encrypt', mutates: false },
+  'kem.decrypt': { method: 'POST', path: '/api/v1/kem/decrypt', status: 200, scope: 'kem:decrypt', mutates: false },
+  'signature.sign': { method: 'POST', path: '/api/v1/signature/sign', status: 200, scope: 'signature:sign', mutates: false },
+  'signature.verify': { method: 'POST', path: '/api/v1/signature/verify', status: 200, scope: 'signature:verify', mutates: false },
+  'kms.generate': { method: 'POST', path: '/api/v1/kms/keys/generate', status: 201, scope: 'kms:write', mutates: true },
+  'kms.list': { method: 'GET', path: '/api/v1/kms/keys', status: 200, scope: 'kms:read', mutates: false },
+  'kms.active': { method: 'GET', path: '/api/v1/kms/keys/active', status: 200, scope: 'kms:read', mutates: false },
+  'kms.get': { method: 'GET', path: '/api/v1/kms/keys/{algorithm}/{key_version}', status: 200, scope: 'kms:read', mutates: false },
+  'kms.rotate': { method: 'POST', path: '/api/v1/kms/keys/rotate', status: 200, scope: 'kms:write', mutates: true },
+  'kms.retire': { method: 'POST', path: '/api/v1/kms/keys/retire', status: 200, scope: 'kms:write', mutates: true },
+  'kms.archive': { method: 'POST', path: '/api/v1/kms/keys/archive', status: 200, scope: 'kms:write', mutates: true },
+} as const;
+
+export type OperationName = keyof typeof OPERATIONS;
+export type Scope = (typeof OPERATIONS)[OperationName]['scope'];
+
+export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];
+export const SCOPES: readonly Scope[] = [...new Set(OPERATION_NAMES.map((op) => OPERATIONS[op].scope))];

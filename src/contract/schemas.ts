@@ -1,0 +1,164 @@
+/**
+ * zod schemas for every request and response body of the REST API and for the envelope: the
+ * single source of truth for validation, TypeScript types and the OpenAPI document.
+ *
+ * Requests are strict (an unknown field is an error naming it, so a client never gets a silently
+ * weaker result). Binary fields are strict padded base64 and are length-checked *before*
+ * decoding, so an oversized field costs a regex, not an allocation. Uses `zod/mini` so that the
+ * Worker chunk that embeds these schemas stays small.
+ * @module
+ */
+import * as z from 'zod/mini';
+import { ALGORITHMS, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { decodedLength, isBase64 } from '../encoding.js';
+
+export interface Limits {
+  /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */
+  maxPayloadBytes: number;
+  /** Largest `aad`, in decoded bytes. Default 64 KiB. */
+  maxAadBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxPayloadBytes: 1_048_576, maxAadBytes: 65_536 };
+
+/** header (6) ‖ ML-KEM-768 encapsulation (1088) ‖ AES-GCM tag (16); see docs/format.md. */
+export const CIPHERTEXT_OVERHEAD = 1110;
+export const MAX_CONTEXT_BYTES = 255; // FIPS 204 §5.2: ctx is at most 255 bytes
+export const MAX_SALT_BYTES = 256;
+/** A signature is 3,309 bytes; anything longer is refused before decoding, anything else is checked. */
+const MAX_SIGNATURE_BYTES = 4096;
+
+function base64Field(name: string, maxBytes: number, minBytes = 0) {
+  return z.string().check(
+    z.refine(isBase64, { message: `${name} must be valid base64 (RFC 4648, standard alphabet, padded)`, abort: true }),
+    z.refine((s) => decodedLength(s) <= maxBytes, { message: `${name} exceeds the limit of ${maxBytes} bytes`, abort: true }),
+    z.refine((s) => decodedLength(s) >= minBytes, { message: `${name} must be at least ${minBytes} byte${minBytes === 1 ? '' : 's'}` }),
+  );
+}
+
+export const AlgorithmSchema = z.enum(ALGORITHMS);
+export const KeyStatusSchema = z.enum(KEY_STATUSES);
+export const KeyVersionSchema = z.int().check(z.gte(1), z.lte(MAX_KEY_VERSION));
+const ModeSchema = z.enum(['standard', 'deterministic']);
+
+function requireSaltForDeterministic(r: { mode?: string | undefined; salt?: string | undefined }) {
+  if (r.mode === 'deterministic') return r.salt !== undefined;
+  return r.salt === undefined;
+}
+
+/** Builds the request schemas for a set of limits (the server's limits are configurable). */
+export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
+  const payload = (name: string) => base64Field(name, limits.maxPayloadBytes);
+  const aad = z.optional(base64Field('aad', limits.maxAadBytes));
+  const context = z.optional(base64Field('context', MAX_CONTEXT_BYTES));
+  return {
+    'kem.encrypt': z
+      .strictObject({
+        plaintext: payload('plaintext'),
+        key_version: KeyVersionSchema,
+        mode: z.optional(ModeSchema),
+        salt: z.optional(base64Field('salt', MAX_SALT_BYTES, 1)),
+        aad,
+      })
+      .check(
+        z.refine(requireSaltForDeterministic, {
+          message: 'salt is required when mode is "deterministic" and not allowed otherwise',
+        }),
+      ),
+    'kem.decrypt': z.strictObject({
+      ciphertext: base64Field('ciphertext', limits.maxPayloadBytes + CIPHERTEXT_OVERHEAD),
+      key_version: KeyVersionSchema,
+      aad,
+    }),
+    'signature.sign': z.strictObject({ message: payload('message'), key_version: KeyVersionSchema, context }),
+    'signature.verify': z.strictObject({
+      message: payload('message'),
+      signature: base64Field('signature', MAX_SIGNATURE_BYTES),
+      key_version: KeyVersionSchema,
+      context,
+    }),
+    'kms.generate': z.strictObject({ algorithm: AlgorithmSchema }),
+    'kms.rotate': z.strictObject({ algorithm: AlgorithmSchema }),
+    'kms.list': z.strictObject({ algorithm: AlgorithmSchema }),
+    'kms.active': z.strictObject({ algorithm: AlgorithmSchema }),
+    'kms.get': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
+    'kms.retire': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
+    'kms.archive': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
+  } as const;
+}
+
+export type RequestSchemas = ReturnType<typeof requestSchemas>;
+export type Requests = { [K in keyof RequestSchemas]: z.infer<RequestSchemas[K]> };
+
+const Timestamp = z.iso.datetime();
+
+export const KeyInfoSchema = z.object({
+  key_version: KeyVersionSchema,
+  algorithm: AlgorithmSchema,
+  status: KeyStatusSchema,
+  public_key: z.string(),
+  created_at: Timestamp,
+});
+const KeyStatusChangeSchema = z.object({ key_version: KeyVersionSchema, algorithm: AlgorithmSchema, status: KeyStatusSchema });
+
+export const responseSchemas = {
+  'kem.encrypt': z.object({ ciphertext: z.string(), key_version: KeyVersionSchema }),
+  'kem.decrypt': z.object({ plaintext: z.string() }),
+  'signature.sign': z.object({ signature: z.string(), key_version: KeyVersionSchema }),
+  'signature.verify': z.object({ valid: z.boolean() }),
+  'kms.generate': KeyInfoSchema,
+  'kms.rotate': KeyInfoSchema,
+  'kms.list': z.object({ keys: z.array(KeyInfoSchema) }),
+  'kms.active': KeyInfoSchema,
+  'kms.get': KeyInfoSchema,
+  'kms.retire': KeyStatusChangeSchema,
+  'kms.archive': KeyStatusChangeSchema,
+} as const;
+
+export type Responses = { [K in keyof typeof responseSchemas]: z.infer<(typeof responseSchemas)[K]> };
+export type KeyInfo = z.infer<typeof KeyInfoSchema>;
+
+export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
+export const ErrorEnvelopeSchema = z.object({ error: ErrorBodySchema, request_id: z.string(), timestamp: Timestamp });
+export function successEnvelopeSchema<T extends z.ZodMiniType>(data: T) {
+  return z.object({ data, request_id: z.string(), timestamp: Timestamp });
+}
+
+/** One readable sentence for the first problem zod found, in the spec's style. */
+export function describeIssues(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'Validation failed';
+  return `Validation failed: ${describeIssue(issue)}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.join('.');
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_type':
+      if (field === '') return 'request body must be a JSON object';
+      if (issue.input === undefined) return `${field} is required`;
+      return `${field} must be ${article(issue.expected)}`;
+    case 'too_small':
+    case 'too_big':
+      return field === 'key_version' ? `key_version must be an integer from 1 to ${MAX_KEY_VERSION}` : `${field} is out of range`;
+    case 'invalid_value':
+      return `${field} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return `${field} must be an ISO 8601 timestamp`;
+    default:
+      return issue.message;
+  }
+}
+
+function article(expected: string): string {
+  switch (expected) {
+    case 'int':
+      return 'an integer';
+    case 'object':
+      return 'an object';
+    default:
+      return `a ${expected}`;
+  }
+}
