@@ -1,0 +1,209 @@
+/**
+ * The engine: `(caller, operation, request) -> Envelope`, independent of runtime and store. The
+ * in-process local backend, the Worker and the HTTP server all call `execute`, so all of them
+ * validate, fail and answer the same way.
+ *
+ * `execute` never throws: an API outcome becomes an error envelope with its spec code, and
+ * anything unexpected becomes ERR_INTERNAL_001 with a fixed message (no stack, no key material);
+ * the original error goes to `onError` for the host to log as it sees fit.
+ * @module
+ */
+import { KEM_ALGORITHM, SIGNATURE_ALGORITHM, type Algorithm } from '../contract/algorithms.js';
+import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
+import { OPERATIONS, type OperationName } from '../contract/operations.js';
+import {
+  DEFAULT_LIMITS,
+  describeIssues,
+  requestSchemas,
+  type KeyInfo,
+  type Limits,
+  type Requests,
+  type Responses,
+} from '../contract/schemas.js';
+import { base64ToBytes, bytesToBase64 } from '../encoding.js';
+import { NotFoundError, QpherError, ValidationError } from '../errors.js';
+import { deriveDeterministicRandomness, openCiphertext, parseHeader, sealCiphertext } from '../crypto/format.js';
+import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
+import type { KeyStore, StoredKey } from '../stores/keystore.js';
+import { MemoryKeyStore } from '../stores/memory.js';
+import { KeyMaterial } from './key-material.js';
+import * as lifecycle from './lifecycle.js';
+import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
+
+/** Who is calling: keyrings are namespaced by tenant, and no tenant sees another's keys. */
+export interface Caller {
+  tenant: string;
+}
+
+export interface EngineOptions {
+  /** Where keyrings live. Default: a new MemoryKeyStore. */
+  store?: KeyStore;
+  /** Encrypts seeds at rest. Default: AES-256-GCM under a non-extractable key of this process. */
+  wrapper?: SeedWrapper;
+  provider?: PrimitiveProvider;
+  limits?: Partial<Limits>;
+  now?: () => Date;
+  /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
+  onError?: (error: unknown, operation: string) => void;
+}
+
+type Handlers = { [K in OperationName]: (caller: Caller, request: Requests[K]) => Promise<Responses[K]> };
+
+export class Engine {
+  readonly store: KeyStore;
+  readonly provider: PrimitiveProvider;
+  readonly limits: Limits;
+  readonly #schemas: ReturnType<typeof requestSchemas>;
+  readonly #keys: KeyMaterial;
+  readonly #now: () => Date;
+  readonly #onError: (error: unknown, operation: string) => void;
+
+  private constructor(options: EngineOptions, wrapper: SeedWrapper) {
+    this.store = options.store ?? new MemoryKeyStore();
+    this.provider = options.provider ?? nobleProvider;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#schemas = requestSchemas(this.limits);
+    this.#keys = new KeyMaterial(wrapper, this.provider);
+    this.#now = options.now ?? (() => new Date());
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    return new Engine(options, options.wrapper ?? (await ephemeralSeedWrapper()));
+  }
+
+  async execute(caller: Caller, operation: string, request: unknown, requestId: string): Promise<Envelope> {
+    try {
+      if (!Object.hasOwn(OPERATIONS, operation)) throw new NotFoundError(`Unknown operation "${operation}"`);
+      const data = await this.#run(caller, operation as OperationName, request);
+      return successEnvelope(data, requestId, this.#now());
+    } catch (error) {
+      if (error instanceof QpherError) return errorEnvelope(error.code as never, error.message, requestId, this.#now());
+      this.#onError(error, operation);
+      return errorEnvelope('ERR_INTERNAL_001', 'Internal server error', requestId, this.#now());
+    }
+  }
+
+  async #run<K extends OperationName>(caller: Caller, operation: K, request: unknown): Promise<Responses[K]> {
+    const parsed = this.#schemas[operation].safeParse(request);
+    if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
+    const handler = this.#handlers[operation] as (caller: Caller, request: unknown) => Promise<Responses[K]>;
+    return handler(caller, parsed.data);
+  }
+
+  readonly #handlers: Handlers = {
+    'kem.encrypt': async (caller, req) => {
+      const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
+      lifecycle.assertUsable(stored, 'encrypt');
+      const key = await this.#keys.load(caller.tenant, KEM_ALGORITHM, stored);
+      const plaintext = decode(req.plaintext);
+      const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
+      const deterministic = req.mode === 'deterministic';
+      const ciphertext = await sealCiphertext({
+        publicKey: key.publicKey,
+        keyVersion: stored.key_version,
+        plaintext,
+        aad,
+        mode: deterministic ? 'deterministic' : 'standard',
+        provider: this.provider,
+        ...(deterministic
+          ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) }
+          : {}),
+      });
+      return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version };
+    },
+
+    'kem.decrypt': async (caller, req) => {
+      const ciphertext = decode(req.ciphertext);
+      const header = parseHeader(ciphertext);
+      if (!header) throw new ValidationError('Decryption failed');
+      if (header.keyVersion !== req.key_version) {
+        throw new ValidationError(
+          `Validation failed: ciphertext was encrypted with key_version ${header.keyVersion}, but key_version ${req.key_version} was given`,
+        );
+      }
+      const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
+      lifecycle.assertUsable(stored, 'decrypt');
+      const key = await this.#keys.load(caller.tenant, KEM_ALGORITHM, stored);
+      try {
+        const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
+        const plaintext = await openCiphertext({ secretKey: key.secretKey, ciphertext, aad, provider: this.provider });
+        return { plaintext: bytesToBase64(plaintext) };
+      } catch {
+        // One way to fail: a wrong key, a wrong aad and tampered bytes are indistinguishable.
+        throw new ValidationError('Decryption failed');
+      }
+    },
+
+    'signature.sign': async (caller, req) => {
+      const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
+      lifecycle.assertUsable(stored, 'sign');
+      const key = await this.#keys.load(caller.tenant, SIGNATURE_ALGORITHM, stored);
+      const context = req.context === undefined ? undefined : decode(req.context);
+      const signature = this.provider.mlDsa65.sign(decode(req.message), key.secretKey, context ? { context } : {});
+      return { signature: bytesToBase64(signature), key_version: stored.key_version };
+    },
+
+    'signature.verify': async (caller, req) => {
+      const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
+      lifecycle.assertUsable(stored, 'verify');
+      const key = await this.#keys.load(caller.tenant, SIGNATURE_ALGORITHM, stored);
+      const context = req.context === undefined ? undefined : decode(req.context);
+      const valid = this.provider.mlDsa65.verify(decode(req.signature), decode(req.message), key.publicKey, context ? { context } : {});
+      return { valid };
+    },
+
+    'kms.generate': async (caller, req) => {
+      const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.generate(req.algorithm, fresh)));
+    },
+
+    'kms.rotate': async (caller, req) => {
+      const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh)));
+    },
+
+    'kms.retire': async (caller, req) => {
+      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version));
+      return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
+    },
+
+    'kms.archive': async (caller, req) => {
+      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version));
+      return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
+    },
+
+    'kms.list': async (caller, req) => {
+      const keys = await this.store.read(caller.tenant, req.algorithm);
+      return { keys: keys.map((k) => keyInfo(req.algorithm, k)) };
+    },
+
+    'kms.active': async (caller, req) => {
+      const active = lifecycle.activeKey(await this.store.read(caller.tenant, req.algorithm));
+      if (!active) throw new NotFoundError(`No active ${req.algorithm} key`);
+      return keyInfo(req.algorithm, active);
+    },
+
+    'kms.get': async (caller, req) => keyInfo(req.algorithm, await this.#find(caller, req.algorithm, req.key_version)),
+  };
+
+  async #find(caller: Caller, algorithm: Algorithm, version: number): Promise<StoredKey> {
+    return lifecycle.findKey(await this.store.read(caller.tenant, algorithm), version);
+  }
+}
+
+/** The public view of a stored key: everything but the wrapped seed. */
+function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
+  return {
+    key_version: key.key_version,
+    algorithm,
+    status: key.status,
+    public_key: key.public_key,
+    created_at: key.created_at,
+  };
+}
+
+/** Decodes a field the schema already checked. */
+function decode(base64: string): Uint8Array {
+  return base64ToBytes(base64)!;
+}

@@ -1,0 +1,37 @@
+/**
+ * The KeyStore interface the engine talks to. A store holds keyrings, one per
+ * (tenant, algorithm), and knows nothing of cryptography: seeds reach it already wrapped
+ * (AES-256-GCM) by the engine's SeedWrapper.
+ *
+ * The one hard requirement is `update`: an atomic read-modify-write of one keyring, so two tabs,
+ * two requests or two processes rotating at once never mint the same version twice or lose one.
+ * `change` is synchronous because it runs inside the store's transaction (an IndexedDB
+ * transaction commits as soon as it awaits anything else; better-sqlite3 transactions are
+ * synchronous): anything slow, such as key generation, happens before `update` is called.
+ * @module
+ */
+import type { Algorithm, KeyStatus } from '../contract/algorithms.js';
+
+export interface StoredKey {
+  key_version: number;
+  status: KeyStatus;
+  /** base64 DER SubjectPublicKeyInfo, as the API returns it. */
+  public_key: string;
+  created_at: string;
+  /** The private seed, encrypted by the engine's SeedWrapper; never the seed itself. */
+  wrapped_seed: Uint8Array;
+}
+
+export interface KeyringChange<T> {
+  /** The whole new keyring, ascending by version; omit to leave the keyring unchanged. */
+  keys?: StoredKey[];
+  result: T;
+}
+
+export interface KeyStore {
+  /** The keyring of (tenant, algorithm) in ascending version order; empty if it has no keys. */
+  read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]>;
+  /** Atomically reads the keyring, applies `change`, and writes what it returns. A throw aborts. */
+  update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T>;
+  close?(): Promise<void> | void;
+}
