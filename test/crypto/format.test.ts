@@ -238,7 +238,7 @@ describe('known-answer vectors (test/vectors/format-v1.json)', () => {
     const suite = new CipherSuite({ kem: new MlKem768(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
     for (const v of file.vectors) {
       const ct = hexToBytes(v.ciphertext);
-      const recipientKey = await suite.kem.importKey('raw', hexToBytes(v.seed), false);
+      const recipientKey = await suite.kem.importKey('raw', hexToBytes(v.seed).buffer as ArrayBuffer, false);
       const opened = await suite.open(
         { recipientKey, enc: ct.slice(HEADER_LENGTH, HEADER_LENGTH + 1088), info: ct.slice(0, HEADER_LENGTH) },
         ct.slice(HEADER_LENGTH + 1088),

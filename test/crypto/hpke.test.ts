@@ -20,6 +20,9 @@ const info = utf8ToBytes('qpher hpke test info');
 const aad = utf8ToBytes('qpher hpke test aad');
 const plaintext = utf8ToBytes('attack at dawn');
 
+/** hpke-js's importKey is typed for ArrayBuffer (it accepts views at runtime too). */
+const arrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as ArrayBuffer;
+
 function makeSuite(): CipherSuite {
   return new CipherSuite({ kem: new MlKem768(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
 }
@@ -89,7 +92,7 @@ describe('interop with hpke-js (@hpke/core + @hpke/ml-kem)', () => {
 
   it('hpke-js opens what we seal, given the 64-byte seed', async () => {
     const suite = makeSuite();
-    const recipientKey = await suite.kem.importKey('raw', seed.slice(), false);
+    const recipientKey = await suite.kem.importKey('raw', arrayBuffer(seed), false);
     for (const pt of [plaintext, new Uint8Array(0), new Uint8Array(70_000).fill(0xab)]) {
       const { enc, ciphertext } = await hpkeSeal({ publicKey, info, aad, plaintext: pt });
       const opened = await suite.open({ recipientKey, enc: enc.slice(), info: info.slice() }, ciphertext.slice(), aad.slice());
@@ -99,7 +102,7 @@ describe('interop with hpke-js (@hpke/core + @hpke/ml-kem)', () => {
 
   it('we open what hpke-js seals', async () => {
     const suite = makeSuite();
-    const recipientPublicKey = await suite.kem.importKey('raw', publicKey.slice(), true);
+    const recipientPublicKey = await suite.kem.importKey('raw', arrayBuffer(publicKey), true);
     const { ct, enc } = await suite.seal({ recipientPublicKey, info: info.slice() }, plaintext.slice(), aad.slice());
     const opened = await hpkeOpen({ secretKey: seed, enc: new Uint8Array(enc), info, aad, ciphertext: new Uint8Array(ct) });
     expect(opened).toEqual(plaintext);
@@ -107,7 +110,7 @@ describe('interop with hpke-js (@hpke/core + @hpke/ml-kem)', () => {
 
   it('with the same encapsulation randomness both produce identical bytes', async () => {
     const suite = makeSuite();
-    const recipientPublicKey = await suite.kem.importKey('raw', publicKey.slice(), true);
+    const recipientPublicKey = await suite.kem.importKey('raw', arrayBuffer(publicKey), true);
     const m = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
     const ctx = await suite.createSenderContext({ recipientPublicKey, info: info.slice(), ekm: m.slice() });
     const theirs = new Uint8Array(await ctx.seal(plaintext.slice(), aad.slice()));
