@@ -138,6 +138,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'invalid_type':
       if (field === '') return 'request body must be a JSON object';
+      // needs safeParse(..., { reportInput: true }): zod omits the input otherwise
       if (issue.input === undefined) return `${field} is required`;
       return `${field} must be ${article(issue.expected)}`;
     case 'too_small':

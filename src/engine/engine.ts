@@ -85,7 +85,7 @@ export class Engine {
   }
 
   async #run<K extends OperationName>(caller: Caller, operation: K, request: unknown): Promise<Responses[K]> {
-    const parsed = this.#schemas[operation].safeParse(request);
+    const parsed = this.#schemas[operation].safeParse(request, { reportInput: true });
     if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
     const handler = this.#handlers[operation] as (caller: Caller, request: unknown) => Promise<Responses[K]>;
     return handler(caller, parsed.data);

@@ -1,0 +1,263 @@
+/**
+ * The contract: scenarios written once and run against every backend (local in-process, remote
+ * against a real server, local in a browser Worker). Each asserts outcomes itself and records
+ * every envelope in a Transcript, so a runner can also prove that two backends answered
+ * identically.
+ */
+import { expect } from 'vitest';
+import { base64ToBytes, bytesToBase64 } from '../../src/encoding.js';
+import { seal, verify, type Envelope, type Qpher } from '../../src/index.js';
+import type { Transcript } from './transcript.js';
+
+export type Scenario = (q: Qpher, t: Transcript) => Promise<void>;
+
+const MiB = 1_048_576;
+const text = (s: string) => bytesToBase64(new TextEncoder().encode(s));
+const HELLO = text('sensitive data to protect');
+
+export function ok<T>(envelope: Envelope<T>): T {
+  if ('error' in envelope) throw new Error(`expected success, got ${JSON.stringify(envelope.error)}`);
+  expect(envelope.request_id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(envelope.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  return envelope.data;
+}
+
+export function fails(envelope: Envelope, code: string, message?: string | RegExp): void {
+  if (!('error' in envelope)) throw new Error(`expected ${code}, got data ${JSON.stringify(envelope.data).slice(0, 200)}`);
+  expect(envelope.error.code).toBe(code);
+  if (message !== undefined) expect(envelope.error.message).toMatch(message);
+  expect(Object.keys(envelope).sort()).toEqual(['error', 'request_id', 'timestamp']);
+  expect(Object.keys(envelope.error).sort()).toEqual(['code', 'message']);
+  expect(envelope.error.message).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/); // no stack traces
+}
+
+function fromBase64(base64: string): Uint8Array {
+  return base64ToBytes(base64)!;
+}
+
+function flipBit(base64: string, byteIndex: number): string {
+  const bytes = fromBase64(base64);
+  const index = byteIndex < 0 ? bytes.length + byteIndex : byteIndex;
+  bytes[index]! ^= 0x01;
+  return bytesToBase64(bytes);
+}
+
+export const scenarios: Record<string, Scenario> = {
+  async 'encrypt and decrypt, standard mode, with and without aad'(q, t) {
+    const key = ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    expect(key).toMatchObject({ key_version: 1, algorithm: 'Kyber768', status: 'active' });
+    expect(Object.keys(key).sort()).toEqual(['algorithm', 'created_at', 'key_version', 'public_key', 'status']);
+
+    const sealed = ok(t.record('encrypt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
+    expect(sealed.key_version).toBe(1);
+    expect(atob(sealed.ciphertext).length).toBe(1110 + 25);
+    const again = ok(t.record('encrypt again', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
+    expect(again.ciphertext).not.toBe(sealed.ciphertext); // standard mode is randomised
+    expect(ok(t.record('decrypt', await q.kem.decrypt({ ciphertext: sealed.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
+
+    const aad = text('invoice #1234');
+    const bound = ok(t.record('encrypt aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, aad })));
+    expect(ok(t.record('decrypt aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad })))).toEqual({ plaintext: HELLO });
+    fails(t.record('decrypt without aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1 })), 'ERR_INVALID_001', /^Decryption failed$/);
+    fails(t.record('decrypt wrong aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad: text('x') })), 'ERR_INVALID_001', /^Decryption failed$/);
+  },
+
+  async 'deterministic mode: equal inputs give equal ciphertexts, any change gives another'(q, t) {
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const salt = text('per-tenant salt');
+    const one = ok(t.record('det 1', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt })));
+    const two = ok(t.record('det 2', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt })));
+    expect(two.ciphertext).toBe(one.ciphertext);
+    const otherSalt = ok(t.record('det salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt: text('other') })));
+    expect(otherSalt.ciphertext).not.toBe(one.ciphertext);
+    const otherText = ok(t.record('det text', await q.kem.encrypt({ plaintext: text('other'), key_version: 1, mode: 'deterministic', salt })));
+    expect(otherText.ciphertext).not.toBe(one.ciphertext);
+    const withAad = ok(t.record('det aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt, aad: text('a') })));
+    expect(withAad.ciphertext).not.toBe(one.ciphertext);
+    expect(ok(t.record('decrypt det', await q.kem.decrypt({ ciphertext: one.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
+    const standard = ok(t.record('standard', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'standard' })));
+    expect(standard.ciphertext).not.toBe(one.ciphertext);
+    fails(t.record('det without salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic' })), 'ERR_INVALID_001', /salt is required/);
+    fails(t.record('salt without det', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, salt })), 'ERR_INVALID_001', /salt/);
+    fails(t.record('empty salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt: '' })), 'ERR_INVALID_001', /salt must be at least 1 byte/);
+    fails(t.record('bad mode', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'fast' } as never)), 'ERR_INVALID_001', /mode must be one of/);
+  },
+
+  async 'key lifecycle: generate, rotate, retire, archive and what each state allows'(q, t) {
+    fails(t.record('active none', await q.kms.active({ algorithm: 'Kyber768' })), 'ERR_NOT_FOUND_001');
+    expect(ok(t.record('list empty', await q.kms.list({ algorithm: 'Kyber768' })))).toEqual({ keys: [] });
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    fails(t.record('generate again', await q.kms.generate({ algorithm: 'Kyber768' })), 'ERR_FORBIDDEN_001', /rotate/);
+    const v1 = ok(t.record('encrypt v1', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
+
+    const rotated = ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    expect(rotated).toMatchObject({ key_version: 2, status: 'active', algorithm: 'Kyber768' });
+    const listed = ok(t.record('list', await q.kms.list({ algorithm: 'Kyber768' })));
+    expect(listed.keys.map((k) => [k.key_version, k.status])).toEqual([[1, 'retired'], [2, 'active']]);
+    expect(ok(t.record('active', await q.kms.active({ algorithm: 'Kyber768' }))).key_version).toBe(2);
+    expect(ok(t.record('get v1', await q.kms.get({ algorithm: 'Kyber768', key_version: 1 }))).status).toBe('retired');
+
+    fails(t.record('encrypt retired', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /retired.*can still decrypt/);
+    expect(ok(t.record('decrypt retired', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
+
+    expect(ok(t.record('retire v2', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
+    expect(ok(t.record('retire v2 again', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
+    fails(t.record('active after retire', await q.kms.active({ algorithm: 'Kyber768' })), 'ERR_NOT_FOUND_001');
+
+    expect(ok(t.record('archive v1', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })))).toEqual({ key_version: 1, algorithm: 'Kyber768', status: 'archived' });
+    expect(ok(t.record('archive v1 again', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 }))).status).toBe('archived');
+    fails(t.record('decrypt archived', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+    fails(t.record('encrypt archived', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+    fails(t.record('retire archived', await q.kms.retire({ algorithm: 'Kyber768', key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+
+    // rotate with no active key generates; versions are never reused (archived v1 still counts)
+    expect(ok(t.record('rotate from none', await q.kms.rotate({ algorithm: 'Kyber768' }))).key_version).toBe(3);
+    ok(t.record('archive active', await q.kms.archive({ algorithm: 'Kyber768', key_version: 3 })));
+    expect(ok(t.record('generate after archive', await q.kms.generate({ algorithm: 'Kyber768' }))).key_version).toBe(4);
+
+    for (const [label, envelope] of [
+      ['get missing', await q.kms.get({ algorithm: 'Kyber768', key_version: 99 })],
+      ['retire missing', await q.kms.retire({ algorithm: 'Kyber768', key_version: 99 })],
+      ['archive missing', await q.kms.archive({ algorithm: 'Kyber768', key_version: 99 })],
+      ['encrypt missing', await q.kem.encrypt({ plaintext: HELLO, key_version: 99 })],
+    ] as const) {
+      fails(t.record(label, envelope), 'ERR_KEM_005', /^Key version not found$/);
+    }
+    // keyrings are per algorithm: Kyber768 versions do not exist for Dilithium3
+    fails(t.record('sign with kem version', await q.signature.sign({ message: HELLO, key_version: 1 })), 'ERR_KEM_005');
+  },
+
+  async 'sign and verify, with context, across states'(q, t) {
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Dilithium3' })));
+    const signed = ok(t.record('sign', await q.signature.sign({ message: HELLO, key_version: 1 })));
+    expect(atob(signed.signature).length).toBe(3309);
+    expect(ok(t.record('verify', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })))).toEqual({ valid: true });
+    expect(ok(t.record('verify other message', await q.signature.verify({ message: text('x'), signature: signed.signature, key_version: 1 })))).toEqual({ valid: false });
+    expect(ok(t.record('verify flipped', await q.signature.verify({ message: HELLO, signature: flipBit(signed.signature, 100), key_version: 1 })))).toEqual({ valid: false });
+    expect(ok(t.record('verify short', await q.signature.verify({ message: HELLO, signature: 'AAAA', key_version: 1 })))).toEqual({ valid: false });
+    expect(ok(t.record('verify empty', await q.signature.verify({ message: HELLO, signature: '', key_version: 1 })))).toEqual({ valid: false });
+
+    const context = text('qpher-demo/v1');
+    const withContext = ok(t.record('sign ctx', await q.signature.sign({ message: HELLO, key_version: 1, context })));
+    expect(ok(t.record('verify ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1, context })))).toEqual({ valid: true });
+    expect(ok(t.record('verify no ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1 })))).toEqual({ valid: false });
+    const ctx255 = bytesToBase64(new Uint8Array(255).fill(7));
+    ok(t.record('sign ctx 255', await q.signature.sign({ message: HELLO, key_version: 1, context: ctx255 })));
+    fails(t.record('sign ctx 256', await q.signature.sign({ message: HELLO, key_version: 1, context: bytesToBase64(new Uint8Array(256)) })), 'ERR_INVALID_001', /context exceeds the limit of 255 bytes/);
+
+    ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Dilithium3' })));
+    fails(t.record('sign retired', await q.signature.sign({ message: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /retired.*can still verify/);
+    expect(ok(t.record('verify retired', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })))).toEqual({ valid: true });
+    expect(ok(t.record('verify with v2', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 2 })))).toEqual({ valid: false });
+    ok(t.record('archive', await q.kms.archive({ algorithm: 'Dilithium3', key_version: 1 })));
+    fails(t.record('verify archived', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+  },
+
+  async 'tampered, truncated, extended and foreign ciphertexts fail one way'(q, t) {
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const { ciphertext } = ok(t.record('encrypt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
+    const raw = fromBase64(ciphertext);
+    const tampered: Array<[string, string]> = [
+      ['flip format version', flipBit(ciphertext, 0)],
+      ['flip mode', flipBit(ciphertext, 1)],
+      ['flip enc', flipBit(ciphertext, 6 + 500)],
+      ['flip body', flipBit(ciphertext, 6 + 1088 + 3)],
+      ['flip tag', flipBit(ciphertext, -1)],
+      ['truncated', bytesToBase64(raw.subarray(0, raw.length - 1))],
+      ['header only', bytesToBase64(raw.subarray(0, 6))],
+      ['extended', bytesToBase64(new Uint8Array([...raw, 0]))],
+      ['empty', ''],
+      ['garbage', text('not a qpher ciphertext at all')],
+    ];
+    for (const [label, bad] of tampered) {
+      fails(t.record(label, await q.kem.decrypt({ ciphertext: bad, key_version: 1 })), 'ERR_INVALID_001', /^Decryption failed$/);
+    }
+    // a header naming another version is refused before any key is touched, naming both versions
+    const header = fromBase64(ciphertext);
+    header[5] = 7;
+    fails(
+      t.record('header version mismatch', await q.kem.decrypt({ ciphertext: bytesToBase64(header), key_version: 1 })),
+      'ERR_INVALID_001',
+      /key_version 7.*key_version 1/,
+    );
+    // a ciphertext for another key (rotated) fails like tampering
+    ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    const forV2 = ok(t.record('encrypt v2', await q.kem.encrypt({ plaintext: HELLO, key_version: 2 })));
+    const relabelled = fromBase64(forV2.ciphertext);
+    relabelled[5] = 1;
+    fails(t.record('foreign key', await q.kem.decrypt({ ciphertext: bytesToBase64(relabelled), key_version: 1 })), 'ERR_INVALID_001', /^Decryption failed$/);
+  },
+
+  async 'request validation: every malformed field is a 400 naming it'(q, t) {
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['missing key_version', { plaintext: HELLO }, /^Validation failed: key_version is required$/],
+      ['missing plaintext', { key_version: 1 }, /^Validation failed: plaintext is required$/],
+      ['key_version 0', { plaintext: HELLO, key_version: 0 }, /key_version must be an integer from 1 to 4294967295/],
+      ['key_version -1', { plaintext: HELLO, key_version: -1 }, /key_version must be an integer from 1 to 4294967295/],
+      ['key_version 2^32', { plaintext: HELLO, key_version: 4294967296 }, /key_version must be an integer from 1 to 4294967295/],
+      ['key_version 1.5', { plaintext: HELLO, key_version: 1.5 }, /key_version must be an integer/],
+      ['key_version string', { plaintext: HELLO, key_version: '1' }, /key_version must be/],
+      ['key_version 1e308', { plaintext: HELLO, key_version: 1e308 }, /key_version must be/],
+      ['key_version null', { plaintext: HELLO, key_version: null }, /key_version must be/],
+      ['plaintext number', { plaintext: 42, key_version: 1 }, /plaintext must be a string/],
+      ['plaintext no padding', { plaintext: 'aGVsbG8', key_version: 1 }, /plaintext must be valid base64/],
+      ['plaintext url-safe', { plaintext: 'a-_b', key_version: 1 }, /plaintext must be valid base64/],
+      ['plaintext whitespace', { plaintext: 'aGVs bG8=', key_version: 1 }, /plaintext must be valid base64/],
+      ['plaintext non-canonical', { plaintext: 'aGVsbG9=', key_version: 1 }, /plaintext must be valid base64/],
+      ['plaintext unicode', { plaintext: 'héllo==', key_version: 1 }, /plaintext must be valid base64/],
+      ['unknown field', { plaintext: HELLO, key_version: 1, algorithm: 'Kyber768' }, /unknown field "algorithm"/],
+      ['proto field', JSON.parse('{"plaintext":"aGk=","key_version":1,"__proto__":{"x":1}}'), /unknown field "__proto__"/],
+      ['null body', null, /request body must be a JSON object/],
+      ['array body', [HELLO, 1], /request body must be a JSON object/],
+      ['string body', 'hello', /request body must be a JSON object/],
+      ['aad bad', { plaintext: HELLO, key_version: 1, aad: '%%%%' }, /aad must be valid base64/],
+    ];
+    for (const [label, body, message] of cases) {
+      fails(t.record(label, await q.kem.encrypt(body as never)), 'ERR_INVALID_001', message);
+    }
+    fails(t.record('bad algorithm', await q.kms.generate({ algorithm: 'RSA2048' } as never)), 'ERR_INVALID_001', /algorithm must be one of "Kyber768", "Dilithium3"/);
+    fails(t.record('lowercase algorithm', await q.kms.list({ algorithm: 'kyber768' } as never)), 'ERR_INVALID_001', /algorithm must be one of/);
+    fails(t.record('get without version', await q.kms.retire({ algorithm: 'Kyber768' } as never)), 'ERR_INVALID_001', /key_version is required/);
+    fails(t.record('signature bad base64', await q.signature.verify({ message: HELLO, signature: 'abc', key_version: 1 })), 'ERR_INVALID_001', /signature must be valid base64/);
+  },
+
+  async 'size limits: 1 MiB is accepted, one byte more is refused with the limit in the message'(q, t) {
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    ok(t.record('generate sig', await q.kms.generate({ algorithm: 'Dilithium3' })));
+    const empty = ok(t.record('encrypt empty', await q.kem.encrypt({ plaintext: '', key_version: 1 })));
+    expect(ok(t.record('decrypt empty', await q.kem.decrypt({ ciphertext: empty.ciphertext, key_version: 1 })))).toEqual({ plaintext: '' });
+
+    const max = new Uint8Array(MiB).map((_, i) => i & 0xff);
+    const big = ok(t.record('encrypt 1 MiB', await q.kem.encrypt({ plaintext: max, key_version: 1 })));
+    expect(atob(big.ciphertext).length).toBe(MiB + 1110);
+    const opened = ok(t.record('decrypt 1 MiB', await q.kem.decrypt({ ciphertext: big.ciphertext, key_version: 1 })));
+    expect(opened.plaintext).toBe(bytesToBase64(max));
+    fails(t.record('encrypt 1 MiB + 1', await q.kem.encrypt({ plaintext: new Uint8Array(MiB + 1), key_version: 1 })), 'ERR_INVALID_001', /plaintext exceeds the limit of 1048576 bytes/);
+    fails(t.record('sign 1 MiB + 1', await q.signature.sign({ message: new Uint8Array(MiB + 1), key_version: 1 })), 'ERR_INVALID_001', /message exceeds the limit of 1048576 bytes/);
+    ok(t.record('sign 1 MiB', await q.signature.sign({ message: max, key_version: 1 })));
+  },
+
+  async 'outputs interoperate with the offline seal and verify'(q, t) {
+    const kem = ok(t.record('generate kem', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const sealed = await seal({ public_key: kem.public_key, key_version: kem.key_version, plaintext: HELLO, aad: text('ctx') });
+    expect(ok(t.record('decrypt sealed', await q.kem.decrypt({ ciphertext: sealed, key_version: 1, aad: text('ctx') })))).toEqual({ plaintext: HELLO });
+    const dsa = ok(t.record('generate dsa', await q.kms.generate({ algorithm: 'Dilithium3' })));
+    const signed = ok(t.record('sign', await q.signature.sign({ message: HELLO, key_version: 1, context: text('c') })));
+    expect(verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature, context: text('c') })).toBe(true);
+    expect(verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature })).toBe(false);
+    // public keys are DER SPKI with the standard OIDs (RFC 9881 / FIPS 203 / FIPS 204)
+    expect(atob(kem.public_key).length).toBe(1206);
+    expect(atob(dsa.public_key).length).toBe(1974);
+  },
+
+  async 'request ids: the caller’s is echoed, otherwise a UUID v4 is made'(q, t) {
+    const requestId = '550e8400-e29b-41d4-a716-446655440000';
+    const mine = t.record('with id', await q.kms.list({ algorithm: 'Kyber768' }, { requestId }));
+    expect(mine.request_id).toBe(requestId);
+    const failed = t.record('error with id', await q.kms.active({ algorithm: 'Kyber768' }, { requestId }));
+    expect(failed.request_id).toBe(requestId);
+    const made = t.record('without id', await q.kms.list({ algorithm: 'Kyber768' }));
+    expect(made.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * Records the envelopes a scenario receives, normalised so that two backends can be compared
+ * byte for byte: request ids and timestamps become placeholders, and randomised bytes
+ * (ciphertexts, signatures, public keys) become their decoded length. Everything else — shape,
+ * error code, message, statuses, versions, plaintexts — must match exactly.
+ */
+import { base64ToBytes } from '../../src/encoding.js';
+import type { Envelope } from '../../src/index.js';
+
+const RANDOMISED = new Set(['ciphertext', 'signature', 'public_key']);
+
+export class Transcript {
+  readonly entries: unknown[] = [];
+
+  record<T extends Envelope>(label: string, envelope: T): T {
+    this.entries.push({ label, envelope: normalise(envelope) });
+    return envelope;
+  }
+}
+
+function normalise(value: unknown, field = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => normalise(v));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalise(v, k)]));
+  }
+  if (field === 'request_id') return typeof value === 'string' && value.length > 0 ? '<request_id>' : value;
+  if (field === 'timestamp' || field === 'created_at') {
+    return typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) ? '<iso8601-ms>' : value;
+  }
+  if (RANDOMISED.has(field) && typeof value === 'string') {
+    const bytes = base64ToBytes(value);
+    return bytes ? `<${bytes.length} bytes>` : value;
+  }
+  return value;
+}
