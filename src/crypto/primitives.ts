@@ -16,6 +16,7 @@
  */
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { equalBytes } from '@noble/post-quantum/utils.js';
 
 export interface KeyPair {
   publicKey: Uint8Array;
@@ -88,6 +89,25 @@ function requireBytes(value: unknown, name: string, length?: number): asserts va
   }
 }
 
+/**
+ * noble's prepared keys cache the expanded matrix Â and the checked encapsulation key, which
+ * halves the cost of every later encapsulation and decapsulation under the same key. The engine
+ * keeps one Uint8Array per key version, so a cache keyed by that object hits on every call; the
+ * byte comparison makes a stale entry (an array mutated after use) impossible to hit.
+ */
+const PREPARED = new WeakMap<Uint8Array, ReturnType<typeof ml_kem768.prepare>>();
+const ML_KEM_768_SECRET_KEY_LENGTH = 2400; // FIPS 203 Table 3: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z
+const EK_OFFSET = 1152; // dk_PKE is 384·k = 1152 bytes for k = 3
+
+function prepared(cacheKey: Uint8Array, encapsulationKey: Uint8Array) {
+  let entry = PREPARED.get(cacheKey);
+  if (!entry || !equalBytes(entry.publicKey, encapsulationKey)) {
+    entry = ml_kem768.prepare(encapsulationKey); // runs the FIPS 203 §7.2 modulus check
+    PREPARED.set(cacheKey, entry);
+  }
+  return entry;
+}
+
 const nobleMlKem768: MlKem768 = Object.freeze({
   name: 'noble',
   keygen(seed: Uint8Array): KeyPair {
@@ -100,7 +120,7 @@ const nobleMlKem768: MlKem768 = Object.freeze({
     if (randomness !== undefined) requireBytes(randomness, 'randomness', ENCAPSULATION_RANDOMNESS_LENGTH);
     // noble runs the FIPS 203 §7.2 encapsulation-key (modulus) check and throws on failure.
     const { cipherText, sharedSecret } =
-      randomness === undefined ? ml_kem768.encapsulate(publicKey) : ml_kem768.encapsulate(publicKey, randomness);
+      randomness === undefined ? prepared(publicKey, publicKey).encapsulate() : prepared(publicKey, publicKey).encapsulate(randomness);
     return { cipherText, sharedSecret };
   },
   decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
@@ -108,7 +128,8 @@ const nobleMlKem768: MlKem768 = Object.freeze({
     requireBytes(secretKey, 'secretKey');
     // noble checks the dk length and the H(ek) hash check of FIPS 203 §7.3, then decapsulates
     // with implicit rejection.
-    return ml_kem768.decapsulate(cipherText, secretKey);
+    if (secretKey.length !== ML_KEM_768_SECRET_KEY_LENGTH) return ml_kem768.decapsulate(cipherText, secretKey); // noble throws
+    return prepared(secretKey, secretKey.subarray(EK_OFFSET, EK_OFFSET + ML_KEM_768.publicKeyLength)).decapsulate(cipherText, secretKey);
   },
 });
 
