@@ -15,7 +15,7 @@
  * @module
  */
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { ml_kem768, type KEMPrepared } from '@noble/post-quantum/ml-kem.js';
 import { equalBytes } from '@noble/post-quantum/utils.js';
 
 export interface KeyPair {
@@ -95,14 +95,14 @@ function requireBytes(value: unknown, name: string, length?: number): asserts va
  * keeps one Uint8Array per key version, so a cache keyed by that object hits on every call; the
  * byte comparison makes a stale entry (an array mutated after use) impossible to hit.
  */
-const PREPARED = new WeakMap<Uint8Array, ReturnType<typeof ml_kem768.prepare>>();
+const PREPARED = new WeakMap<Uint8Array, KEMPrepared>();
 const ML_KEM_768_SECRET_KEY_LENGTH = 2400; // FIPS 203 Table 3: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z
 const EK_OFFSET = 1152; // dk_PKE is 384·k = 1152 bytes for k = 3
 
-function prepared(cacheKey: Uint8Array, encapsulationKey: Uint8Array) {
+function prepared(cacheKey: Uint8Array, encapsulationKey: Uint8Array): KEMPrepared {
   let entry = PREPARED.get(cacheKey);
   if (!entry || !equalBytes(entry.publicKey, encapsulationKey)) {
-    entry = ml_kem768.prepare(encapsulationKey); // runs the FIPS 203 §7.2 modulus check
+    entry = ml_kem768.prepare(encapsulationKey) as KEMPrepared; // runs the FIPS 203 §7.2 modulus check
     PREPARED.set(cacheKey, entry);
   }
   return entry;
