@@ -22,7 +22,7 @@ test('the README usage example runs and prints what its comments say', () => {
   writeFileSync(file, code!);
   try {
     const output = execFileSync('node', ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
-    const expected = [...code!.matchAll(/console\.log\(.*\); \/\/ (\S+)/g)].map((m) => m[1]);
+    const expected = [...code!.matchAll(/console\.log\(.*\); \/\/ (\w+)/g)].map((m) => m[1]);
     expect(output.trim().split('\n')).toEqual(expected);
   } finally {
     rmSync(file, { force: true });
