@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../../src/backends/local/index.js';
+import { MemoryKeyStore } from '../../../src/stores/memory.js';
+import { Qpher } from '../../../src/qpher.js';
+import { unwrap } from '../../../src/errors.js';
+
+describe('LocalBackend in Node (in-process)', () => {
+  it('runs in-process over a memory store and reports it', async () => {
+    const backend = new LocalBackend();
+    expect(await backend.info()).toEqual({ runtime: 'in-process', persisted: undefined, provider: 'noble', store: 'memory' });
+    expect(await new LocalBackend({ store: new MemoryKeyStore() }).info()).toMatchObject({ store: 'custom' });
+  });
+
+  it('runs the whole key lifecycle through the facade', async () => {
+    const q = new Qpher({ backend: new LocalBackend({ eager: true }) });
+    const kem = unwrap(await q.kms.generate({ algorithm: 'Kyber768' }));
+    expect(kem.key_version).toBe(1);
+    const { ciphertext } = unwrap(await q.kem.encrypt({ plaintext: new TextEncoder().encode('hello'), key_version: 1 }));
+    expect(unwrap(await q.kem.decrypt({ ciphertext, key_version: 1 })).plaintext).toBe(btoa('hello'));
+    unwrap(await q.kms.generate({ algorithm: 'Dilithium3' }));
+    const { signature } = unwrap(await q.signature.sign({ message: 'aGk=', key_version: 1 }));
+    expect(unwrap(await q.signature.verify({ message: 'aGk=', signature, key_version: 1 })).valid).toBe(true);
+    expect(unwrap(await q.kms.rotate({ algorithm: 'Dilithium3' })).key_version).toBe(2);
+    expect(await q.signature.sign({ message: 'aGk=', key_version: 1 })).toMatchObject({ error: { code: 'ERR_FORBIDDEN_001' } });
+    expect(unwrap(await q.kms.retire({ algorithm: 'Dilithium3', key_version: 2 })).status).toBe('retired');
+    expect(unwrap(await q.kms.archive({ algorithm: 'Dilithium3', key_version: 1 })).status).toBe('archived');
+    await q.close();
+  });
+
+  it('answers with envelopes after close, on timeout, and rejects on abort', async () => {
+    const backend = new LocalBackend();
+    const q = new Qpher({ backend });
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(q.kms.list({ algorithm: 'Kyber768' }, { signal: controller.signal })).rejects.toThrow('stop');
+    expect(await q.kms.list({ algorithm: 'Kyber768' }, { requestId: 'r1' })).toMatchObject({ data: { keys: [] }, request_id: 'r1' });
+    expect(await q.kms.generate({ algorithm: 'Dilithium3' }, { timeoutMs: 0 })).toMatchObject({ error: { code: 'ERR_TIMEOUT_001' } });
+    await q.close();
+    expect(await q.kms.list({ algorithm: 'Kyber768' }, { requestId: 'r2' })).toMatchObject({
+      error: { code: 'ERR_SERVICE_001', message: 'LocalBackend is closed' },
+      request_id: 'r2',
+    });
+  });
+
+  it('rejects bad options with TypeError naming them', () => {
+    expect(() => new LocalBackend({ tenant: '' })).toThrow('"tenant"');
+    expect(() => new LocalBackend({ dbName: '' })).toThrow('"dbName"');
+    expect(() => new LocalBackend({ worker: 1 as never })).toThrow('"worker"');
+  });
+});

@@ -1,0 +1,261 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { aesGcmSeedWrapper, type SeedWrapper } from '../../src/engine/seed-wrapper.js';
+import { ForbiddenError } from '../../src/errors.js';
+import { IndexedDbKeyStore } from '../../src/stores/indexeddb.js';
+import type { StoredKey } from '../../src/stores/keystore.js';
+
+let dbCount = 0;
+const freshDb = () => `qpher-test-${process.pid}-${++dbCount}`;
+
+function key(version: number, status: StoredKey['status'] = 'active'): StoredKey {
+  return {
+    key_version: version,
+    status,
+    public_key: `pk${version}`,
+    created_at: new Date(0).toISOString(),
+    wrapped_seed: new Uint8Array([version, 1, 2, 3]),
+  };
+}
+
+/** Appends max+1, as rotate does: the test of atomicity is that no version is minted twice. */
+const append = (keys: readonly StoredKey[]) => {
+  const next = keys.reduce((m, k) => Math.max(m, k.key_version), 0) + 1;
+  return { keys: [...keys, key(next)], result: next };
+};
+
+/** Every value in every object store of a database, read with the raw IndexedDB API. */
+async function dumpDatabase(name: string): Promise<unknown[]> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const values: unknown[] = [];
+  for (const storeName of db.objectStoreNames) {
+    const all = await new Promise<unknown[]>((resolve, reject) => {
+      const request = db.transaction(storeName).objectStore(storeName).getAll();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    values.push(...all);
+  }
+  db.close();
+  return values;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Every byte run found in a value, as hex, so a seed can be searched for anywhere. */
+function bytesIn(value: unknown, out: string[] = []): string[] {
+  if (value instanceof Uint8Array) out.push(hex(value));
+  else if (value instanceof ArrayBuffer) out.push(hex(new Uint8Array(value)));
+  else if (typeof value === 'string') out.push(value);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) bytesIn(v, out);
+  return out;
+}
+
+const stores: IndexedDbKeyStore[] = [];
+function open(name: string): IndexedDbKeyStore {
+  const store = new IndexedDbKeyStore(name);
+  stores.push(store);
+  return store;
+}
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+describe('IndexedDbKeyStore', () => {
+  it('reads an empty keyring as [] and round-trips keys as copies', async () => {
+    const store = open(freshDb());
+    expect(await store.read('t', 'Kyber768')).toEqual([]);
+    expect(await store.update('t', 'Kyber768', () => ({ keys: [key(1)], result: 'ok' }))).toBe('ok');
+    const [read] = await store.read('t', 'Kyber768');
+    expect(read).toEqual(key(1));
+    read!.wrapped_seed[0] = 99;
+    read!.status = 'archived';
+    expect(await store.read('t', 'Kyber768')).toEqual([key(1)]);
+  });
+
+  it('namespaces keyrings by tenant and algorithm', async () => {
+    const store = open(freshDb());
+    await store.update('a', 'Kyber768', append);
+    await store.update('a', 'Kyber768', append);
+    await store.update('b', 'Kyber768', append);
+    await store.update('a', 'Dilithium3', append);
+    expect((await store.read('a', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+    expect((await store.read('b', 'Kyber768')).map((k) => k.key_version)).toEqual([1]);
+    expect((await store.read('a', 'Dilithium3')).map((k) => k.key_version)).toEqual([1]);
+    expect(await store.read('b', 'Dilithium3')).toEqual([]);
+  });
+
+  it('passes an error thrown by change through untouched and writes nothing', async () => {
+    const store = open(freshDb());
+    await store.update('t', 'Kyber768', append);
+    const refusal = new ForbiddenError('no');
+    await expect(
+      store.update('t', 'Kyber768', () => {
+        throw refusal;
+      }),
+    ).rejects.toBe(refusal);
+    expect(await store.read('t', 'Kyber768')).toEqual([key(1)]);
+    // A change without `keys` leaves the keyring as it was.
+    expect(await store.update('t', 'Kyber768', () => ({ result: 7 }))).toBe(7);
+    expect(await store.read('t', 'Kyber768')).toEqual([key(1)]);
+  });
+
+  it('never mints a version twice when two connections update at once', async () => {
+    const name = freshDb();
+    const [tabA, tabB] = [open(name), open(name)];
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? tabA : tabB).update('t', 'Dilithium3', append)),
+    );
+    expect(new Set(results).size).toBe(40);
+    expect((await tabA.read('t', 'Dilithium3')).map((k) => k.key_version)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it('maps a quota failure to ERR_SERVICE_001 and leaves the keyring whole', async () => {
+    const store = open(freshDb());
+    await store.update('t', 'Kyber768', append);
+    const proto = globalThis.IDBObjectStore.prototype;
+    const put = proto.put;
+    proto.put = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+    try {
+      const retireAndAdd = (keys: readonly StoredKey[]) => ({
+        keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)],
+        result: 2,
+      });
+      await expect(store.update('t', 'Kyber768', retireAndAdd)).rejects.toMatchObject({
+        code: 'ERR_SERVICE_001',
+        message: 'Browser storage quota exceeded: the keyring was not changed',
+      });
+    } finally {
+      proto.put = put;
+    }
+    expect(await store.read('t', 'Kyber768')).toEqual([key(1)]);
+  });
+
+  it('maps an aborted transaction to ERR_SERVICE_001 with nothing written', async () => {
+    const store = open(freshDb());
+    await store.update('t', 'Kyber768', append);
+    const proto = globalThis.IDBObjectStore.prototype;
+    const put = proto.put;
+    proto.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      const request = put.apply(this, args);
+      this.transaction.abort(); // e.g. the browser evicting the origin's storage mid-write
+      return request;
+    };
+    try {
+      await expect(store.update('t', 'Kyber768', append)).rejects.toMatchObject({ code: 'ERR_SERVICE_001' });
+    } finally {
+      proto.put = put;
+    }
+    expect(await store.read('t', 'Kyber768')).toEqual([key(1)]);
+  });
+
+  it('fails with ERR_SERVICE_001 once closed', async () => {
+    const store = open(freshDb());
+    await store.close();
+    await expect(store.read('t', 'Kyber768')).rejects.toMatchObject({ code: 'ERR_SERVICE_001' });
+    await expect(store.update('t', 'Kyber768', append)).rejects.toMatchObject({ code: 'ERR_SERVICE_001' });
+  });
+
+  it('refuses a keyring row in an unknown format', async () => {
+    const name = freshDb();
+    const store = open(name);
+    await store.update('t', 'Kyber768', append);
+    const { set, createStore } = await import('idb-keyval');
+    await set(['keyring', 't', 'Kyber768'], { format: 99, keys: [] }, createStore(name, 'keyrings'));
+    await expect(store.read('t', 'Kyber768')).rejects.toMatchObject({ code: 'ERR_SERVICE_001' });
+  });
+});
+
+describe('IndexedDbKeyStore wrapping key', () => {
+  it('is a non-extractable AES-256-GCM CryptoKey, created once and kept', async () => {
+    const name = freshDb();
+    const key1 = await open(name).wrappingKey();
+    expect(key1.extractable).toBe(false);
+    expect(key1.algorithm).toMatchObject({ name: 'AES-GCM', length: 256 });
+    await expect(globalThis.crypto.subtle.exportKey('raw', key1)).rejects.toThrow();
+    const key2 = await open(name).wrappingKey(); // a later start of the app
+    const sealed = await aesGcmSeedWrapper(key1).wrap(new Uint8Array([1, 2, 3]), new Uint8Array());
+    expect(await aesGcmSeedWrapper(key2).unwrap(sealed, new Uint8Array())).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it('ends with one key when two tabs start at the same moment', async () => {
+    const name = freshDb();
+    const keys = await Promise.all(Array.from({ length: 4 }, () => open(name).wrappingKey()));
+    const sealed = await aesGcmSeedWrapper(keys[0]!).wrap(new Uint8Array([9]), new Uint8Array());
+    for (const k of keys) expect(await aesGcmSeedWrapper(k).unwrap(sealed, new Uint8Array())).toEqual(new Uint8Array([9]));
+    const values = await dumpDatabase(name);
+    expect(values.filter((v) => v instanceof CryptoKey)).toHaveLength(1);
+  });
+});
+
+describe('Engine over IndexedDbKeyStore', () => {
+  async function engineFor(name: string, seeds?: Uint8Array[]) {
+    const store = open(name);
+    const inner = aesGcmSeedWrapper(await store.wrappingKey());
+    const wrapper: SeedWrapper = seeds
+      ? { wrap: (seed, binding) => (seeds.push(seed.slice()), inner.wrap(seed, binding)), unwrap: inner.unwrap }
+      : inner;
+    return Engine.create({ store, wrapper });
+  }
+  const caller = { tenant: 'app' };
+
+  it('two tabs rotating concurrently 20 times end with 21 distinct consecutive versions', async () => {
+    const name = freshDb();
+    const [tabA, tabB] = await Promise.all([engineFor(name), engineFor(name)]);
+    const generated = await tabA.execute(caller, 'kms.generate', { algorithm: 'Dilithium3' }, 'g');
+    expect(generated).toMatchObject({ data: { key_version: 1 } });
+    const rotated = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? tabA : tabB).execute(caller, 'kms.rotate', { algorithm: 'Dilithium3' }, `r${i}`)),
+    );
+    const versions = rotated.map((e) => ('data' in e ? (e.data as { key_version: number }).key_version : e.error.code));
+    expect([...versions].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    const list = await tabB.execute(caller, 'kms.list', { algorithm: 'Dilithium3' }, 'l');
+    const keys = (list as { data: { keys: { key_version: number; status: string }[] } }).data.keys;
+    expect(keys.map((k) => k.key_version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(keys.filter((k) => k.status === 'active')).toEqual([expect.objectContaining({ key_version: 21 })]);
+    // Either tab can use a key the other one minted: one wrapping key for the database.
+    const signed = await tabA.execute(caller, 'signature.sign', { message: 'aGk=', key_version: 21 }, 's');
+    expect(signed).toHaveProperty('data.signature');
+  });
+
+  it('stores no raw seed anywhere in the database', async () => {
+    const name = freshDb();
+    const seeds: Uint8Array[] = [];
+    const engine = await engineFor(name, seeds);
+    await engine.execute(caller, 'kms.generate', { algorithm: 'Kyber768' }, '1');
+    await engine.execute(caller, 'kms.generate', { algorithm: 'Dilithium3' }, '2');
+    await engine.execute(caller, 'kms.rotate', { algorithm: 'Dilithium3' }, '3');
+    expect(seeds).toHaveLength(3);
+    const haystack = bytesIn(await dumpDatabase(name)).join('|');
+    expect(haystack.length).toBeGreaterThan(1000);
+    for (const seed of seeds) {
+      expect(haystack).not.toContain(hex(seed));
+      expect(haystack).not.toContain(Buffer.from(seed).toString('base64'));
+    }
+  });
+
+  it('turns a storage failure into an ERR_SERVICE_001 envelope', async () => {
+    const engine = await engineFor(freshDb());
+    const proto = globalThis.IDBObjectStore.prototype;
+    const put = proto.put;
+    proto.put = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+    try {
+      const envelope = await engine.execute(caller, 'kms.generate', { algorithm: 'Kyber768' }, 'q');
+      expect(envelope).toMatchObject({ error: { code: 'ERR_SERVICE_001', message: 'Browser storage quota exceeded: the keyring was not changed' } });
+    } finally {
+      proto.put = put;
+    }
+    expect(await engine.execute(caller, 'kms.list', { algorithm: 'Kyber768' }, 'l')).toMatchObject({ data: { keys: [] } });
+  });
+});
