@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * The `qpher` command.
+ *
+ *   qpher serve [--host 127.0.0.1] [--port 8080] [--data-dir ./.qpher] [--tls-cert F --tls-key F]
+ *               [--rate-limit RPS[:BURST]] [--insecure-http] [--dev] [--quiet]
+ *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
+ *   qpher api-key list [--json] [--data-dir D]
+ *   qpher api-key revoke <id> [--data-dir D]
+ *
+ * Exit status: 0 success (and after SIGTERM), 1 refused to start or failed, 2 bad usage.
+ * @module
+ */
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SCOPES } from '../contract/operations.js';
+import type { SqliteStore } from '../stores/sqlite.js';
+import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
+import { StartupError } from './master-key.js';
+import { isLoopback, openDataDir, startServer } from './node.js';
+import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
+
+const DEV_KEY_FILE = 'dev-api-key';
+
+const USAGE = `Usage:
+  qpher serve [--host 127.0.0.1] [--port 8080] [--data-dir ./.qpher]
+              [--tls-cert FILE --tls-key FILE] [--rate-limit RPS[:BURST]]
+              [--insecure-http] [--dev] [--quiet]
+  qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
+  qpher api-key list [--json] [--data-dir DIR]
+  qpher api-key revoke <id> [--data-dir DIR]
+
+Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'api-key':
+      return apiKey(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8080' },
+    'data-dir': { type: 'string', default: './.qpher' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'rate-limit': { type: 'string' },
+    'insecure-http': { type: 'boolean', default: false },
+    dev: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+  });
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  if (values.dev && !isLoopback(values.host)) throw new UsageError('--dev only listens on a loopback address');
+  let rateLimit = DEFAULT_RATE_LIMIT;
+  try {
+    if (values['rate-limit'] !== undefined) rateLimit = parseRateLimit(values['rate-limit']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+
+  process.umask(0o077); // the database, its WAL and the key files: owner only
+  const quiet = values.quiet;
+  const running = await startServer({
+    host: values.host,
+    port,
+    dataDir: values['data-dir'],
+    rateLimit,
+    insecureHttp: values['insecure-http'],
+    ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
+    log: (line) => {
+      if (!quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    },
+  });
+  process.stdout.write(`listening on ${running.url}\n`);
+  if (values.dev) await printDevKey(running.store, values['data-dir'], running.url);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: shutting down\n`);
+    running.close().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return await new Promise<number>(() => {}); // runs until a signal
+}
+
+/** `serve --dev`: a `dev` tenant key made on first run, kept in DIR/dev-api-key (0600). */
+async function printDevKey(store: SqliteStore, dataDir: string, url: string): Promise<void> {
+  const path = join(dataDir, DEV_KEY_FILE);
+  let key = await readFile(path, 'utf8').then((s) => s.trim(), () => undefined);
+  if (key === undefined || !(await authenticate(store, key))) {
+    key = await createKey(store, 'dev', [...SCOPES]);
+    const handle = await open(path, 'w', 0o600);
+    await handle.writeFile(key + '\n');
+    await handle.close();
+  }
+  process.stdout.write(
+    `\nQpher dev server: ${url}  (OpenAPI: ${url}/api/v1/openapi.json)\n` +
+      `Dev API key (tenant "dev", saved in ${path}):\n  ${key}\n\nTry:\n` +
+      `  curl -s -X POST ${url}/api/v1/kms/keys/generate -H "X-API-Key: ${key}" -H "Content-Type: application/json" -d '{"algorithm": "Kyber768"}'\n\n`,
+  );
+}
+
+async function createKey(store: SqliteStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
+  const key = generateApiKey();
+  store.createApiKey({ id: generateApiKeyId(), tenant, scopes, hash: await hashApiKey(key), created_at: new Date().toISOString() });
+  return key;
+}
+
+async function apiKey(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const options = {
+    'data-dir': { type: 'string', default: './.qpher' },
+    tenant: { type: 'string' },
+    scopes: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  } as const;
+  const { values, positionals } = parse(rest, options, true);
+  process.umask(0o077);
+  if (sub === 'create') {
+    if (values.tenant === undefined) throw new UsageError('api-key create needs --tenant NAME');
+    let scopes;
+    try {
+      assertTenantName(values.tenant);
+      scopes = parseScopes(values.scopes);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const store = await openDataDir(values['data-dir']);
+    try {
+      process.stdout.write((await createKey(store, values.tenant, scopes)) + '\n');
+    } finally {
+      store.close();
+    }
+    return 0;
+  }
+  if (sub === 'list') {
+    const store = await openDataDir(values['data-dir']);
+    try {
+      const keys = store.listApiKeys().map(({ hash: _hash, ...rest }) => rest);
+      if (values.json) process.stdout.write(JSON.stringify(keys) + '\n');
+      else {
+        process.stdout.write('ID                    TENANT            CREATED                   REVOKED                   SCOPES\n');
+        for (const k of keys) {
+          process.stdout.write(`${k.id.padEnd(22)}${k.tenant.padEnd(18)}${k.created_at.padEnd(26)}${(k.revoked_at ?? '-').padEnd(26)}${k.scopes.join(',')}\n`);
+        }
+      }
+    } finally {
+      store.close();
+    }
+    return 0;
+  }
+  if (sub === 'revoke') {
+    const [id] = positionals;
+    if (id === undefined || positionals.length !== 1) throw new UsageError('api-key revoke takes exactly one key id');
+    const store = await openDataDir(values['data-dir']);
+    try {
+      if (!store.revokeApiKey(id)) {
+        process.stderr.write(`no active API key with id ${id}\n`);
+        return 1;
+      }
+      process.stdout.write(`revoked ${id}\n`);
+    } finally {
+      store.close();
+    }
+    return 0;
+  }
+  throw new UsageError(`unknown api-key command "${sub ?? ''}"; use create, list or revoke`);
+}
+
+type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+function parse<O extends ParseOptions>(args: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`qpher: ${error.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    if (error instanceof StartupError) {
+      process.stderr.write(`qpher: ${error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`qpher: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

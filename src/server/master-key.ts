@@ -1,0 +1,83 @@
+/**
+ * The master key that wraps every private seed at rest (AES-256-GCM, via the engine's
+ * aesGcmSeedWrapper). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
+ * of 32 bytes) or from `master.key` in the data directory, created with mode 0600 on first start.
+ * It is imported as a non-extractable WebCrypto key and the raw bytes are zeroed.
+ *
+ * The database keeps a check value (a constant wrapped under the key) written on first start; a
+ * different key fails to open it and the server refuses to start rather than serve garbage.
+ * @module
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { base64ToBytes, bytesToBase64 } from '../encoding.js';
+import { aesGcmSeedWrapper, type SeedWrapper } from '../engine/seed-wrapper.js';
+import type { SqliteStore } from '../stores/sqlite.js';
+
+export const MASTER_KEY_FILE = 'master.key';
+export const MASTER_KEY_ENV = 'QPHER_MASTER_KEY';
+const CHECK_NAME = 'master_key_check';
+const CHECK_PLAINTEXT = new TextEncoder().encode('qpher master key check v1');
+const CHECK_BINDING = new TextEncoder().encode('qpher-master-key-check/v1');
+
+/** A start-up problem the CLI prints as is and exits 1 on. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface MasterKeySource {
+  bytes: Uint8Array;
+  /** Where it came from, for the start-up log: never the key itself. */
+  origin: string;
+}
+
+export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<MasterKeySource> {
+  const fromEnv = env[MASTER_KEY_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { bytes: decodeKey(fromEnv.trim(), `${MASTER_KEY_ENV}`), origin: `$${MASTER_KEY_ENV}` };
+  }
+  const path = join(dataDir, MASTER_KEY_FILE);
+  try {
+    const handle = await open(path, 'wx', 0o600); // fails if it exists: never overwrite a key
+    const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32));
+    await handle.writeFile(bytesToBase64(bytes) + '\n');
+    await handle.sync();
+    await handle.close();
+    return { bytes, origin: `${path} (created)` };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const mode = (await stat(path)).mode & 0o777;
+  if (mode & 0o077) {
+    throw new StartupError(`${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
+  }
+  return { bytes: decodeKey((await readFile(path, 'utf8')).trim(), path), origin: path };
+}
+
+function decodeKey(text: string, origin: string): Uint8Array {
+  const bytes = base64ToBytes(text);
+  if (!bytes || bytes.length !== 32) {
+    throw new StartupError(`${origin} must be the base64 of exactly 32 bytes (e.g. from: openssl rand -base64 32)`);
+  }
+  return bytes;
+}
+
+/** Imports the key (non-extractable), checks it against the store, and returns the seed wrapper. */
+export async function masterKeyWrapper(source: MasterKeySource, store: SqliteStore): Promise<SeedWrapper> {
+  const key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
+    'encrypt',
+    'decrypt',
+  ]);
+  source.bytes.fill(0);
+  const wrapper = aesGcmSeedWrapper(key);
+  const stored = store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
+  try {
+    await wrapper.unwrap(stored, CHECK_BINDING);
+  } catch {
+    throw new StartupError(
+      `The master key from ${source.origin} does not match the one this data directory (${store.path}) was created with. ` +
+        `Refusing to start: set ${MASTER_KEY_ENV} or restore ${MASTER_KEY_FILE} to the original key.`,
+    );
+  }
+  return wrapper;
+}

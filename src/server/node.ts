@@ -1,0 +1,142 @@
+/**
+ * The Node shell around the app: the SQLite store and master key in a data directory, HTTP or
+ * HTTPS (TLS 1.3 only) through @hono/node-server, and graceful shutdown (stop accepting, finish
+ * requests in flight, close the store).
+ * @module
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import { Engine } from '../engine/engine.js';
+import { SqliteStore } from '../stores/sqlite.js';
+import { createApp } from './app.js';
+import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
+import type { RateLimit } from './rate-limit.js';
+
+export const DB_FILE = 'qpher.db';
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  tls?: { certFile: string; keyFile: string };
+  rateLimit?: RateLimit;
+  /** Allow plain HTTP on a non-loopback address. */
+  insecureHttp?: boolean;
+  maxBodyBytes?: number;
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningServer {
+  url: string;
+  store: SqliteStore;
+  /** Stops accepting, lets requests in flight finish (up to 10 s), then closes the store. */
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+export async function openDataDir(dataDir: string): Promise<SqliteStore> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  return new SqliteStore(join(dataDir, DB_FILE));
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? (() => {});
+  if (!options.tls && !isLoopback(options.host) && !options.insecureHttp) {
+    throw new StartupError(
+      `Refusing to serve plain HTTP on ${options.host}: API keys and data would cross the network unencrypted. ` +
+        'Give --tls-cert and --tls-key, listen on a loopback address (127.0.0.1, ::1), ' +
+        'or pass --insecure-http if a TLS-terminating proxy sits in front.',
+    );
+  }
+  let tlsOptions: { cert: Buffer; key: Buffer } | undefined;
+  if (options.tls) {
+    try {
+      tlsOptions = { cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) };
+    } catch (error) {
+      throw new StartupError(`Cannot read the TLS certificate or key: ${(error as Error).message}`);
+    }
+  }
+
+  const store = await openDataDir(options.dataDir);
+  let closing = false;
+  let server: Server | undefined;
+  try {
+    const wrapper = await masterKeyWrapper(await loadMasterKey(options.dataDir, options.env), store);
+    const engine = await Engine.create({
+      store,
+      wrapper,
+      onError: (error, operation) => log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
+    });
+    const app = createApp({
+      engine,
+      apiKeys: store,
+      idempotency: store,
+      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+      ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      hsts: tlsOptions !== undefined,
+      ready: () => !closing && store.ping(),
+      log,
+    });
+    server = (
+      tlsOptions
+        ? createAdaptorServer({
+            fetch: app.fetch,
+            createServer: createHttpsServer,
+            serverOptions: { ...tlsOptions, minVersion: 'TLSv1.3' },
+          })
+        : createAdaptorServer({ fetch: app.fetch, createServer: createHttpServer })
+    ) as Server;
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(options.port, options.host, () => {
+        server!.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    store.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' || (error as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new StartupError(`Cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tlsOptions ? 'https' : 'http'}://${host}:${address.port}`;
+  const running = server;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url,
+    store,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => running.close(() => resolve()));
+        running.closeIdleConnections();
+        const idle = setInterval(() => running.closeIdleConnections(), 100);
+        const force = setTimeout(() => running.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        await stopped;
+        clearInterval(idle);
+        clearTimeout(force);
+        store.close();
+      })();
+      return closed;
+    },
+  };
+}

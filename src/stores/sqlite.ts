@@ -1,0 +1,274 @@
+/**
+ * The server's embedded store: one SQLite database (better-sqlite3) holding keyrings, API keys
+ * (SHA-256 hashes only), idempotency records and a master-key check value.
+ *
+ * Durability and concurrency: WAL with `synchronous=FULL` (a committed transaction survives
+ * `kill -9` and power loss), a busy timeout (a second process waits for the write lock instead of
+ * failing), and every keyring change is one `BEGIN IMMEDIATE` transaction that reads the keyring,
+ * applies the engine's synchronous `change` and writes the difference. `PRIMARY KEY (tenant,
+ * algorithm, key_version)` makes a duplicate version impossible even if that logic were wrong.
+ * Seeds arrive already wrapped (AES-256-GCM) by the engine's SeedWrapper.
+ * @module
+ */
+import Database from 'better-sqlite3';
+import type { Algorithm, KeyStatus } from '../contract/algorithms.js';
+import type { Scope } from '../contract/operations.js';
+import type { ApiKeyLookup, ApiKeyRecord } from '../server/auth.js';
+import {
+  IDEMPOTENCY_TTL_MS,
+  PENDING_TTL_MS,
+  type IdempotencyStore,
+  type Reservation,
+  type StoredResponse,
+} from '../server/idempotency.js';
+import type { KeyringChange, KeyStore, StoredKey } from './keystore.js';
+
+const SCHEMA_VERSION = 1;
+export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS keys (
+  tenant TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  key_version INTEGER NOT NULL CHECK (key_version BETWEEN 1 AND 4294967295),
+  status TEXT NOT NULL CHECK (status IN ('active', 'retired', 'archived')),
+  public_key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  wrapped_seed BLOB NOT NULL,
+  PRIMARY KEY (tenant, algorithm, key_version)
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_key ON keys (tenant, algorithm) WHERE status = 'active';
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY,
+  hash BLOB NOT NULL UNIQUE,
+  tenant TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS idempotency (
+  tenant TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  response TEXT,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, key)
+) STRICT;
+`;
+
+interface KeyRow {
+  key_version: number;
+  status: KeyStatus;
+  public_key: string;
+  created_at: string;
+  wrapped_seed: Uint8Array;
+}
+
+interface ApiKeyRow {
+  id: string;
+  hash: Uint8Array;
+  tenant: string;
+  scopes: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface SqliteStoreOptions {
+  busyTimeoutMs?: number;
+}
+
+export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #statements;
+  #reservations = 0;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = path;
+    const db = new Database(path);
+    this.#db = db;
+    try {
+      db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.transaction(() => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version > SCHEMA_VERSION) {
+          throw new Error(`${path} has schema version ${version}; this qpher understands up to ${SCHEMA_VERSION}`);
+        }
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      }).immediate();
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#statements = {
+      keys: db.prepare<[string, string], KeyRow>(
+        'SELECT key_version, status, public_key, created_at, wrapped_seed FROM keys WHERE tenant = ? AND algorithm = ? ORDER BY key_version',
+      ),
+      insertKey: db.prepare(
+        'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateKey: db.prepare(
+        'UPDATE keys SET status = ?, public_key = ?, created_at = ?, wrapped_seed = ? WHERE tenant = ? AND algorithm = ? AND key_version = ?',
+      ),
+      deleteKey: db.prepare('DELETE FROM keys WHERE tenant = ? AND algorithm = ? AND key_version = ?'),
+      getMeta: db.prepare<[string], { value: Uint8Array }>('SELECT value FROM meta WHERE name = ?'),
+      insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
+      findApiKey: db.prepare<[Uint8Array], ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+      listApiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'),
+      insertApiKey: db.prepare('INSERT INTO api_keys (id, hash, tenant, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)'),
+      revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      getIdempotency: db.prepare<[string, string], { fingerprint: string; response: string | null; updated_ms: number }>(
+        'SELECT fingerprint, response, updated_ms FROM idempotency WHERE tenant = ? AND key = ?',
+      ),
+      putIdempotency: db.prepare('INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms) VALUES (?, ?, ?, NULL, ?)'),
+      completeIdempotency: db.prepare('UPDATE idempotency SET response = ?, updated_ms = ? WHERE tenant = ? AND key = ?'),
+      releaseIdempotency: db.prepare('DELETE FROM idempotency WHERE tenant = ? AND key = ? AND response IS NULL'),
+      sweepIdempotency: db.prepare(
+        'DELETE FROM idempotency WHERE (response IS NOT NULL AND updated_ms < ?) OR (response IS NULL AND updated_ms < ?)',
+      ),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  // --- KeyStore -------------------------------------------------------------------------------
+
+  async read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]> {
+    return this.#statements.keys.all(tenant, algorithm).map(toStoredKey);
+  }
+
+  async update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T> {
+    const s = this.#statements;
+    const transaction = this.#db.transaction((): T => {
+      const current = s.keys.all(tenant, algorithm).map(toStoredKey);
+      const { keys, result } = change(current.map((k) => ({ ...k, wrapped_seed: k.wrapped_seed.slice() })));
+      if (!keys) return result;
+      const before = new Map(current.map((k) => [k.key_version, k]));
+      const after = new Set(keys.map((k) => k.key_version));
+      for (const old of current) if (!after.has(old.key_version)) s.deleteKey.run(tenant, algorithm, old.key_version);
+      // Status changes first, so that "one active key" holds after every statement of a rotate.
+      const ordered = [...keys].sort((a, b) => Number(before.has(b.key_version)) - Number(before.has(a.key_version)));
+      for (const key of ordered) {
+        const old = before.get(key.key_version);
+        if (!old) {
+          s.insertKey.run(tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, key.wrapped_seed);
+        } else if (!sameKey(old, key)) {
+          s.updateKey.run(key.status, key.public_key, key.created_at, key.wrapped_seed, tenant, algorithm, key.key_version);
+        }
+      }
+      return result;
+    });
+    return transaction.immediate();
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** Readiness: the database file answers a query. */
+  ping(): boolean {
+    return this.#db.open && this.#statements.ping.get() !== undefined;
+  }
+
+  // --- meta (master-key check value) ----------------------------------------------------------
+
+  getMeta(name: string): Uint8Array | undefined {
+    const row = this.#statements.getMeta.get(name);
+    return row ? new Uint8Array(row.value) : undefined;
+  }
+
+  /** Stores `value` unless `name` exists; returns the value that is stored afterwards. */
+  initMeta(name: string, value: Uint8Array): Uint8Array {
+    return this.#db
+      .transaction(() => {
+        this.#statements.insertMeta.run(name, value);
+        return this.getMeta(name)!;
+      })
+      .immediate();
+  }
+
+  // --- API keys ---------------------------------------------------------------------------------
+
+  findApiKey(hash: Uint8Array): ApiKeyRecord | undefined {
+    const row = this.#statements.findApiKey.get(hash);
+    return row ? toApiKeyRecord(row) : undefined;
+  }
+
+  createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): void {
+    this.#statements.insertApiKey.run(record.id, record.hash, record.tenant, record.scopes.join(','), record.created_at);
+  }
+
+  listApiKeys(): ApiKeyRecord[] {
+    return this.#statements.listApiKeys.all().map(toApiKeyRecord);
+  }
+
+  /** Returns false when no unrevoked key has this id. */
+  revokeApiKey(id: string, now: Date = new Date()): boolean {
+    return this.#statements.revokeApiKey.run(now.toISOString(), id).changes === 1;
+  }
+
+  // --- idempotency ------------------------------------------------------------------------------
+
+  reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Reservation {
+    const s = this.#statements;
+    if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS, nowMs - PENDING_TTL_MS);
+    return this.#db
+      .transaction((): Reservation => {
+        const row = s.getIdempotency.get(tenant, key);
+        const ttl = row?.response == null ? PENDING_TTL_MS : IDEMPOTENCY_TTL_MS;
+        if (row && nowMs - row.updated_ms < ttl) {
+          if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
+          if (row.response == null) return { state: 'pending' };
+          return { state: 'replay', response: JSON.parse(row.response) as StoredResponse };
+        }
+        s.putIdempotency.run(tenant, key, fingerprint, nowMs);
+        return { state: 'acquired' };
+      })
+      .immediate();
+  }
+
+  complete(tenant: string, key: string, response: StoredResponse, nowMs: number): void {
+    this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key);
+  }
+
+  release(tenant: string, key: string): void {
+    this.#statements.releaseIdempotency.run(tenant, key);
+  }
+}
+
+function toStoredKey(row: KeyRow): StoredKey {
+  return {
+    key_version: row.key_version,
+    status: row.status,
+    public_key: row.public_key,
+    created_at: row.created_at,
+    wrapped_seed: new Uint8Array(row.wrapped_seed),
+  };
+}
+
+function sameKey(a: StoredKey, b: StoredKey): boolean {
+  return (
+    a.status === b.status &&
+    a.public_key === b.public_key &&
+    a.created_at === b.created_at &&
+    a.wrapped_seed.length === b.wrapped_seed.length &&
+    a.wrapped_seed.every((byte, i) => byte === b.wrapped_seed[i])
+  );
+}
+
+function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    scopes: row.scopes === '' ? [] : (row.scopes.split(',') as Scope[]),
+    hash: new Uint8Array(row.hash),
+    created_at: row.created_at,
+    revoked_at: row.revoked_at,
+  };
+}
