@@ -5,6 +5,12 @@
  */
 export { Qpher, type QpherOptions, type Input } from './qpher.js';
 export { LocalBackend, type LocalBackendOptions } from './backends/local/index.js';
+export {
+  RemoteBackend,
+  type RemoteBackendOptions,
+  type RemoteCallOptions,
+  type FetchLike,
+} from './backends/remote/index.js';
 export type { Backend, CallOptions } from './backends/backend.js';
 export { sealWithPublicKey as seal, verifyWithPublicKey as verify } from './crypto/seal.js';
 export {
