@@ -10,7 +10,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
+import { errorEnvelope } from '../contract/envelope.js';
 import { Engine } from '../engine/engine.js';
 import { SqliteStore } from '../stores/sqlite.js';
 import { createApp } from './app.js';
@@ -98,6 +100,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           })
         : createAdaptorServer({ fetch: app.fetch, createServer: createHttpServer })
     ) as Server;
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerMalformed(error, socket, log));
     server.headersTimeout = 20_000;
     server.requestTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
@@ -139,4 +142,30 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return closed;
     },
   };
+}
+
+/**
+ * Requests Node's HTTP parser rejects (a CR/LF in a header, an oversized header block, a bad
+ * request line) never reach the app; without this they would get Node's bare `400 Bad Request`.
+ */
+function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex, log: (line: string) => void): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = globalThis.crypto.randomUUID();
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    errorEnvelope('ERR_INVALID_001', tooLarge ? 'Validation failed: request headers are too large' : 'Validation failed: malformed HTTP request', requestId),
+  );
+  log(`- - 400 malformed request (${error.code ?? 'unknown'}) ${requestId}`);
+  socket.end(
+    'HTTP/1.1 400 Bad Request\r\n' +
+      'Content-Type: application/json\r\n' +
+      `X-Request-ID: ${requestId}\r\n` +
+      'Cache-Control: no-store\r\n' +
+      'Connection: close\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+  );
 }

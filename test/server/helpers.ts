@@ -1,0 +1,210 @@
+/**
+ * Helpers for the server tests: real `qpher` processes (run from source with tsx, so no build is
+ * needed) on 127.0.0.1 with port 0, their CLI, and small HTTP helpers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'src/server/cli.ts');
+const NODE_ARGS = ['--import', 'tsx', CLI];
+
+export interface ServerProcess {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill9(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+export async function tempDir(prefix = 'qpher-server-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, [...NODE_ARGS, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      resolve(code);
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    const onData = () => {
+      const match = /listening on (https?:\/\/[^\s]+)/.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      proc.stdout!.off('data', onData);
+      const url = match[1]!;
+      resolve({
+        url,
+        port: Number(new URL(url).port),
+        proc,
+        output: () => out,
+        stop: async () => {
+          proc.kill('SIGTERM');
+          return exited;
+        },
+        kill9: async () => {
+          proc.kill('SIGKILL');
+          await exited;
+        },
+      });
+    };
+    proc.stdout!.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new StartFailure(code, out));
+    });
+  });
+}
+
+export class StartFailure extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`server exited with ${code}:\n${output}`);
+  }
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [...NODE_ARGS, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(proc);
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function createApiKey(dataDir: string, tenant: string, scopes?: string): Promise<string> {
+  const result = await runCli(['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : [])]);
+  if (result.code !== 0) throw new Error(`api-key create failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** Kills every process a test file started and did not stop (for afterAll). */
+export function killAll(): void {
+  for (const proc of running) proc.kill('SIGKILL');
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function call(
+  url: string,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key !== undefined) headers['X-API-Key'] = options.key;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const response = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: JSON.parse(text) };
+}
+
+/** Sends raw bytes over a socket and returns the raw response text (for what fetch refuses to send). */
+export function rawHttp(port: number, payload: string | Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (data += c));
+    socket.on('end', () => resolve(data));
+    socket.on('close', () => resolve(data));
+    socket.on('error', (e) => (data ? resolve(data) : reject(e)));
+    socket.write(payload);
+    setTimeout(() => socket.end(), 2000).unref();
+  });
+}
+
+/** Splits a raw HTTP response into status, lower-cased headers and parsed JSON body. */
+export function parseRaw(raw: string): { status: number; headers: Record<string, string>; body: any } {
+  const [head = '', ...rest] = raw.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  let bodyText = rest.join('\r\n\r\n');
+  if (headers['transfer-encoding'] === 'chunked') bodyText = dechunk(bodyText);
+  return { status: Number(statusLine.split(' ')[1]), headers, body: bodyText ? JSON.parse(bodyText) : undefined };
+}
+
+function dechunk(text: string): string {
+  let out = '';
+  let rest = text;
+  for (;;) {
+    const i = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, i), 16);
+    if (!size) return out;
+    out += rest.slice(i + 2, i + 2 + size);
+    rest = rest.slice(i + 2 + size + 2);
+  }
+}
+
+export function b64(text: string | Uint8Array): string {
+  return Buffer.from(text).toString('base64');
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Checks the envelope shape every response must have and returns the body. */
+export function expectEnvelope(reply: Reply | ReturnType<typeof parseRaw>, status: number, code?: string): any {
+  const headers = reply.headers instanceof Headers ? Object.fromEntries(reply.headers) : reply.headers;
+  const problems: string[] = [];
+  if (reply.status !== status) problems.push(`status ${reply.status} != ${status}`);
+  if (headers['content-type'] !== 'application/json') problems.push(`content-type ${headers['content-type']}`);
+  if (!UUID.test(headers['x-request-id'] ?? '')) problems.push(`x-request-id ${headers['x-request-id']}`);
+  if (reply.body?.request_id !== headers['x-request-id']) problems.push('request_id differs from header');
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(reply.body?.timestamp ?? '')) problems.push('timestamp');
+  if (code !== undefined && reply.body?.error?.code !== code) problems.push(`code ${reply.body?.error?.code} != ${code}`);
+  if (code === undefined && !('data' in (reply.body ?? {}))) problems.push('no data');
+  if (problems.length) throw new Error(`bad envelope (${problems.join('; ')}): ${JSON.stringify(reply.body)?.slice(0, 300)}`);
+  return reply.body;
+}
+
+export { httpRequest };
