@@ -219,6 +219,23 @@ test('the raw seeds appear nowhere in IndexedDB', async ({ page }) => {
     // Nor any 16-byte window of it (a seed split across fields or stored shifted).
     for (let i = 0; i + 32 <= seed.length; i += 2) expect(dump.includes(seed.slice(i, i + 32))).toBe(false);
   }
+
+  // Nor in anything the Worker sent to the page: every string, and every base64 field decoded.
+  const messages: unknown[] = await page.evaluate(() => (window as any).__qpherTest.workerMessages);
+  expect(messages.length).toBeGreaterThanOrEqual(5);
+  const strings: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') {
+      strings.push(value);
+      if (/^[A-Za-z0-9+/]+={0,2}$/.test(value) && value.length % 4 === 0) strings.push(Buffer.from(value, 'base64').toString('hex'));
+    } else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(messages);
+  const sent = strings.join('|');
+  expect(sent.length).toBeGreaterThan(10_000); // public keys and a ciphertext, as base64 and as hex
+  for (const seed of seeds) {
+    for (let i = 0; i + 32 <= seed.length; i += 2) expect(sent.includes(seed.slice(i, i + 32))).toBe(false);
+  }
 });
 
 test('the main thread stays responsive while 50 signatures are made', async ({ page }) => {
