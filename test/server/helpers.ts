@@ -82,11 +82,12 @@ export function startServer(dataDir: string, args: string[] = [], env: NodeJS.Pr
 }
 
 export class StartFailure extends Error {
-  constructor(
-    readonly code: number | null,
-    readonly output: string,
-  ) {
+  readonly code: number | null;
+  readonly output: string;
+  constructor(code: number | null, output: string) {
     super(`server exited with ${code}:\n${output}`);
+    this.code = code;
+    this.output = output;
   }
 }
 

@@ -164,7 +164,7 @@ describe('hostile inputs', () => {
   it('answers each with the right envelope and stays healthy', async () => {
     for (const c of hostileCases()) {
       const headers: Record<string, string> = { 'X-API-Key': acme, ...c.headers };
-      const response = await fetch(server.url + c.path, { method: c.method, headers, ...(c.body !== undefined ? { body: c.body } : {}) });
+      const response = await fetch(server.url + c.path, { method: c.method, headers, ...(c.body !== undefined ? { body: c.body as BodyInit } : {}) });
       const reply = { status: response.status, headers: response.headers, body: JSON.parse(await response.text()) };
       const body = expectEnvelope(reply, c.status, c.code);
       if (c.message) expect(body.error.message, c.name).toMatch(c.message);
