@@ -1,0 +1,77 @@
+/** The SQLite store on its own: atomic keyring updates, constraints, API keys, idempotency records. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredKey } from '../../src/stores/keystore.js';
+import { SqliteStore } from '../../src/stores/sqlite.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS } from '../../src/server/idempotency.js';
+import { removeDir, tempDir } from './helpers.js';
+
+let dir: string;
+let store: SqliteStore;
+
+const key = (key_version: number, status: StoredKey['status'] = 'active'): StoredKey => ({
+  key_version,
+  status,
+  public_key: `pk${key_version}`,
+  created_at: new Date(0).toISOString(),
+  wrapped_seed: new Uint8Array([key_version, 1, 2]),
+});
+
+beforeAll(async () => {
+  dir = await tempDir();
+  store = new SqliteStore(join(dir, 'qpher.db'));
+});
+afterAll(async () => {
+  store.close();
+  await removeDir(dir);
+});
+
+describe('SqliteStore', () => {
+  it('reads back what update wrote, per (tenant, algorithm)', async () => {
+    await store.update('t', 'Kyber768', () => ({ keys: [key(1)], result: null }));
+    await store.update('t', 'Kyber768', (keys) => ({ keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)], result: null }));
+    expect((await store.read('t', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
+      [1, 'retired'],
+      [2, 'active'],
+    ]);
+    expect((await store.read('t', 'Kyber768'))[1]!.wrapped_seed).toEqual(new Uint8Array([2, 1, 2]));
+    expect(await store.read('t', 'Dilithium3')).toEqual([]);
+    expect(await store.read('u', 'Kyber768')).toEqual([]);
+  });
+
+  it('rolls back when change throws and when a constraint fails', async () => {
+    await expect(store.update('t', 'Kyber768', () => { throw new Error('nope'); })).rejects.toThrow('nope');
+    // A second active key violates the one-active-key index: nothing of the change is kept.
+    await expect(store.update('t', 'Kyber768', (keys) => ({ keys: [...keys, key(3)], result: null }))).rejects.toThrow(/UNIQUE/);
+    expect((await store.read('t', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+  });
+
+  it('stores API keys by hash and revokes them', () => {
+    const hash = new Uint8Array(32).fill(7);
+    store.createApiKey({ id: 'key_1', tenant: 't', scopes: ['kms:read'], hash, created_at: new Date().toISOString() });
+    expect(store.findApiKey(hash)).toMatchObject({ id: 'key_1', tenant: 't', scopes: ['kms:read'], revoked_at: null });
+    expect(store.findApiKey(new Uint8Array(32))).toBeUndefined();
+    expect(store.revokeApiKey('key_1')).toBe(true);
+    expect(store.revokeApiKey('key_1')).toBe(false);
+    expect(store.findApiKey(hash)?.revoked_at).not.toBeNull();
+  });
+
+  it('reserves, replays, refuses mismatches and expires idempotency records', () => {
+    const t0 = 1_000_000;
+    expect(store.reserve('t', 'k', 'f1', t0)).toEqual({ state: 'acquired' });
+    expect(store.reserve('t', 'k', 'f1', t0 + 1)).toEqual({ state: 'pending' });
+    expect(store.reserve('t', 'k', 'f2', t0 + 1)).toEqual({ state: 'mismatch' });
+    expect(store.reserve('u', 'k', 'f2', t0 + 1)).toEqual({ state: 'acquired' });
+    store.complete('t', 'k', { status: 200, data: { a: 1 } }, t0 + 2);
+    expect(store.reserve('t', 'k', 'f1', t0 + 3)).toEqual({ state: 'replay', response: { status: 200, data: { a: 1 } } });
+    expect(store.reserve('t', 'k', 'f1', t0 + 2 + IDEMPOTENCY_TTL_MS)).toEqual({ state: 'acquired' });
+    // A reservation abandoned by a crashed process is taken over after PENDING_TTL_MS.
+    expect(store.reserve('u', 'k', 'f3', t0 + 1 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
+    store.release('u', 'k');
+    expect(store.reserve('u', 'k', 'f4', t0 + 2 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
+  });
+
+  it('answers ping while open', () => {
+    expect(store.ping()).toBe(true);
+  });
+});
