@@ -42,6 +42,12 @@ export interface AppOptions {
   ready?: () => boolean | Promise<boolean>;
   /** One line per request; never keys, bodies or stack traces. Default: none. */
   log?: (line: string) => void;
+  /**
+   * Static files served before the API (the playground, see `playground.ts`): answers with a
+   * Response, or `undefined` to let the API answer. Its responses keep their own Content-Type and
+   * caching headers; they still get `X-Request-ID`.
+   */
+  playground?: (request: Request) => Promise<Response | undefined>;
   /** How long a repeat waits for an in-flight request with the same Idempotency-Key. */
   idempotencyWaitMs?: number;
   now?: () => number;
@@ -50,7 +56,7 @@ export interface AppOptions {
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HSTS = 'max-age=31536000; includeSubDomains';
 
-type Env = { Variables: { requestId: string } };
+type Env = { Variables: { requestId: string; passthrough: boolean } };
 
 /** Route patterns of the table, to tell "wrong method" from "no such route". */
 const ROUTE_PATTERNS = OPERATION_NAMES.map((name) => ({
@@ -79,15 +85,27 @@ export function createApp(options: AppOptions): Hono<Env> {
     await next();
     const headers = c.res.headers;
     headers.set('X-Request-ID', requestId);
-    headers.set('Content-Type', 'application/json');
-    headers.set('Cache-Control', 'no-store');
-    headers.set('X-Content-Type-Options', 'nosniff');
+    if (!c.var.passthrough) {
+      headers.set('Content-Type', 'application/json');
+      headers.set('Cache-Control', 'no-store');
+      headers.set('X-Content-Type-Options', 'nosniff');
+    }
     if (options.hsts) headers.set('Strict-Transport-Security', HSTS);
     if (log) {
       const ms = (performance.now() - started).toFixed(1);
       log(`${c.req.method} ${printablePath(c.req.url)} ${c.res.status} ${ms}ms ${requestId}`);
     }
   });
+
+  const playground = options.playground;
+  if (playground) {
+    app.use('*', async (c, next) => {
+      const response = await playground(c.req.raw);
+      if (!response) return next();
+      c.set('passthrough', true);
+      return response;
+    });
+  }
 
   app.get('/healthz', (c) => respond(c, successEnvelope({ status: 'ok' }, c.var.requestId), 200));
   app.get('/readyz', async (c) => {

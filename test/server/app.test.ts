@@ -228,6 +228,21 @@ describe('routes', () => {
     expect(expectEnvelope(await send('GET', '/api/v1/kms/keys/Kyber768/1', { key: acme }), 200).data.key_version).toBe(1);
   });
 
+  it('serves static files from a playground handler before the API, keeping their headers', async () => {
+    const playground = async (request: Request) =>
+      new URL(request.url).pathname === '/'
+        ? new Response('<!doctype html>', { headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' } })
+        : undefined;
+    const withPlayground = createApp({ engine, apiKeys: keys, playground });
+    const page = await withPlayground.request('http://localhost/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(page.headers.get('x-request-id')).toMatch(UUID);
+    expectEnvelope(await send('GET', '/healthz', {}, withPlayground), 200);
+    expectEnvelope(await send('GET', '/', {}), 404, 'ERR_NOT_FOUND_001');
+  });
+
   it('answers a wrong method with an Allow header', async () => {
     const reply = await send('GET', '/api/v1/kem/encrypt', { key: acme });
     expectEnvelope(reply, 404, 'ERR_NOT_FOUND_001');
