@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Engine } from '../src/engine/engine.js';
 import { createApp } from '../src/server/app.js';
@@ -63,7 +64,19 @@ async function timeLoop(fn: () => Promise<unknown>): Promise<number> {
   return (count / (performance.now() - start)) * 1000;
 }
 
-async function main() {
+export interface ServerBenchRow {
+  operation: string;
+  serverRequestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  engineOpsPerSec: number;
+  appOpsPerSec: number;
+  /** server req/s divided by engine ops/s */
+  ratio: number;
+}
+
+/** Runs the whole comparison; `bench/run.ts` can call this and print the rows its own way. */
+export async function benchServer(): Promise<ServerBenchRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qpher-bench-'));
   const key = (await output(cli(['api-key', 'create', '--tenant', 'bench', '--data-dir', dir]))).trim();
   const server = cli(['serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--data-dir', dir]);
@@ -80,8 +93,7 @@ async function main() {
   const app = createApp({ engine, apiKeys: keys, rateLimit: false });
   for (const algorithm of ['Kyber768', 'Dilithium3'] as const) await engine.execute({ tenant: 'bench' }, 'kms.generate', { algorithm }, crypto.randomUUID());
 
-  console.log(`Qpher server bench: node ${process.version}, ${CONNECTIONS} connections, ${RUNS} runs (server ${SERVER_SECONDS}s, engine ${ENGINE_MS / 1000}s each), medians\n`);
-  const rows: string[][] = [];
+  const rows: ServerBenchRow[] = [];
   for (const [name, op] of Object.entries(OPS)) {
     const body = JSON.stringify(op.body);
     const server_rps: number[] = [];
@@ -104,29 +116,44 @@ async function main() {
         }),
       );
     }
-    rows.push([
-      name,
-      median(server_rps).toFixed(0),
-      median(p50).toFixed(1),
-      median(p99).toFixed(1),
-      median(engine_ops).toFixed(0),
-      median(app_ops).toFixed(0),
-      (median(server_rps) / median(engine_ops)).toFixed(2),
-    ]);
+    rows.push({
+      operation: name,
+      serverRequestsPerSec: median(server_rps),
+      p50Ms: median(p50),
+      p99Ms: median(p99),
+      engineOpsPerSec: median(engine_ops),
+      appOpsPerSec: median(app_ops),
+      ratio: median(server_rps) / median(engine_ops),
+    });
   }
+  server.kill('SIGTERM');
+  await new Promise((r) => server.on('exit', r));
+  await rm(dir, { recursive: true, force: true });
+  return rows;
+}
+
+async function main() {
+  console.log(`Qpher server bench: node ${process.version}, ${CONNECTIONS} connections, ${RUNS} runs (server ${SERVER_SECONDS}s, engine ${ENGINE_MS / 1000}s each), medians\n`);
+  const rows = (await benchServer()).map((r) => [
+    r.operation,
+    r.serverRequestsPerSec.toFixed(0),
+    r.p50Ms.toFixed(1),
+    r.p99Ms.toFixed(1),
+    r.engineOpsPerSec.toFixed(0),
+    r.appOpsPerSec.toFixed(0),
+    r.ratio.toFixed(2),
+  ]);
   const head = ['operation', 'server req/s', 'p50 ms', 'p99 ms', 'engine ops/s', 'app ops/s', 'server/engine'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(head));
   for (const row of rows) console.log(line(row));
   console.log('\nengine = Engine.execute in this process (sequential); app = Hono app via app.request (no sockets); server = real process over loopback.');
-
-  server.kill('SIGTERM');
-  await new Promise((r) => server.on('exit', r));
-  await rm(dir, { recursive: true, force: true });
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
