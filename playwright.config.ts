@@ -10,7 +10,8 @@ const config = 'e2e/fixtures/vite.config.ts';
 
 export default defineConfig({
   testDir: 'e2e',
-  testMatch: '**/*.spec.ts',
+  // Only this suite: other e2e suites (e2e/demo) have their own configs and servers.
+  testMatch: 'local-backend*.spec.ts',
   timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
@@ -26,6 +27,12 @@ export default defineConfig({
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     },
   },
+  projects: [
+    { name: 'local-backend', grepInvert: /@responsiveness/ },
+    // Timing-sensitive: runs on its own after the rest, so the suite's other pages (two CPU-heavy
+    // Workers at a time) do not compete with the page being measured.
+    { name: 'responsiveness', grep: /@responsiveness/, dependencies: ['local-backend'] },
+  ],
   webServer: {
     command: `npx vite build --config ${config} && npx vite preview --config ${config} --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}/`,

@@ -152,12 +152,11 @@ test('two pages rotating concurrently 20 times end with 21 distinct consecutive 
   await Promise.all([openPage(pageA, `db=${db}&eager`), openPage(pageB, `db=${db}&eager`)]);
   expect(data(await call(pageA, 'kms.generate', { algorithm: 'Dilithium3' })).key_version).toBe(1);
 
-  // 20 rotations in all, 10 from each page, both pages going at once from an agreed instant;
+  // 20 rotations in all, 10 from each page, both pages released by one BroadcastChannel message;
   // each page awaits one rotation before the next, so the two Workers' transactions interleave.
-  const startAt = Date.now() + 300;
   const rotate = (page: Page) =>
-    page.evaluate(async (startAt) => {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+    page.evaluate(async () => {
+      await new Promise((resolve) => (new BroadcastChannel('e2e-race-go').onmessage = resolve));
       const q = (window as any).__qpher;
       const results: { envelope: unknown; start: number; end: number }[] = [];
       for (let i = 0; i < 10; i++) {
@@ -166,8 +165,11 @@ test('two pages rotating concurrently 20 times end with 21 distinct consecutive 
         results.push({ envelope, start, end: performance.timeOrigin + performance.now() });
       }
       return results;
-    }, startAt);
-  const [fromA, fromB] = await Promise.all([rotate(pageA), rotate(pageB)]);
+    });
+  const racing = Promise.all([rotate(pageA), rotate(pageB)]);
+  await pageA.waitForTimeout(200); // both pages are listening
+  await pageA.evaluate(() => new BroadcastChannel('e2e-race-go').postMessage('go')); // reaches both pages
+  const [fromA, fromB] = await racing;
   const versions = [...fromA, ...fromB].map((r) => data(r.envelope as Envelope).key_version as number);
   expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
   // The pages really overlapped: each one's rotations were in flight while the other's were.
@@ -176,9 +178,10 @@ test('two pages rotating concurrently 20 times end with 21 distinct consecutive 
   expect(Math.max(aStart, bStart)).toBeLessThan(Math.min(aEnd, bEnd));
   const [aVersions, bVersions] = [versions.slice(0, 10), versions.slice(10)];
   // ...and their transactions interleaved: each page minted a version below the other's highest.
-  expect(Math.min(...aVersions)).toBeLessThan(Math.max(...bVersions));
-  expect(Math.min(...bVersions)).toBeLessThan(Math.max(...aVersions));
-  console.log(`versions minted by page A: ${aVersions.join(',')}; by page B: ${versions.slice(10).join(',')}`);
+  const minted = `versions minted by page A: ${aVersions.join(',')}; by page B: ${bVersions.join(',')}`;
+  console.log(minted);
+  expect(Math.min(...aVersions), minted).toBeLessThan(Math.max(...bVersions));
+  expect(Math.min(...bVersions), minted).toBeLessThan(Math.max(...aVersions));
 
   const keys = data(await call(pageB, 'kms.list', { algorithm: 'Dilithium3' })).keys as { key_version: number; status: string }[];
   expect(keys.map((k) => k.key_version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
@@ -238,7 +241,7 @@ test('the raw seeds appear nowhere in IndexedDB', async ({ page }) => {
   }
 });
 
-test('the main thread stays responsive while 50 signatures are made', async ({ page }) => {
+test('the main thread stays responsive while 50 signatures are made @responsiveness', async ({ page }) => {
   const db = uniqueDb('longtask');
   await openPage(page, `db=${db}`);
   expect(await page.evaluate(() => (window as any).__qpherTest.supportsLongTask())).toBe(true);
@@ -252,8 +255,9 @@ test('the main thread stays responsive while 50 signatures are made', async ({ p
     `50 signatures in ${result.elapsed.toFixed(0)} ms; long tasks: ${JSON.stringify(result.longTasks)}; ` +
       `largest gap between timer ticks: ${result.maxGap.toFixed(1)} ms`,
   );
+  // The criterion: no main-thread task over 50 ms (the longtask API reports exactly those).
+  // The timer gap is reported only: it also counts time the OS gives other processes.
   expect(result.longTasks.filter((d: number) => d > 50)).toEqual([]);
-  expect(result.maxGap).toBeLessThan(50);
 });
 
 test('a Worker that fails to load, and a closed backend, answer with envelopes', async ({ page, errors }) => {
@@ -277,4 +281,35 @@ test('a Worker that fails to load, and a closed backend, answer with envelopes',
     return Promise.all([pending, q.kms.list({ algorithm: 'Dilithium3' })]);
   });
   expect(afterClose).toMatchObject([{ error: { code: 'ERR_SERVICE_001' } }, { error: { code: 'ERR_SERVICE_001', message: 'LocalBackend is closed' } }]);
+});
+
+test('a storage quota failure is a clear envelope and leaves the keyring whole', async ({ page, baseURL }) => {
+  // Chromium's own quota enforcement, shrunk for this origin before it first opens IndexedDB (the
+  // quota is read when the origin's backing store opens). Each rotation rewrites the growing keyring
+  // row, so rotating soon hits the quota; the failing rotation must change nothing.
+  const origin = new URL(baseURL!).origin;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 150_000 });
+  await openPage(page, `db=${uniqueDb('quota')}`);
+  data(await call(page, 'kms.generate', { algorithm: 'Dilithium3' }));
+  const outcome = await page.evaluate(async () => {
+    const q = (window as any).__qpher;
+    for (let i = 0; i < 200; i++) {
+      const before = await q.kms.list({ algorithm: 'Dilithium3' });
+      const rotated = await q.kms.rotate({ algorithm: 'Dilithium3' });
+      if (rotated.error) return { rotations: i, before, rotated, after: await q.kms.list({ algorithm: 'Dilithium3' }) };
+    }
+    return undefined;
+  });
+  expect(outcome, 'the quota was never hit').toBeDefined();
+  console.log(`quota hit after ${outcome!.rotations} rotations`);
+  expect(outcome!.rotated).toMatchObject({
+    error: { code: 'ERR_SERVICE_001', message: 'Browser storage quota exceeded: the keyring was not changed' },
+  });
+  // Reading still works, and the keyring is exactly as it was: no half-written rotation.
+  expect(outcome!.after.data).toEqual(outcome!.before.data);
+  const active = outcome!.after.data.keys.filter((k: any) => k.status === 'active');
+  expect(active.map((k: any) => k.key_version)).toEqual([outcome!.rotations + 1]);
+  // The active key still signs.
+  expect(data(await call(page, 'signature.sign', { message: 'AA==', key_version: outcome!.rotations + 1 }))).toHaveProperty('signature');
 });

@@ -4,8 +4,9 @@
  * (STYLE.md habit 9), so both runtimes validate, fail and answer the same way.
  *
  * It never throws and never leaves a call unanswered: a failed engine start (IndexedDB missing
- * or unusable, wrapping key unreadable) answers every call with ERR_SERVICE_001, anything
- * unexpected with ERR_INTERNAL_001, both through `errorEnvelope`.
+ * or unusable, wrapping key unreadable) answers the calls waiting for it with ERR_SERVICE_001
+ * and is tried again by the next call; anything unexpected is ERR_INTERNAL_001; both through
+ * `errorEnvelope`.
  * @module
  */
 import { errorEnvelope } from '../../contract/envelope.js';
@@ -19,17 +20,30 @@ export type Handler = (message: MainToWorker) => Promise<WorkerToMain | undefine
 export type EngineSetup = (init: InitMessage) => Promise<Engine>;
 
 export function createHandler(setup: EngineSetup): Handler {
-  let started: Promise<{ engine: Engine; tenant: string }> | undefined;
+  let init: InitMessage | undefined;
+  let started: Promise<Engine> | undefined;
+
+  /** Starts the engine once; a failed start (say, storage briefly unavailable) is retried by the next call. */
+  const start = (): Promise<Engine> => {
+    if (!started) {
+      const attempt = setup(init!);
+      started = attempt;
+      attempt.catch(() => {
+        if (started === attempt) started = undefined;
+      });
+    }
+    return started;
+  };
 
   const call = async (message: CallMessage): Promise<WorkerToMain> => {
     const { id, operation, request, requestId } = message;
-    if (!started) {
+    if (!init) {
       return { type: 'envelope', id, envelope: errorEnvelope('ERR_INTERNAL_001', 'Local engine was not initialised', requestId) };
     }
+    const { tenant } = init;
     let engine: Engine;
-    let tenant: string;
     try {
-      ({ engine, tenant } = await started);
+      engine = await start();
     } catch (error) {
       const message =
         error instanceof QpherError && error.code === 'ERR_SERVICE_001' ? error.message : 'Local engine failed to start';
@@ -46,10 +60,9 @@ export function createHandler(setup: EngineSetup): Handler {
   return async (message) => {
     switch (message?.type) {
       case 'init':
-        if (!started) {
-          const tenant = message.tenant;
-          started = setup(message).then((engine) => ({ engine, tenant }));
-          started.catch(() => {}); // reported per call
+        if (!init) {
+          init = message;
+          void start().catch(() => {}); // start now; a failure is reported per call
         }
         return undefined;
       case 'call':

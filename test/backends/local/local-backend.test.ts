@@ -48,3 +48,36 @@ describe('LocalBackend in Node (in-process)', () => {
     expect(() => new LocalBackend({ worker: 1 as never })).toThrow('"worker"');
   });
 });
+
+describe('the shared handler', () => {
+  it('answers a failed engine start with ERR_SERVICE_001 and retries it on the next call', async () => {
+    const { createHandler } = await import('../../../src/backends/local/handler.js');
+    const { Engine } = await import('../../../src/engine/engine.js');
+    const { ServiceUnavailableError } = await import('../../../src/errors.js');
+    let attempts = 0;
+    let failFirst!: () => void;
+    const firstAttempt = new Promise<void>((resolve) => (failFirst = resolve));
+    const handle = createHandler(async () => {
+      if (++attempts === 1) {
+        await firstAttempt;
+        throw new ServiceUnavailableError('Browser storage quota exceeded: could not open the key store');
+      }
+      return Engine.create();
+    });
+    const list = (id: number) => handle({ type: 'call', id, operation: 'kms.list', request: { algorithm: 'Kyber768' }, requestId: `r${id}` });
+    expect(await list(1)).toMatchObject({ id: 1, envelope: { error: { code: 'ERR_INTERNAL_001' } } }); // no init yet
+    await handle({ type: 'init', dbName: 'x', tenant: 't' });
+    const waiting = list(2); // waits for the first start, which then fails
+    failFirst();
+    expect(await waiting).toMatchObject({
+      id: 2,
+      envelope: { error: { code: 'ERR_SERVICE_001', message: 'Browser storage quota exceeded: could not open the key store' } },
+    });
+    expect(await list(3)).toMatchObject({ id: 3, envelope: { data: { keys: [] }, request_id: 'r3' } });
+    expect(await list(4)).toMatchObject({ envelope: { data: { keys: [] } } });
+    expect(attempts).toBe(2);
+    expect(await handle({ type: 'call', id: 5, operation: 'kms.export', request: {}, requestId: 'r5' })).toMatchObject({
+      envelope: { error: { code: 'ERR_NOT_FOUND_001' } },
+    });
+  });
+});
