@@ -4,6 +4,7 @@
  *
  *   qpher serve [--host 127.0.0.1] [--port 8080] [--data-dir ./.qpher] [--tls-cert F --tls-key F]
  *               [--rate-limit RPS[:BURST]] [--insecure-http] [--dev] [--quiet]
+ *               [--playground DIR | --no-playground]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
@@ -12,7 +13,9 @@
  * @module
  */
 import { open, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCOPES } from '../contract/operations.js';
 import type { SqliteStore } from '../stores/sqlite.js';
@@ -26,7 +29,7 @@ const DEV_KEY_FILE = 'dev-api-key';
 const USAGE = `Usage:
   qpher serve [--host 127.0.0.1] [--port 8080] [--data-dir ./.qpher]
               [--tls-cert FILE --tls-key FILE] [--rate-limit RPS[:BURST]]
-              [--insecure-http] [--dev] [--quiet]
+              [--insecure-http] [--dev] [--quiet] [--playground DIR | --no-playground]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
@@ -64,6 +67,8 @@ async function serve(args: string[]): Promise<number> {
     'insecure-http': { type: 'boolean', default: false },
     dev: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    playground: { type: 'string' },
+    'no-playground': { type: 'boolean', default: false },
   });
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
@@ -78,6 +83,7 @@ async function serve(args: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
 
+  const playgroundDir = values['no-playground'] ? undefined : (values.playground ?? builtPlayground());
   process.umask(0o077); // the database, its WAL and the key files: owner only
   const quiet = values.quiet;
   const running = await startServer({
@@ -86,14 +92,12 @@ async function serve(args: string[]): Promise<number> {
     dataDir: values['data-dir'],
     rateLimit,
     insecureHttp: values['insecure-http'],
+    ...(playgroundDir ? { playgroundDir } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {
       if (!quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
     },
   });
-  process.stdout.write(`listening on ${running.url}\n`);
-  if (values.dev) await printDevKey(running.store, values['data-dir'], running.url);
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -109,11 +113,24 @@ async function serve(args: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Only now, with the handlers in place, tell the world: a SIGTERM sent on seeing this line is graceful.
+  process.stdout.write(`listening on ${running.url}\n`);
+  if (values.dev) await printDevKey(running.store, values['data-dir'], running.url, playgroundDir !== undefined);
+
   return await new Promise<number>(() => {}); // runs until a signal
 }
 
+/** The playground `vite build` put in dist/playground, found from src/server or dist/server. */
+function builtPlayground(): string | undefined {
+  for (const relative of ['../playground', '../../dist/playground']) {
+    const dir = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return undefined;
+}
+
 /** `serve --dev`: a `dev` tenant key made on first run, kept in DIR/dev-api-key (0600). */
-async function printDevKey(store: SqliteStore, dataDir: string, url: string): Promise<void> {
+async function printDevKey(store: SqliteStore, dataDir: string, url: string, playground: boolean): Promise<void> {
   const path = join(dataDir, DEV_KEY_FILE);
   let key = await readFile(path, 'utf8').then((s) => s.trim(), () => undefined);
   if (key === undefined || !(await authenticate(store, key))) {
@@ -124,6 +141,7 @@ async function printDevKey(store: SqliteStore, dataDir: string, url: string): Pr
   }
   process.stdout.write(
     `\nQpher dev server: ${url}  (OpenAPI: ${url}/api/v1/openapi.json)\n` +
+      (playground ? `Playground: ${url}/\n` : '') +
       `Dev API key (tenant "dev", saved in ${path}):\n  ${key}\n\nTry:\n` +
       `  curl -s -X POST ${url}/api/v1/kms/keys/generate -H "X-API-Key: ${key}" -H "Content-Type: application/json" -d '{"algorithm": "Kyber768"}'\n\n`,
   );

@@ -16,6 +16,7 @@ import { errorEnvelope } from '../contract/envelope.js';
 import { Engine } from '../engine/engine.js';
 import { SqliteStore } from '../stores/sqlite.js';
 import { createApp } from './app.js';
+import { servePlayground } from './playground.js';
 import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
 import type { RateLimit } from './rate-limit.js';
 
@@ -31,6 +32,8 @@ export interface ServeOptions {
   /** Allow plain HTTP on a non-loopback address. */
   insecureHttp?: boolean;
   maxBodyBytes?: number;
+  /** Serve the built playground from this directory at `/` (see playground.ts). */
+  playgroundDir?: string;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -88,6 +91,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       hsts: tlsOptions !== undefined,
+      ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
       ready: () => !closing && store.ping(),
       log,
     });

@@ -3,7 +3,7 @@
  * refused off loopback, the rate limit flag, and `serve --dev`.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -76,6 +76,27 @@ describe('TLS', () => {
     const allowed = await startServer(dir, ['--host', '0.0.0.0', '--insecure-http']);
     expect(allowed.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
     expect(await allowed.stop()).toBe(0);
+  });
+});
+
+describe('playground', () => {
+  it('serves a built playground at / beside the API, and none with --no-playground', async () => {
+    const dir = await freshDir();
+    const site = join(dir, 'site');
+    await mkdir(join(site, 'assets'), { recursive: true });
+    await writeFile(join(site, 'index.html'), '<!doctype html><title>Qpher playground</title>');
+    const server = await startServer(dir, ['--playground', site]);
+    const page = await fetch(server.url + '/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await page.text()).toContain('Qpher playground');
+    expectEnvelope(await call(server.url, 'GET', '/assets/missing.js'), 404, 'ERR_NOT_FOUND_001');
+    expectEnvelope(await call(server.url, 'GET', '/healthz'), 200);
+    await server.stop();
+    const without = await startServer(dir, ['--no-playground']);
+    expectEnvelope(await call(without.url, 'GET', '/'), 404, 'ERR_NOT_FOUND_001');
+    await without.stop();
   });
 });
 
