@@ -313,3 +313,35 @@ test('a storage quota failure is a clear envelope and leaves the keyring whole',
   // The active key still signs.
   expect(data(await call(page, 'signature.sign', { message: 'AA==', key_version: outcome!.rotations + 1 }))).toHaveProperty('signature');
 });
+
+test('documents the boundary: same-origin script can unwrap seeds with the stored CryptoKey', async ({ page }) => {
+  // Not a feature: this pins down docs/local-backend.md's threat model. The Worker keeps seeds out
+  // of the page's heap and messages, but IndexedDB is per origin, and a non-extractable key can
+  // still be *used* by any script of the origin. Script injected into the page (XSS) is therefore
+  // inside the boundary; only the exportKey path is closed.
+  const db = uniqueDb('boundary');
+  await openPage(page, `db=${db}&seeds`);
+  const { public_key } = data(await call(page, 'kms.generate', { algorithm: 'Dilithium3' }));
+  await expect.poll(() => page.evaluate(() => (window as any).__qpherTest.seeds.length)).toBe(1);
+  const [seed] = await page.evaluate(() => (window as any).__qpherTest.seeds);
+  const recovered = await page.evaluate(
+    async ([db, publicKey]) => {
+      const open = indexedDB.open(db!);
+      const conn: IDBDatabase = await new Promise((resolve) => (open.onsuccess = () => resolve(open.result)));
+      const get = (key: IDBValidKey) =>
+        new Promise<any>((resolve) => {
+          const r = conn.transaction('keyrings').objectStore('keyrings').get(key);
+          r.onsuccess = () => resolve(r.result);
+        });
+      const key: CryptoKey = await get('wrapping-key');
+      const row = await get(['keyring', 'local', 'Dilithium3']);
+      const wrapped: Uint8Array = row.keys[0].wrapped_seed;
+      const aad = new TextEncoder().encode(JSON.stringify(['qpher-seed/v1', 'local', 'Dilithium3', publicKey]));
+      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: wrapped.slice(0, 12), additionalData: aad }, key, wrapped.slice(12));
+      conn.close();
+      return Array.from(new Uint8Array(plain), (b) => b.toString(16).padStart(2, '0')).join('');
+    },
+    [db, public_key] as const,
+  );
+  expect(recovered).toBe(seed);
+});

@@ -75,7 +75,8 @@ export class LocalBackend implements Backend {
       throw new TypeError('"worker" option must be a function that returns a Worker');
     }
     this.#options = options;
-    this.#init = { type: 'init', dbName, tenant };
+    // Plain data crosses to the Worker; functions (`onError`, `now`) stay behind: they apply in-process only.
+    this.#init = { type: 'init', dbName, tenant, ...(options.limits ? { limits: { ...options.limits } } : {}) };
     const inProcess = options.store !== undefined || options.wrapper !== undefined || options.provider !== undefined;
     this.#runtime = !inProcess && supportsWorker() ? 'worker' : 'in-process';
     if (options.eager) this.#start();

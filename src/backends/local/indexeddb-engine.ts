@@ -16,6 +16,7 @@ export async function startIndexedDbEngine(
   const wrapper = aesGcmSeedWrapper(await store.wrappingKey());
   return Engine.create({
     onError: (error, operation) => console.error(`[qpher worker] unexpected error in ${operation}:`, error),
+    ...(init.limits ? { limits: init.limits } : {}),
     ...options,
     store,
     wrapper,

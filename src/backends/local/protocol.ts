@@ -11,6 +11,7 @@
  * @module
  */
 import type { Envelope } from '../../contract/envelope.js';
+import type { Limits } from '../../contract/schemas.js';
 
 /** First message to a new Worker: which database and tenant its engine serves. */
 export interface InitMessage {
@@ -18,6 +19,8 @@ export interface InitMessage {
   /** IndexedDB database name (one per app). */
   dbName: string;
   tenant: string;
+  /** Size limits for the engine, when the app changed them. */
+  limits?: Partial<Limits>;
 }
 
 /** One operation of the REST API, e.g. `kem.encrypt`, with the spec's request body. */

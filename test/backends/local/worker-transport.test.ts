@@ -74,6 +74,13 @@ describe('LocalBackend over a Worker', () => {
     expect(StandInWorker.made[0]!.terminated).toBe(true);
   });
 
+  it('forwards size limits to the Worker engine', async () => {
+    const backend = new LocalBackend({ worker: worker('ok'), dbName: dbName(), limits: { maxPayloadBytes: 4 } });
+    const over = await backend.call('kem.encrypt', { plaintext: btoa('12345'), key_version: 1 }, { requestId: 'l' });
+    expect(over).toMatchObject({ error: { code: 'ERR_INVALID_001', message: expect.stringContaining('4 bytes') } });
+    await backend.close();
+  });
+
   it('starts eagerly when asked', () => {
     StandInWorker.made = [];
     new LocalBackend({ worker: worker('ok'), eager: true, dbName: dbName() });
