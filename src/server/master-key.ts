@@ -8,7 +8,7 @@
  * different key fails to open it and the server refuses to start rather than serve garbage.
  * @module
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { base64ToBytes, bytesToBase64 } from '../encoding.js';
 import { aesGcmSeedWrapper, type SeedWrapper } from '../engine/seed-wrapper.js';
@@ -37,21 +37,54 @@ export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = pr
     return { bytes: decodeKey(fromEnv.trim(), `${MASTER_KEY_ENV}`), origin: `$${MASTER_KEY_ENV}` };
   }
   const path = join(dataDir, MASTER_KEY_FILE);
-  try {
-    const handle = await open(path, 'wx', 0o600); // fails if it exists: never overwrite a key
+  // Written to a private temporary file, synced, then linked into place: link() fails if the key
+  // exists, so two processes starting on a fresh directory agree on one key, and nobody ever
+  // reads a half-written file.
+  if (!(await exists(path))) {
+    const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
     const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32));
-    await handle.writeFile(bytesToBase64(bytes) + '\n');
-    await handle.sync();
-    await handle.close();
-    return { bytes, origin: `${path} (created)` };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(bytesToBase64(bytes) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(temporary, path);
+      await syncDirectory(dataDir);
+      return { bytes, origin: `${path} (created)` };
+    } catch (error) {
+      bytes.fill(0);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(temporary).catch(() => {});
+    }
   }
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
     throw new StartupError(`${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
   }
   return { bytes: decodeKey((await readFile(path, 'utf8')).trim(), path), origin: path };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function decodeKey(text: string, origin: string): Uint8Array {

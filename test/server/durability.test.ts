@@ -90,6 +90,17 @@ describe('master key', () => {
     await server.stop();
   });
 
+  it('lets two processes starting together on a fresh directory agree on one master key', async () => {
+    const dir = await freshDir();
+    const key = await createApiKey(dir, 'acme');
+    const [a, b] = await Promise.all([startServer(dir), startServer(dir)]);
+    expectEnvelope(await call(a.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Kyber768' } }), 201);
+    const ct = expectEnvelope(await call(b.url, 'POST', '/api/v1/kem/encrypt', { key, body: { plaintext: b64('shared'), key_version: 1 } }), 200).data.ciphertext;
+    expect(expectEnvelope(await call(a.url, 'POST', '/api/v1/kem/decrypt', { key, body: { ciphertext: ct, key_version: 1 } }), 200).data.plaintext).toBe(b64('shared'));
+    expect(await a.stop()).toBe(0);
+    expect(await b.stop()).toBe(0);
+  });
+
   it('creates master.key with mode 0600 and keeps secrets out of the database', async () => {
     const dir = await freshDir();
     const key = await createApiKey(dir, 'acme');
