@@ -143,14 +143,19 @@ function renderKeysMessage(message: string): void {
   const row = document.createElement('tr');
   row.append(cell);
   $('keys-body').replaceChildren(row);
-  $('keys-caption').textContent = current ? `Keys on the ${current.kind} backend` : 'Keys';
+  $('keys-caption').textContent = keysCaption(current);
+}
+
+function keysCaption(backend: Current | undefined): string {
+  if (!backend) return 'Keys (no backend)';
+  return backend.kind === 'local' ? 'Keys on the local backend' : `Keys on ${backend.name} (remote)`;
 }
 
 async function refreshKeys(): Promise<void> {
   const backend = current;
   if (!backend) return;
   const mine = generation;
-  $('keys-caption').textContent = backend.kind === 'local' ? 'Keys on the local backend' : `Keys on ${backend.name}`;
+  $('keys-caption').textContent = keysCaption(backend);
   const answers = await Promise.all((['Kyber768', 'Dilithium3'] as const).map((algorithm) => backend.q.kms.list({ algorithm })));
   if (mine !== generation) return;
   const keys: KeyInfo[] = [];
@@ -182,18 +187,26 @@ async function keyRow(key: KeyInfo): Promise<HTMLTableRowElement> {
   const row = document.createElement('tr');
   row.dataset.status = key.status;
   const label = `${ALGORITHM_LABEL[key.algorithm]} version ${key.key_version}`;
-  const cells = [ALGORITHM_LABEL[key.algorithm], String(key.key_version)].map((text) => {
+  const cell = (heading: string) => {
     const td = document.createElement('td');
-    td.textContent = text;
+    td.dataset.label = heading; // shown before the value when the table is stacked (narrow screens)
+    return td;
+  };
+  const cells = [
+    ['Algorithm', ALGORITHM_LABEL[key.algorithm]],
+    ['Version', String(key.key_version)],
+  ].map(([heading, text]) => {
+    const td = cell(heading!);
+    td.textContent = text!;
     return td;
   });
-  const status = document.createElement('td');
+  const status = cell('Status');
   const pill = document.createElement('span');
   pill.className = `pill ${key.status}`;
   pill.textContent = key.status;
   status.append(pill);
 
-  const created = document.createElement('td');
+  const created = cell('Created');
   const time = document.createElement('time');
   time.dateTime = key.created_at;
   time.textContent = new Date(key.created_at).toLocaleString();
@@ -201,14 +214,17 @@ async function keyRow(key: KeyInfo): Promise<HTMLTableRowElement> {
   created.append(time);
 
   const print = await fingerprint(key.public_key);
-  const fp = document.createElement('td');
+  const fp = cell('Fingerprint');
   const code = document.createElement('code');
   code.textContent = print.short;
   code.title = `SHA-256 ${print.full}`;
   fp.append(code);
 
-  const actions = document.createElement('td');
+  const actions = cell('Actions');
   actions.className = 'actions';
+  const buttons = document.createElement('div');
+  buttons.className = 'buttons';
+  actions.append(buttons);
   const button = (text: string, name: string, onClick: () => void, variant = 'small') => {
     const b = document.createElement('button');
     b.type = 'button';
@@ -216,7 +232,7 @@ async function keyRow(key: KeyInfo): Promise<HTMLTableRowElement> {
     b.textContent = text;
     b.setAttribute('aria-label', name);
     b.addEventListener('click', onClick);
-    actions.append(b);
+    buttons.append(b);
   };
   if (key.status === 'active') {
     button('Retire', `Retire ${label}`, () => void lifecycle('retire', key));

@@ -47,35 +47,38 @@ export function showResult(panel: HTMLElement, title: string, outcome: Outcome):
   heading.textContent = title;
 
   let state: 'ok' | 'error' | 'note';
-  let text: string;
+  /** The line under the summary: the error's code and message, or what a value means. */
+  let message: { code?: string; text: string } | undefined;
   let json: unknown;
+  let ms: number | undefined;
   switch (outcome.kind) {
     case 'envelope':
       json = outcome.envelope;
+      ms = outcome.ms;
       if (isErrorEnvelope(outcome.envelope)) {
         state = 'error';
-        text = `${outcome.envelope.error.code}: ${outcome.envelope.error.message}`;
+        message = { code: outcome.envelope.error.code, text: outcome.envelope.error.message };
       } else {
         state = 'ok';
-        text = 'OK';
       }
-      text += ` · ${formatMs(outcome.ms)}`;
       break;
     case 'value':
       state = 'ok';
       json = outcome.value;
-      text = `${outcome.label} · ${formatMs(outcome.ms)}`;
+      ms = outcome.ms;
+      message = { text: outcome.label };
       break;
     case 'thrown': {
       state = 'error';
-      const { name, message } = errorInfo(outcome.error);
-      json = { error: { name, message } };
-      text = `${name}: ${message} · ${formatMs(outcome.ms)}`;
+      const { name, message: text } = errorInfo(outcome.error);
+      json = { error: { name, message: text } };
+      ms = outcome.ms;
+      message = { code: name, text };
       break;
     }
     case 'note':
       state = 'note';
-      text = outcome.message;
+      message = { text: outcome.message };
       break;
   }
   panel.dataset.state = state;
@@ -83,11 +86,26 @@ export function showResult(panel: HTMLElement, title: string, outcome: Outcome):
   const badge = document.createElement('span');
   badge.className = 'badge';
   badge.textContent = state === 'ok' ? 'Success' : state === 'error' ? 'Error' : 'Note';
-  const line = document.createElement('span');
-  line.className = 'line';
-  line.textContent = text;
-  summary.append(badge, ' ', heading, ' ', line);
+  summary.append(badge, ' ', heading);
+  if (ms !== undefined) {
+    const time = document.createElement('span');
+    time.className = 'time';
+    time.textContent = formatMs(ms);
+    summary.append(' · ', time);
+  }
   panel.append(summary);
+
+  if (message) {
+    const p = document.createElement('p');
+    p.className = 'message';
+    if (message.code !== undefined) {
+      const code = document.createElement('code');
+      code.textContent = message.code;
+      p.append(code, ': ');
+    }
+    p.append(message.text);
+    panel.append(p);
+  }
 
   const detail = 'detail' in outcome ? outcome.detail : undefined;
   if (detail !== undefined) {

@@ -67,7 +67,10 @@ export async function outcome(panel: Locator): Promise<{ state: string; summary:
   await expect(panel).not.toHaveAttribute('aria-busy', 'true');
   await expect(panel).toHaveAttribute('data-state', /^(ok|error|note)$/);
   const state = (await panel.getAttribute('data-state'))!;
-  const summary = (await panel.locator('.summary').textContent())!;
+  const message = panel.locator('.message');
+  const summary = [await panel.locator('.summary').textContent(), (await message.count()) > 0 ? await message.textContent() : undefined]
+    .filter((part) => part)
+    .join(' ');
   const pre = panel.locator('pre');
   const json = (await pre.count()) > 0 ? JSON.parse((await pre.textContent())!) : undefined;
   return { state, summary, json };
@@ -90,7 +93,7 @@ export async function keyRows(page: Page, count: number): Promise<Locator> {
 }
 
 export async function useRemote(page: Page, apiKey: string): Promise<void> {
-  await page.getByRole('radio', { name: /Remote/ }).check();
+  await page.getByRole('radio', { name: 'Remote', exact: true }).check();
   await expect(page.getByLabel('Base URL')).toHaveValue(new URL(page.url()).origin);
   await page.getByLabel('API key').fill(apiKey);
   await page.getByRole('button', { name: 'Use this server' }).click();

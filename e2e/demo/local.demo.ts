@@ -6,7 +6,7 @@ import { expect, form, keyRows, openPlayground, outcome, result, test } from './
 
 test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/verify, lifecycle, public-key tools', async ({ page }) => {
   await openPlayground(page);
-  await expect(page.getByRole('radio', { name: /Local \(this browser\)/ })).toBeChecked();
+  await expect(page.getByRole('radio', { name: 'Local (this browser)', exact: true })).toBeChecked();
   await expect(page.getByRole('table')).toContainText('No keys yet');
 
   // Keys
@@ -14,7 +14,7 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   await page.getByRole('button', { name: 'Generate ML-KEM-768 key' }).click();
   let o = await outcome(keysResult);
   expect(o.state).toBe('ok');
-  expect(o.summary).toMatch(/kms\.generate on local OK · [\d.]+ m?s/);
+  expect(o.summary).toMatch(/^Success kms\.generate on local · [\d.]+ m?s$/);
   expect(o.json.data).toMatchObject({ key_version: 1, algorithm: 'Kyber768', status: 'active' });
   expect(o.json.request_id).toMatch(/^[0-9a-f-]{36}$/);
   await page.getByRole('button', { name: 'Generate ML-DSA-65 key' }).click();
@@ -79,7 +79,7 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   await expect(result(page, 'Decrypt result')).toHaveAttribute('data-state', 'error');
   o = await outcome(result(page, 'Decrypt result'));
   expect(o.json.error).toEqual({ code: 'ERR_INVALID_001', message: 'Decryption failed' });
-  expect(o.summary).toMatch(/ERR_INVALID_001: Decryption failed · [\d.]+ m?s/);
+  expect(o.summary).toMatch(/^Error kem\.decrypt on local · [\d.]+ m?s ERR_INVALID_001: Decryption failed$/);
 
   // Sign and verify, with a context; a changed message does not verify.
   const sign = form(page, '5. Sign');
@@ -164,12 +164,12 @@ test('keyboard only: skip link, backend choice, submit with Enter; every control
   await page.keyboard.press('Tab');
   await expect(page.getByRole('link', { name: 'Skip to the playground' })).toBeFocused();
   await page.keyboard.press('Tab');
-  await expect(page.getByRole('radio', { name: /Local \(this browser\)/ })).toBeFocused();
+  await expect(page.getByRole('radio', { name: 'Local (this browser)', exact: true })).toBeFocused();
   await page.keyboard.press('ArrowDown');
-  await expect(page.getByRole('radio', { name: /Remote/ })).toBeChecked();
+  await expect(page.getByRole('radio', { name: 'Remote', exact: true })).toBeChecked();
   await expect(page.getByLabel('Base URL')).toBeVisible();
   await page.keyboard.press('ArrowUp');
-  await expect(page.getByRole('radio', { name: /Local/ })).toBeChecked();
+  await expect(page.getByRole('radio', { name: 'Local (this browser)', exact: true })).toBeChecked();
   await expect(page.getByLabel('Base URL')).toBeHidden();
 
   // Tab to "Generate ML-KEM-768 key" and press Enter, then submit Encrypt with Enter in a field.
