@@ -434,13 +434,15 @@ function appStatus(): void {
   if (!navigator.onLine) {
     parts.push('You are offline: the local backend and the public-key tools still work; the remote backend answers ERR_SERVICE_001.');
   }
-  if (offlineReady) parts.push('Offline-ready: this page is cached in your browser.');
+  if (updateReady) parts.push('A new version of the playground is installed: reload the page to use it.');
+  else if (offlineReady) parts.push('Offline-ready: this page is cached in your browser.');
   else if (offlineNote) parts.push(offlineNote);
   $('app-status').textContent = parts.join(' ') || 'Online.';
 }
 
 let offlineReady = false;
 let offlineNote = '';
+let updateReady = false;
 
 async function registerServiceWorker(): Promise<void> {
   if (!import.meta.env.PROD) {
@@ -451,6 +453,14 @@ async function registerServiceWorker(): Promise<void> {
     offlineNote = 'This browser cannot cache the page for offline use.';
     return;
   }
+  // A page that was already controlled and sees a new controller runs an older build than the
+  // one now cached: say so (its lazily loaded files may be gone from the server).
+  const hadController = navigator.serviceWorker.controller !== null;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (!hadController) return;
+    updateReady = true;
+    appStatus();
+  });
   try {
     await navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL });
     await navigator.serviceWorker.ready;
@@ -463,8 +473,29 @@ async function registerServiceWorker(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
+/**
+ * `/#api-key=qph_...`: a link that hands the page an API key (e.g. printed by a dev server). The
+ * fragment never reaches any server; it is removed from the address bar at once.
+ */
+function keyFromFragment(): string | undefined {
+  const match = /^#api-key=([\x21-\x7e]+)$/.exec(location.hash);
+  if (!match) return undefined;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
 function start(): void {
   field('remote-url').value = localStorage.getItem(STORAGE.baseUrl) ?? location.origin;
+  const handedKey = keyFromFragment();
+  if (handedKey !== undefined) {
+    field('remote-url').value = location.origin;
+    sessionStorage.setItem(STORAGE.apiKey, handedKey);
+    sessionStorage.setItem(STORAGE.choice, 'remote');
+  }
   field('remote-key').value = sessionStorage.getItem(STORAGE.apiKey) ?? '';
   if (sessionStorage.getItem(STORAGE.choice) === 'remote') {
     document.querySelector<HTMLInputElement>('input[name="backend"][value="remote"]')!.checked = true;

@@ -75,3 +75,16 @@ test('remote backend: keys, encrypt/decrypt, sign/verify on the server; seal and
   await encrypt.getByRole('button', { name: 'Encrypt' }).click();
   expect((await outcome(result(page, 'Encrypt result'))).json.error.code).toBe('ERR_AUTH_001');
 });
+
+test('a /#api-key= link selects the remote backend with that key and clears the address bar', async ({ page }) => {
+  const { apiKey } = serverInfo();
+  await page.goto(`/#api-key=${apiKey}`);
+  await expect(page.getByRole('radio', { name: 'Remote', exact: true })).toBeChecked();
+  await expect(page.locator('#backend-status')).toContainText('Using the remote backend');
+  await expect(page.getByRole('table')).not.toContainText('Could not list keys');
+  expect(new URL(page.url()).hash).toBe('');
+  // Kept for this tab only: a reload stays connected.
+  await page.reload();
+  await expect(page.getByLabel('API key', { exact: true })).toHaveValue(apiKey);
+  await expect(page.locator('#backend-status')).toContainText('Using the remote backend');
+});
