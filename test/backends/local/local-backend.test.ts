@@ -81,3 +81,29 @@ describe('the shared handler', () => {
     });
   });
 });
+
+describe('the main-thread proxy stays small', () => {
+  it('imports no engine, crypto, zod, idb-keyval or store statically (they belong to the Worker chunk)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { dirname, resolve } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const start = fileURLToPath(new URL('../../../src/backends/local/index.ts', import.meta.url));
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = await readFile(file, 'utf8');
+      // Static value imports and re-exports; `import type`, `export type` and `import()` are free.
+      for (const [, what, from] of source.matchAll(/^(?:import|export)\s+(?!type\b)([^;]*?)\s+from\s+'([^']+)'/gm)) {
+        if (/^\{\s*type\s+[^,]*\}$/.test(what!.trim())) continue;
+        if (from!.startsWith('.')) await visit(resolve(dirname(file), from!.replace(/\.js$/, '.ts')));
+        else bare.add(from!);
+      }
+    };
+    await visit(start);
+    const files = [...seen].map((f) => f.slice(f.indexOf('/src/') + 1)).sort();
+    expect(files).toEqual(['src/backends/local/index.ts', 'src/contract/envelope.ts']);
+    expect([...bare]).toEqual([]);
+  });
+});
