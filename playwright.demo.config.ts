@@ -1,7 +1,8 @@
 /**
  * Playwright e2e for the playground (demo/), in Debian's Chromium (/usr/bin/chromium; never a
  * downloaded browser). The web server builds the playground with Vite, starts a real
- * `qpher serve --dev` and serves both on one origin (e2e/demo/serve.ts).
+ * `qpher serve --dev` on 127.0.0.1:41741 (fresh data directory), which serves the playground at
+ * `/` next to the API (e2e/demo/serve.ts).
  *
  *   npm run test:demo      (npx playwright test -c playwright.demo.config.ts)
  *
@@ -32,6 +33,7 @@ export default defineConfig({
   },
   webServer: {
     command: `npx vite build && node --import tsx e2e/demo/serve.ts --port ${PORT}`,
+    // Answered by the real server; server.json (the dev key) is written before the playground check passes.
     url: `http://127.0.0.1:${PORT}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -3,7 +3,7 @@
  * warning, uncaught exception or CSP violation (page, its Worker and its service worker), and
  * small helpers that act as a person would: by role and label.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { expect, test as base, type Locator, type Page } from '@playwright/test';
 
@@ -12,13 +12,19 @@ export { expect };
 export interface ServerInfo {
   url: string;
   apiKey: string;
-  upstream: string;
-  mode: string;
 }
 
-export function serverInfo(): ServerInfo {
+/** The server's URL and dev API key, written by serve.ts once the server has printed them. */
+export async function serverInfo(): Promise<ServerInfo> {
   const path = fileURLToPath(new URL('../../node_modules/.cache/qpher-demo-e2e/server.json', import.meta.url));
-  return JSON.parse(readFileSync(path, 'utf8')) as ServerInfo;
+  for (let waited = 0; ; waited += 100) {
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as ServerInfo;
+    } catch (error) {
+      if (waited > 10_000) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 export const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url));

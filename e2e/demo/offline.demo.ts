@@ -10,7 +10,7 @@ test('reload offline: the app comes from the service worker, local encrypt/decry
   context,
   console,
 }) => {
-  const { apiKey } = serverInfo();
+  const { apiKey } = await serverInfo();
   await openPlayground(page);
   await expect(page.getByText('Offline-ready: this page is cached in your browser.')).toBeVisible();
   await page.getByRole('button', { name: 'Generate ML-KEM-768 key' }).click();

@@ -9,7 +9,7 @@ test('remote backend: keys, encrypt/decrypt, sign/verify on the server; seal and
   page,
   console,
 }) => {
-  const { apiKey } = serverInfo();
+  const { apiKey } = await serverInfo();
   await openPlayground(page);
   await useRemote(page, apiKey);
   await expect(page.getByRole('table')).toContainText('Keys on http://127.0.0.1');
@@ -77,7 +77,7 @@ test('remote backend: keys, encrypt/decrypt, sign/verify on the server; seal and
 });
 
 test('a /#api-key= link selects the remote backend with that key and clears the address bar', async ({ page }) => {
-  const { apiKey } = serverInfo();
+  const { apiKey } = await serverInfo();
   await page.goto(`/#api-key=${apiKey}`);
   await expect(page.getByRole('radio', { name: 'Remote', exact: true })).toBeChecked();
   await expect(page.locator('#backend-status')).toContainText('Using the remote backend');

@@ -60,11 +60,18 @@ const SERVED_PATH = /^\/(?:|index\.html|sw\.js|assets\/[A-Za-z0-9_][A-Za-z0-9._-
 
 export type PlaygroundHandler = (request: Request) => Promise<Response | undefined>;
 
+export interface PlaygroundOptions {
+  /** Added to every response, e.g. `Strict-Transport-Security` when serving HTTPS. */
+  headers?: Record<string, string>;
+}
+
 /**
  * A handler for the built playground in `dir`. Mount it before the API's routes; it returns
  * `undefined` for any request it does not serve.
  */
-export function servePlayground(dir: string): PlaygroundHandler {
+export function servePlayground(dir: string, options: PlaygroundOptions = {}): PlaygroundHandler {
+  if (typeof dir !== 'string' || dir === '') throw new TypeError('"dir" must be a non-empty path');
+  const extra = Object.entries(options.headers ?? {});
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     let pathname: string;
@@ -95,6 +102,7 @@ export function servePlayground(dir: string): PlaygroundHandler {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Resource-Policy': 'same-origin',
     });
+    for (const [name, value] of extra) headers.set(name, value);
     if (ifNoneMatch(request.headers.get('if-none-match'), etag)) {
       headers.delete('Content-Type');
       return new Response(null, { status: 304, headers });
