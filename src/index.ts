@@ -4,7 +4,8 @@
  * @module
  */
 export { Qpher, type QpherOptions, type Input } from './qpher.js';
-export { LocalBackend, type LocalBackendOptions } from './backends/local/index.js';
+export { LocalBackend, type LocalBackendOptions, type LocalBackendInfo } from './backends/local/index.js';
+export { IndexedDbKeyStore } from './stores/indexeddb.js';
 export {
   RemoteBackend,
   type RemoteBackendOptions,
