@@ -84,6 +84,9 @@ async function serve(args: string[]): Promise<number> {
   }
 
   const playgroundDir = values['no-playground'] ? undefined : (values.playground ?? builtPlayground());
+  if (values['insecure-http'] && !values['tls-cert'] && !isLoopback(values.host)) {
+    process.stderr.write(`qpher: warning: serving plain HTTP on ${values.host} (--insecure-http); only do this behind a TLS-terminating proxy\n`);
+  }
   process.umask(0o077); // the database, its WAL and the key files: owner only
   const quiet = values.quiet;
   const running = await startServer({

@@ -78,7 +78,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let closing = false;
   let server: Server | undefined;
   try {
-    const wrapper = await masterKeyWrapper(await loadMasterKey(options.dataDir, options.env), store);
+    const masterKey = await loadMasterKey(options.dataDir, options.env);
+    log(`master key from ${masterKey.origin}; data in ${store.path}`);
+    const wrapper = await masterKeyWrapper(masterKey, store);
     const engine = await Engine.create({
       store,
       wrapper,

@@ -217,6 +217,13 @@ describe('routes', () => {
       expect(entry['x-qpher-scope']).toBe(op.scope);
       expect(Object.keys(entry.responses)).toContain(String(op.status));
     }
+    const refs: string[] = [];
+    JSON.stringify(doc, (k, v) => (k === '$ref' && refs.push(v), v));
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const target = ref.slice(2).split('/').reduce((node: any, part: string) => node?.[part], doc);
+      expect(target, ref).toBeDefined();
+    }
     expect(doc.paths['/api/v1/kem/encrypt'].post.requestBody.content['application/json'].schema.required).toEqual(['plaintext', 'key_version']);
     expect(doc.paths['/api/v1/kms/keys/{algorithm}/{key_version}'].get.parameters.map((p: any) => p.in)).toContain('path');
   });
