@@ -95,9 +95,13 @@ function onBackendChoice(): void {
   else useRemote();
 }
 
+/** Panels with a call in flight: a second press while one runs is ignored. */
+const busy = new WeakSet<HTMLElement>();
+
 /**
- * Runs one backend call into a result panel, with its timing; the submit button is disabled
- * while it runs. `after` sees the envelope (to fill the next form).
+ * Runs one backend call into a result panel, with its timing; the button is marked
+ * `aria-disabled` while it runs (not `disabled`, which would throw keyboard focus out of it).
+ * `after` sees the envelope (to fill the next form).
  */
 async function call(
   panel: HTMLElement,
@@ -111,11 +115,14 @@ async function call(
     showResult(panel, operation, { kind: 'note', message: 'No backend yet: choose one in step 1.' });
     return;
   }
+  if (busy.has(panel)) return;
+  busy.add(panel);
   const title = `${operation} on ${backend.name}`;
   showBusy(panel, title);
-  if (button) button.disabled = true;
+  button?.setAttribute('aria-disabled', 'true');
   const outcome = await timed(() => run(backend.q));
-  if (button) button.disabled = false;
+  button?.removeAttribute('aria-disabled');
+  busy.delete(panel);
   if (outcome.ok) {
     const detail = after?.(outcome.value);
     showResult(panel, title, { kind: 'envelope', envelope: outcome.value, ms: outcome.ms, detail });
@@ -247,8 +254,14 @@ async function keyRow(key: KeyInfo): Promise<HTMLTableRowElement> {
 }
 
 async function lifecycle(action: 'retire' | 'archive', key: KeyInfo): Promise<void> {
-  await call($('keys-result'), null, `kms.${action}`, (q) => q.kms[action]({ algorithm: key.algorithm, key_version: key.key_version }));
+  const panel = $('keys-result');
+  await call(panel, null, `kms.${action}`, (q) => q.kms[action]({ algorithm: key.algorithm, key_version: key.key_version }));
   await refreshKeys();
+  // The pressed button went away with its row: keep keyboard focus on the outcome, not <body>.
+  if (document.activeElement === document.body || document.activeElement === null) {
+    panel.tabIndex = -1;
+    panel.focus();
+  }
 }
 
 async function kms(action: 'generate' | 'rotate', algorithm: Algorithm, button: HTMLButtonElement): Promise<void> {

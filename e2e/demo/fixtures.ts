@@ -38,26 +38,26 @@ interface Console {
 export const test = base.extend<{ console: Console }>({
   console: [
     async ({ context, page }, use) => {
-    const messages: string[] = [];
-    const allowed: RegExp[] = [];
-    const record = (where: string, type: string, text: string, url = '') => {
-      if (type !== 'error' && type !== 'warning') return;
-      if (/^Failed to load resource/.test(text) && allowed.some((pattern) => pattern.test(url))) return;
-      messages.push(`${where} ${type}: ${text}${url ? ` (${url})` : ''}`);
-    };
-    page.on('console', (m) => record('page', m.type(), m.text(), m.location().url));
-    page.on('pageerror', (e) => messages.push(`page uncaught: ${e.message}`));
-    page.on('worker', (w) => w.on('console', (m) => record('worker', m.type(), m.text(), m.location().url)));
-    context.on('serviceworker', (w) => w.on('console', (m) => record('service worker', m.type(), m.text(), m.location().url)));
-    context.on('weberror', (e) => messages.push(`uncaught: ${e.error().message}`));
-    await page.addInitScript(() => {
-      // CSP violations are console errors too, but record them by name to make failures obvious.
-      document.addEventListener('securitypolicyviolation', (event) => {
-        console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+      const messages: string[] = [];
+      const allowed: RegExp[] = [];
+      const record = (where: string, type: string, text: string, url = '') => {
+        if (type !== 'error' && type !== 'warning') return;
+        if (/^Failed to load resource/.test(text) && allowed.some((pattern) => pattern.test(url))) return;
+        messages.push(`${where} ${type}: ${text}${url ? ` (${url})` : ''}`);
+      };
+      page.on('console', (m) => record('page', m.type(), m.text(), m.location().url));
+      page.on('pageerror', (e) => messages.push(`page uncaught: ${e.message}`));
+      page.on('worker', (w) => w.on('console', (m) => record('worker', m.type(), m.text(), m.location().url)));
+      context.on('serviceworker', (w) => w.on('console', (m) => record('service worker', m.type(), m.text(), m.location().url)));
+      context.on('weberror', (e) => messages.push(`uncaught: ${e.error().message}`));
+      await page.addInitScript(() => {
+        // CSP violations are console errors too, but record them by name to make failures obvious.
+        document.addEventListener('securitypolicyviolation', (event) => {
+          console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+        });
       });
-    });
-    await use({ allowFailedRequests: (pattern) => allowed.push(pattern), messages });
-    expect(messages, 'console errors and warnings').toEqual([]);
+      await use({ allowFailedRequests: (pattern) => allowed.push(pattern), messages });
+      expect(messages, 'console errors and warnings').toEqual([]);
     },
     { auto: true },
   ],

@@ -178,8 +178,16 @@ test('keyboard only: skip link, backend choice, submit with Enter; every control
   await expect(generate).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(result(page, 'Key management result')).toHaveAttribute('data-state', 'ok');
+  await expect(generate).toBeFocused(); // focus stays where the person is
+  // Retire from the table by keyboard: the row is redrawn, focus lands on the outcome.
+  await page.getByRole('button', { name: 'Retire ML-KEM-768 version 1' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(result(page, 'Key management result')).toBeFocused();
+  await expect(result(page, 'Key management result')).toContainText('kms.retire');
+  await page.getByRole('button', { name: 'Rotate ML-KEM-768' }).click();
+  await expect(result(page, 'Key management result')).toContainText('kms.rotate');
   const encrypt = form(page, '3. Encrypt');
-  await expect(encrypt.getByLabel('Key version')).toHaveValue('1');
+  await expect(encrypt.getByLabel('Key version')).toHaveValue('2');
   await encrypt.getByLabel('Associated data (optional)').focus();
   await page.keyboard.type('via keyboard');
   await page.keyboard.press('Enter');
