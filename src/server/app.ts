@@ -67,7 +67,7 @@ const ROUTE_PATTERNS = OPERATION_NAMES.map((name) => ({
 
 export function createApp(options: AppOptions): Hono<Env> {
   const engine = options.engine;
-  const idempotency = options.idempotency ?? new MemoryIdempotencyStore();
+  const idempotency: IdempotencyStore = options.idempotency ?? new MemoryIdempotencyStore();
   const buckets = options.rateLimit === false ? undefined : new TokenBuckets(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const now = options.now ?? (() => Date.now());
@@ -209,6 +209,14 @@ export function createApp(options: AppOptions): Hono<Env> {
         return fail(c, 'ERR_INVALID_001', 'Validation failed: this Idempotency-Key was already used with a different request');
       }
       if (reservation.state === 'acquired') break;
+      if (reservation.state === 'unknown') {
+        return fail(
+          c,
+          'ERR_SERVICE_001',
+          'The first request with this Idempotency-Key was interrupted after its change was saved, and its response is lost; ' +
+            'check the keyring (GET /api/v1/kms/keys) rather than retrying with this key',
+        );
+      }
       if (now() >= deadline) {
         const response = fail(c, 'ERR_SERVICE_001', 'A request with this Idempotency-Key is still in progress; retry later');
         response.headers.set('Retry-After', '1');
@@ -219,7 +227,8 @@ export function createApp(options: AppOptions): Hono<Env> {
 
     let stored = false;
     try {
-      const { envelope, status } = await execute(name, key, request, requestId);
+      const running = () => execute(name, key, request, requestId);
+      const { envelope, status } = idempotency.run ? await idempotency.run(key.tenant, idempotencyKey, running) : await running();
       if (status < 500) {
         const record: StoredResponse = isErrorEnvelope(envelope)
           ? { status, error: envelope.error }

@@ -7,8 +7,10 @@
  *   A repeat with the same operation and body gets that status and data back with its own
  *   `request_id` and `Idempotent-Replayed: true`, and changes nothing.
  * - The same key with another operation or body: 400 ERR_INVALID_001.
- * - A repeat while the first is still running waits for it (bounded); a reservation whose
- *   process died is taken over after `PENDING_TTL_MS`.
+ * - A repeat while the first is still running waits for it (bounded). A reservation whose
+ *   process died is taken over after `PENDING_TTL_MS` and the request runs again, unless the store
+ *   saw its keyring change commit (`run` marks the reservation in the same transaction): then
+ *   the outcome is `unknown`, and the request is not run twice.
  * - 5xx outcomes are not stored: the reservation is released so that a retry runs again.
  * @module
  */
@@ -27,13 +29,21 @@ export type Reservation =
   | { state: 'acquired' }
   | { state: 'replay'; response: StoredResponse }
   | { state: 'mismatch' }
-  | { state: 'pending' };
+  | { state: 'pending' }
+  /** The first request's change was committed but its process died before storing the response. */
+  | { state: 'unknown' };
 
 export interface IdempotencyStore {
   /** Atomically: reserve (tenant, key) for this fingerprint, or report what already holds it. */
   reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> | Reservation;
   complete(tenant: string, key: string, response: StoredResponse, nowMs: number): Promise<void> | void;
   release(tenant: string, key: string): Promise<void> | void;
+  /**
+   * Runs the request that holds the reservation. A store that keeps keyrings too marks the
+   * reservation as committed inside the keyring transaction, so that a crash between the commit and
+   * `complete` cannot make a retry run the change twice.
+   */
+  run?<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** Printable ASCII without spaces, 1-255 characters (a UUID is the usual choice). */

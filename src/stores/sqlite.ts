@@ -7,9 +7,12 @@
  * failing), and every keyring change is one `BEGIN IMMEDIATE` transaction that reads the keyring,
  * applies the engine's synchronous `change` and writes the difference. `PRIMARY KEY (tenant,
  * algorithm, key_version)` makes a duplicate version impossible even if that logic were wrong.
- * Seeds arrive already wrapped (AES-256-GCM) by the engine's SeedWrapper.
+ * Seeds arrive already wrapped (AES-256-GCM) by the engine's SeedWrapper. A keyring change made
+ * for a request holding an Idempotency-Key reservation (see `run`) marks that reservation as
+ * committed in the same transaction.
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { Algorithm, KeyStatus } from '../contract/algorithms.js';
 import type { Scope } from '../contract/operations.js';
@@ -23,7 +26,7 @@ import {
 } from '../server/idempotency.js';
 import type { KeyringChange, KeyStore, StoredKey } from './keystore.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
 
 const SCHEMA = `
@@ -56,6 +59,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
   fingerprint TEXT NOT NULL,
   response TEXT,
   updated_ms INTEGER NOT NULL,
+  committed INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, key)
 ) STRICT;
 `;
@@ -86,6 +90,8 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   readonly #db: Database.Database;
   readonly #statements;
   #reservations = 0;
+  /** The Idempotency-Key reservation of the request running in this async context, if any. */
+  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string }>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -100,6 +106,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
         if (version > SCHEMA_VERSION) {
           throw new Error(`${path} has schema version ${version}; this qpher understands up to ${SCHEMA_VERSION}`);
         }
+        if (version === 1) db.exec('ALTER TABLE idempotency ADD COLUMN committed INTEGER NOT NULL DEFAULT 0');
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }).immediate();
@@ -124,15 +131,16 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
       listApiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'),
       insertApiKey: db.prepare('INSERT INTO api_keys (id, hash, tenant, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)'),
       revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      getIdempotency: db.prepare<[string, string], { fingerprint: string; response: string | null; updated_ms: number }>(
-        'SELECT fingerprint, response, updated_ms FROM idempotency WHERE tenant = ? AND key = ?',
+      getIdempotency: db.prepare<[string, string], { fingerprint: string; response: string | null; updated_ms: number; committed: number }>(
+        'SELECT fingerprint, response, updated_ms, committed FROM idempotency WHERE tenant = ? AND key = ?',
       ),
-      putIdempotency: db.prepare('INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms) VALUES (?, ?, ?, NULL, ?)'),
+      putIdempotency: db.prepare(
+        'INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed) VALUES (?, ?, ?, NULL, ?, 0)',
+      ),
+      markCommitted: db.prepare('UPDATE idempotency SET committed = 1 WHERE tenant = ? AND key = ? AND response IS NULL'),
       completeIdempotency: db.prepare('UPDATE idempotency SET response = ?, updated_ms = ? WHERE tenant = ? AND key = ?'),
-      releaseIdempotency: db.prepare('DELETE FROM idempotency WHERE tenant = ? AND key = ? AND response IS NULL'),
-      sweepIdempotency: db.prepare(
-        'DELETE FROM idempotency WHERE (response IS NOT NULL AND updated_ms < ?) OR (response IS NULL AND updated_ms < ?)',
-      ),
+      releaseIdempotency: db.prepare('DELETE FROM idempotency WHERE tenant = ? AND key = ? AND response IS NULL AND committed = 0'),
+      sweepIdempotency: db.prepare('DELETE FROM idempotency WHERE updated_ms < ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -162,6 +170,8 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
           s.updateKey.run(key.status, key.public_key, key.created_at, key.wrapped_seed, tenant, algorithm, key.key_version);
         }
       }
+      const reservation = this.#idempotencyContext.getStore();
+      if (reservation) s.markCommitted.run(reservation.tenant, reservation.key);
       return result;
     });
     return transaction.immediate();
@@ -217,15 +227,16 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Reservation {
     const s = this.#statements;
-    if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS, nowMs - PENDING_TTL_MS);
+    if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
     return this.#db
       .transaction((): Reservation => {
         const row = s.getIdempotency.get(tenant, key);
-        const ttl = row?.response == null ? PENDING_TTL_MS : IDEMPOTENCY_TTL_MS;
-        if (row && nowMs - row.updated_ms < ttl) {
+        if (row && nowMs - row.updated_ms < IDEMPOTENCY_TTL_MS) {
           if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
-          if (row.response == null) return { state: 'pending' };
-          return { state: 'replay', response: JSON.parse(row.response) as StoredResponse };
+          if (row.response != null) return { state: 'replay', response: JSON.parse(row.response) as StoredResponse };
+          if (nowMs - row.updated_ms < PENDING_TTL_MS) return { state: 'pending' };
+          if (row.committed) return { state: 'unknown' };
+          // Abandoned before its change committed: running it again is safe.
         }
         s.putIdempotency.run(tenant, key, fingerprint, nowMs);
         return { state: 'acquired' };
@@ -239,6 +250,10 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   release(tenant: string, key: string): void {
     this.#statements.releaseIdempotency.run(tenant, key);
+  }
+
+  run<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#idempotencyContext.run({ tenant, key }, fn);
   }
 }
 

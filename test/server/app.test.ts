@@ -194,6 +194,16 @@ describe('idempotency', () => {
     expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(4);
   });
 
+  it('answers 503 when the first request committed but its response was lost', async () => {
+    const unknown = createApp({
+      engine,
+      apiKeys: keys,
+      idempotency: { reserve: () => ({ state: 'unknown' }), complete: () => {}, release: () => {} },
+    });
+    const reply = await send('POST', '/api/v1/kms/keys/rotate', { key: acme, body: { algorithm: 'Kyber768' }, headers: { 'Idempotency-Key': 'k' } }, unknown);
+    expect(expectEnvelope(reply, 503, 'ERR_SERVICE_001').error.message).toMatch(/check the keyring/);
+  });
+
   it('finds duplicate keys at any depth and ignores them in arrays and strings', () => {
     expect(findDuplicateKey('{"a":1,"b":{"c":1,"c":2}}')).toBe('c');
     expect(findDuplicateKey('{"a":[{"x":1},{"x":1}],"b":"\\"a\\":","c":"\\\\"}')).toBeUndefined();

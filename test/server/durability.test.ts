@@ -44,6 +44,36 @@ describe('durability', () => {
     await server.stop();
   });
 
+  it('keeps every acknowledged rotate when killed at an arbitrary moment under load', async () => {
+    let server = await startServer(dir);
+    const acknowledged: number[] = [];
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const reply = await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Dilithium3' } });
+          if (reply.status === 200) acknowledged.push(reply.body.data.key_version);
+        } catch {
+          return; // the connection died with the process
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((r) => setTimeout(r, 400 + Math.random() * 400));
+    await server.kill9();
+    stop = true;
+    await Promise.all(workers);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    server = await startServer(dir);
+    const keys = expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Dilithium3', { key }), 200).data.keys as { key_version: number; status: string }[];
+    const versions = keys.map((k) => k.key_version);
+    for (const v of acknowledged) expect(versions).toContain(v);
+    expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
+    expect(keys.filter((k) => k.status === 'active')).toHaveLength(1);
+    expect(keys.at(-1)!.status).toBe('active');
+    await server.stop();
+  });
+
   it('gives two processes rotating one keyring concurrently unique, gap-free versions', async () => {
     const [a, b] = await Promise.all([startServer(dir), startServer(dir)]);
     expectEnvelope(await call(a.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Kyber768' } }), 201);

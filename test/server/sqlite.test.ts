@@ -65,10 +65,29 @@ describe('SqliteStore', () => {
     store.complete('t', 'k', { status: 200, data: { a: 1 } }, t0 + 2);
     expect(store.reserve('t', 'k', 'f1', t0 + 3)).toEqual({ state: 'replay', response: { status: 200, data: { a: 1 } } });
     expect(store.reserve('t', 'k', 'f1', t0 + 2 + IDEMPOTENCY_TTL_MS)).toEqual({ state: 'acquired' });
-    // A reservation abandoned by a crashed process is taken over after PENDING_TTL_MS.
-    expect(store.reserve('u', 'k', 'f3', t0 + 1 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
+    // A reservation abandoned by a crashed process before any change is taken over after PENDING_TTL_MS.
+    expect(store.reserve('u', 'k', 'f2', t0 + PENDING_TTL_MS)).toEqual({ state: 'pending' });
+    expect(store.reserve('u', 'k', 'f3', t0 + 1 + PENDING_TTL_MS)).toEqual({ state: 'mismatch' });
+    expect(store.reserve('u', 'k', 'f2', t0 + 1 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
     store.release('u', 'k');
     expect(store.reserve('u', 'k', 'f4', t0 + 2 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
+  });
+
+  it('never runs twice a reservation whose keyring change committed before its process died', async () => {
+    const t0 = 5_000_000;
+    expect(store.reserve('c', 'rotate-1', 'f', t0)).toEqual({ state: 'acquired' });
+    await store.run('c', 'rotate-1', () => store.update('c', 'Kyber768', () => ({ keys: [key(1)], result: null })));
+    // ...the process dies here, before complete(): the change is saved, the response is not.
+    expect(store.reserve('c', 'rotate-1', 'f', t0 + 1)).toEqual({ state: 'pending' });
+    expect(store.reserve('c', 'rotate-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
+    store.release('c', 'rotate-1'); // a committed reservation is kept even on release
+    expect(store.reserve('c', 'rotate-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
+
+    // A change that was refused (rolled back) or wrote nothing does not count.
+    expect(store.reserve('c', 'gen-1', 'f', t0)).toEqual({ state: 'acquired' });
+    await expect(store.run('c', 'gen-1', () => store.update('c', 'Kyber768', () => { throw new Error('refused'); }))).rejects.toThrow();
+    await store.run('c', 'gen-1', () => store.update('c', 'Kyber768', () => ({ result: null })));
+    expect(store.reserve('c', 'gen-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
   });
 
   it('answers ping while open', () => {
