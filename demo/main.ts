@@ -241,6 +241,7 @@ async function keyRow(key: KeyInfo): Promise<HTMLTableRowElement> {
     b.addEventListener('click', onClick);
     buttons.append(b);
   };
+  button('Get', `Get ${label}`, () => void call($('keys-result'), null, 'kms.get', (q) => q.kms.get({ algorithm: key.algorithm, key_version: key.key_version })), 'small secondary');
   if (key.status === 'active') {
     button('Retire', `Retire ${label}`, () => void lifecycle('retire', key));
   }
@@ -264,9 +265,11 @@ async function lifecycle(action: 'retire' | 'archive', key: KeyInfo): Promise<vo
   }
 }
 
-async function kms(action: 'generate' | 'rotate', algorithm: Algorithm, button: HTMLButtonElement): Promise<void> {
+type AlgorithmAction = 'generate' | 'rotate' | 'active' | 'list';
+
+async function kms(action: AlgorithmAction, algorithm: Algorithm, button: HTMLButtonElement): Promise<void> {
   await call($('keys-result'), button, `kms.${action}`, (q) => q.kms[action]({ algorithm }));
-  await refreshKeys();
+  if (action === 'generate' || action === 'rotate') await refreshKeys();
 }
 
 function usePublicKey(key: KeyInfo): void {
@@ -285,7 +288,7 @@ function usePublicKey(key: KeyInfo): void {
 
 function wireOperations(): void {
   for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-kms]')) {
-    button.addEventListener('click', () => void kms(button.dataset.kms as 'generate' | 'rotate', button.dataset.algorithm as Algorithm, button));
+    button.addEventListener('click', () => void kms(button.dataset.kms as AlgorithmAction, button.dataset.algorithm as Algorithm, button));
   }
   $('keys-refresh').addEventListener('click', () => void refreshKeys());
 

@@ -153,6 +153,21 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   expect((await outcome(keysResult)).json.data).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
   await expect(rows.nth(0)).toContainText(/ML-KEM-768\s*2\s*retired/);
 
+  // kms.active, kms.list and kms.get, envelopes shown as they are.
+  await page.getByRole('button', { name: 'Active ML-KEM-768 key' }).click();
+  o = await outcome(keysResult);
+  expect(o.json.error.code).toBe('ERR_NOT_FOUND_001'); // v2 retired, v1 archived: none active
+  await page.getByRole('button', { name: 'Active ML-DSA-65 key' }).click();
+  await expect(keysResult).toContainText('kms.active on local');
+  await expect(keysResult).toHaveAttribute('data-state', 'ok');
+  expect((await outcome(keysResult)).json.data).toMatchObject({ algorithm: 'Dilithium3', key_version: 1, status: 'active' });
+  await page.getByRole('button', { name: 'List ML-KEM-768 keys' }).click();
+  await expect(keysResult).toContainText('kms.list on local');
+  expect((await outcome(keysResult)).json.data.keys.map((k: { status: string }) => k.status)).toEqual(['archived', 'retired']);
+  await page.getByRole('button', { name: 'Get ML-KEM-768 version 1' }).click();
+  await expect(keysResult).toContainText('kms.get on local');
+  expect((await outcome(keysResult)).json.data).toMatchObject({ key_version: 1, status: 'archived' });
+
   // Keys live in IndexedDB: they survive a reload.
   await page.reload();
   rows = await keyRows(page, 3);
