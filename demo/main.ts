@@ -74,7 +74,11 @@ function useRemote(): void {
     current = { kind: 'remote', q: new Qpher({ backend }), name: backend.baseUrl };
     localStorage.setItem(STORAGE.baseUrl, baseUrl);
     sessionStorage.setItem(STORAGE.apiKey, apiKey);
-    status.textContent = `Using the remote backend at ${backend.baseUrl}.`;
+    status.textContent =
+      new URL(backend.baseUrl).origin === location.origin
+        ? `Using the remote backend at ${backend.baseUrl}.`
+        : `Using the remote backend at ${backend.baseUrl}. Note: this page may only connect to its own origin ` +
+          `(${location.origin}, by its Content-Security-Policy), so calls to another server fail: open the playground that server serves instead.`;
     void refreshKeys();
   } catch (error) {
     status.textContent = `Remote backend not usable: ${error instanceof Error ? error.message : String(error)}`;
