@@ -140,10 +140,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if (field === '') return 'request body must be a JSON object';
       // needs safeParse(..., { reportInput: true }): zod omits the input otherwise
       if (issue.input === undefined) return `${field} is required`;
+      if (field === 'key_version') return KEY_VERSION_RANGE;
       return `${field} must be ${article(issue.expected)}`;
     case 'too_small':
     case 'too_big':
-      return field === 'key_version' ? `key_version must be an integer from 1 to ${MAX_KEY_VERSION}` : `${field} is out of range`;
+      return field === 'key_version' ? KEY_VERSION_RANGE : `${field} is out of range`;
     case 'invalid_value':
       return `${field} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_format':
@@ -153,13 +154,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
+const KEY_VERSION_RANGE = `key_version must be an integer from 1 to ${MAX_KEY_VERSION}`;
+
 function article(expected: string): string {
-  switch (expected) {
-    case 'int':
-      return 'an integer';
-    case 'object':
-      return 'an object';
-    default:
-      return `a ${expected}`;
-  }
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }

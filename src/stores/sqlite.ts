@@ -25,6 +25,7 @@ import {
   type StoredResponse,
 } from '../server/idempotency.js';
 import type { KeyringChange, KeyStore, StoredKey } from './keystore.js';
+import { ServiceUnavailableError } from '../errors.js';
 
 const SCHEMA_VERSION = 2;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
@@ -148,7 +149,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   // --- KeyStore -------------------------------------------------------------------------------
 
   async read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]> {
-    return this.#statements.keys.all(tenant, algorithm).map(toStoredKey);
+    return whenNotBusy(() => this.#statements.keys.all(tenant, algorithm).map(toStoredKey));
   }
 
   async update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T> {
@@ -174,7 +175,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
       if (reservation) s.markCommitted.run(reservation.tenant, reservation.key);
       return result;
     });
-    return transaction.immediate();
+    return whenNotBusy(() => transaction.immediate());
   }
 
   close(): void {
@@ -286,4 +287,19 @@ function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
     created_at: row.created_at,
     revoked_at: row.revoked_at,
   };
+}
+
+/**
+ * Past the busy timeout, another process still holds the write lock: that is a temporary
+ * outage (503, retryable), not an internal error.
+ */
+function whenNotBusy<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
+      throw new ServiceUnavailableError('Key store is busy; retry the request');
+    }
+    throw error;
+  }
 }

@@ -2,6 +2,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredKey } from '../../src/stores/keystore.js';
+import Database from 'better-sqlite3';
+import { ServiceUnavailableError } from '../../src/errors.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS } from '../../src/server/idempotency.js';
 import { removeDir, tempDir } from './helpers.js';
@@ -44,6 +46,22 @@ describe('SqliteStore', () => {
     // A second active key violates the one-active-key index: nothing of the change is kept.
     await expect(store.update('t', 'Kyber768', (keys) => ({ keys: [...keys, key(3)], result: null }))).rejects.toThrow(/UNIQUE/);
     expect((await store.read('t', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+  });
+
+  it('answers a write lock held past the busy timeout with a retryable ERR_SERVICE_001', async () => {
+    const other = new SqliteStore(join(dir, 'qpher.db'), { busyTimeoutMs: 50 });
+    const holder = new Database(join(dir, 'qpher.db'));
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const failure = await other.update('t', 'Dilithium3', () => ({ keys: [key(1)], result: null })).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ServiceUnavailableError);
+      expect(failure).toMatchObject({ code: 'ERR_SERVICE_001', message: 'Key store is busy; retry the request' });
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+      other.close();
+    }
+    expect(await store.read('t', 'Dilithium3')).toEqual([]);
   });
 
   it('stores API keys by hash and revokes them', () => {
