@@ -1,0 +1,72 @@
+/**
+ * Bundle-size budgets (issue 8): builds each row in the third-party Vite app fixtures/web-app
+ * against a fresh build of this package, prints the sizes, and fails when one is over budget.
+ * How the sizes are computed: test/size/harness.ts and docs/bundles.md.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { BUDGETS, kb, measureRow, stagePackage, type RowSizes } from './harness.js';
+
+let stage: string;
+const rows = new Map<string, RowSizes>();
+
+beforeAll(async () => {
+  stage = stagePackage('size-test');
+  for (const entry of ['remote', 'local', 'offline', 'remote-subpath', 'local-subpath', 'offline-subpath']) {
+    rows.set(entry, await measureRow(stage, `rows/${entry}.ts`));
+  }
+  const table = [...rows.values()].map((r) => ({
+    row: r.entry,
+    'main, package': kb(r.packageOnly.main),
+    'main, total': kb(r.total.main),
+    'Worker, package': r.packageOnly.worker ? kb(r.packageOnly.worker) : '',
+    'Worker, total': r.total.worker ? kb(r.total.worker) : '',
+  }));
+  console.log('Bundle sizes, gzip -9 (1 KB = 1000 bytes), fixtures/web-app built by Vite:');
+  console.table(table);
+}, 120_000);
+
+const row = (name: string) => rows.get(name)!;
+const deps = (modules: string[]) => modules.filter((m) => m.includes('node_modules/') && !m.includes('node_modules/qpher/'));
+const own = (modules: string[]) => modules.filter((m) => m.includes('node_modules/qpher/')).map((m) => m.replace(/.*node_modules\/qpher\/dist\//, ''));
+
+describe.each(['', '-subpath'])('budgets (root entry%s)', (suffix) => {
+  test(`Qpher + RemoteBackend ≤ ${kb(BUDGETS.remote)}, with no post-quantum code, zod or Worker`, () => {
+    const r = row(`remote${suffix}`);
+    expect(r.packageOnly.main).toBeLessThanOrEqual(BUDGETS.remote);
+    expect(r.total.main).toBeLessThanOrEqual(BUDGETS.remote);
+    expect(deps(r.total.mainModules)).toEqual([]);
+    expect(r.total.worker).toBe(0);
+    expect(own(r.total.mainModules).filter((m) => /^(crypto|engine|stores|server)\/|schemas/.test(m))).toEqual([]);
+  });
+
+  test(`Qpher + LocalBackend main-thread part ≤ ${kb(BUDGETS.localMain)}, without the crypto`, () => {
+    const r = row(`local${suffix}`);
+    expect(r.packageOnly.main).toBeLessThanOrEqual(BUDGETS.localMain);
+    expect(r.total.main).toBeLessThanOrEqual(BUDGETS.localMain);
+    expect(deps(r.total.mainModules)).toEqual([]);
+    expect(own(r.total.mainModules).filter((m) => /^(crypto|engine|stores|server)\/|schemas/.test(m))).toEqual([]);
+  });
+
+  test(`the local backend's Worker chunk, crypto included ≤ ${kb(BUDGETS.localWorker)}`, () => {
+    const r = row(`local${suffix}`);
+    expect(r.packageOnly.worker).toBeGreaterThan(0);
+    expect(r.packageOnly.worker).toBeLessThanOrEqual(BUDGETS.localWorker);
+    expect(r.total.worker).toBeLessThanOrEqual(BUDGETS.localWorker);
+  });
+
+  test(`seal + verify alone ≤ ${kb(BUDGETS.offline)}, without the key store`, () => {
+    const r = row(`offline${suffix}`);
+    expect(r.packageOnly.main).toBeLessThanOrEqual(BUDGETS.offline);
+    expect(r.total.main).toBeLessThanOrEqual(BUDGETS.offline);
+    expect(deps(r.total.mainModules).filter((m) => /idb-keyval|zod/.test(m))).toEqual([]);
+    expect(own(r.total.mainModules).filter((m) => /^(engine|stores|backends|server)\/|schemas/.test(m))).toEqual([]);
+    expect(r.total.worker).toBe(0);
+  });
+});
+
+test('the server entry is offered to Node only', async () => {
+  const { readFileSync } = await import('node:fs');
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  expect(Object.keys(manifest.exports['./server'])).toEqual(['types', 'node']);
+  expect(manifest.sideEffects).toBe(false);
+});
