@@ -1,25 +1,27 @@
 /**
- * Playwright e2e: the local backend in real Chromium (Debian's /usr/bin/chromium; no browser
- * download), against the fixture page built by Vite and served by `vite preview` on 127.0.0.1.
- * Run with `npm run test:e2e` (or `npx playwright test`).
+ * Playwright e2e in Debian's Chromium (/usr/bin/chromium, or CHROMIUM_PATH; never a downloaded
+ * browser). Two suites, each against its own real server on 127.0.0.1:
+ * - local-backend: the library's LocalBackend (module Worker + IndexedDB) on a Vite-built fixture
+ *   page served by `vite preview`;
+ * - playground: the demo page built by Vite and served by a real `qpher serve --dev`
+ *   (e2e/demo/serve.ts), next to the API.
+ * Run with `npm run test:e2e` (part of `npm test`).
  */
 import { defineConfig } from '@playwright/test';
 
-const PORT = 41731;
-const config = 'e2e/fixtures/vite.config.ts';
+const FIXTURE_PORT = 41731;
+const PLAYGROUND_PORT = 41741;
+const fixtureConfig = 'e2e/fixtures/vite.config.ts';
 
 export default defineConfig({
-  testDir: 'e2e',
-  // Only this suite: other e2e suites (e2e/demo) have their own configs and servers.
-  testMatch: 'local-backend*.spec.ts',
   timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,
   retries: 0,
+  forbidOnly: !!process.env.CI,
   reporter: [['list']],
   use: {
-    baseURL: `http://127.0.0.1:${PORT}`,
     browserName: 'chromium',
     headless: true,
     launchOptions: {
@@ -28,17 +30,46 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'local-backend', grepInvert: /@responsiveness/ },
-    // Timing-sensitive: runs on its own after the rest, so the suite's other pages (two CPU-heavy
-    // Workers at a time) do not compete with the page being measured.
-    { name: 'responsiveness', grep: /@responsiveness/, dependencies: ['local-backend'] },
+    {
+      name: 'local-backend',
+      testDir: 'e2e',
+      testMatch: 'local-backend*.spec.ts',
+      grepInvert: /@responsiveness/,
+      use: { baseURL: `http://127.0.0.1:${FIXTURE_PORT}` },
+    },
+    {
+      name: 'playground',
+      testDir: 'e2e/demo',
+      testMatch: '**/*.demo.ts',
+      use: { baseURL: `http://127.0.0.1:${PLAYGROUND_PORT}` },
+    },
+    // Timing-sensitive: runs alone after the rest, so no other CPU-heavy page competes with it.
+    {
+      name: 'responsiveness',
+      testDir: 'e2e',
+      testMatch: 'local-backend*.spec.ts',
+      grep: /@responsiveness/,
+      dependencies: ['local-backend', 'playground'],
+      use: { baseURL: `http://127.0.0.1:${FIXTURE_PORT}` },
+    },
   ],
-  webServer: {
-    command: `npx vite build --config ${config} && npx vite preview --config ${config} --host 127.0.0.1 --port ${PORT} --strictPort`,
-    url: `http://127.0.0.1:${PORT}/`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `npx vite build --config ${fixtureConfig} && npx vite preview --config ${fixtureConfig} --host 127.0.0.1 --port ${FIXTURE_PORT} --strictPort`,
+      url: `http://127.0.0.1:${FIXTURE_PORT}/`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: `npx vite build && node --import tsx e2e/demo/serve.ts --port ${PLAYGROUND_PORT}`,
+      // Answered by the real server; the dev key is written before this check passes.
+      url: `http://127.0.0.1:${PLAYGROUND_PORT}/healthz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });

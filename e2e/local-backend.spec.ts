@@ -176,12 +176,9 @@ test('two pages rotating concurrently 20 times end with 21 distinct consecutive 
   const span = (list: typeof fromA) => [list[0]!.start, list[list.length - 1]!.end] as const;
   const [[aStart, aEnd], [bStart, bEnd]] = [span(fromA), span(fromB)];
   expect(Math.max(aStart, bStart)).toBeLessThan(Math.min(aEnd, bEnd));
-  const [aVersions, bVersions] = [versions.slice(0, 10), versions.slice(10)];
-  // ...and their transactions interleaved: each page minted a version below the other's highest.
-  const minted = `versions minted by page A: ${aVersions.join(',')}; by page B: ${bVersions.join(',')}`;
-  console.log(minted);
-  expect(Math.min(...aVersions), minted).toBeLessThan(Math.max(...bVersions));
-  expect(Math.min(...bVersions), minted).toBeLessThan(Math.max(...aVersions));
+  // How the transactions interleaved is up to the scheduler (on a loaded machine one page can
+  // get all its turns first), so it is reported, not asserted; correctness is asserted below.
+  console.log(`versions minted by page A: ${versions.slice(0, 10).join(',')}; by page B: ${versions.slice(10).join(',')}`);
 
   const keys = data(await call(pageB, 'kms.list', { algorithm: 'Dilithium3' })).keys as { key_version: number; status: string }[];
   expect(keys.map((k) => k.key_version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
