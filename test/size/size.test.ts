@@ -70,3 +70,25 @@ test('the server entry is offered to Node only', async () => {
   expect(Object.keys(manifest.exports['./server'])).toEqual(['types', 'node']);
   expect(manifest.sideEffects).toBe(false);
 });
+
+test('each entry loads in Node by its published name and hands out the same classes as the root', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = `
+    const root = await import('qpher');
+    const out = {};
+    for (const entry of ['qpher/remote', 'qpher/local', 'qpher/offline', 'qpher/server']) {
+      const m = await import(entry);
+      out[entry] = { names: Object.keys(m), same: Object.keys(m).filter((k) => k in root).every((k) => m[k] === root[k]) };
+    }
+    console.log(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: stage, encoding: 'utf8' }));
+  expect(out['qpher/remote'].names).toEqual(expect.arrayContaining(['Qpher', 'RemoteBackend', 'unwrap', 'QpherError']));
+  expect(out['qpher/local'].names).toEqual(expect.arrayContaining(['Qpher', 'LocalBackend', 'unwrap', 'QpherError']));
+  expect(out['qpher/offline'].names.sort()).toEqual(['seal', 'verify']);
+  expect(out['qpher/server'].names).toEqual(expect.arrayContaining(['startServer', 'createApp']));
+  for (const entry of Object.values(out) as { same: boolean }[]) expect(entry.same).toBe(true);
+});
+
+test('a browser build cannot import qpher/server', async () => {
+  await expect(measureRow(stage, 'rows/server.ts')).rejects.toThrow(/qpher\/server/);
+});
