@@ -14,7 +14,7 @@
  * Everything is deterministic: same sources, same Vite, same bytes.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -61,6 +61,7 @@ export function stagePackage(tag: string): string {
 /** Resolves `qpher` and `qpher/*` as if installed in <stage>/node_modules, through its `exports`. */
 function installedAt(stage: string): Plugin {
   const importer = join(stage, 'app.js');
+  const real = realpathSync(stage);
   return {
     name: 'qpher-installed',
     enforce: 'pre',
@@ -68,7 +69,7 @@ function installedAt(stage: string): Plugin {
       if (id !== 'qpher' && !id.startsWith('qpher/')) return null;
       const resolved = await this.resolve(id, importer, { ...options, skipSelf: true });
       // Never fall back to anything else (the repo's own dist/ through self-reference, say).
-      if (!resolved?.id.startsWith(stage)) throw new Error(`${id} did not resolve inside ${stage}: ${resolved?.id}`);
+      if (!resolved || !(resolved.id.startsWith(stage) || resolved.id.startsWith(real))) throw new Error(`${id} did not resolve inside ${stage}: ${resolved?.id}`);
       return resolved;
     },
   };

@@ -4,7 +4,7 @@
  * How the sizes are computed: test/size/harness.ts and docs/bundles.md.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { BUDGETS, kb, measureRow, stagePackage, type RowSizes } from './harness.js';
+import { BUDGETS, buildApp, kb, measureRow, stagePackage, type RowSizes } from './harness.js';
 
 let stage: string;
 const rows = new Map<string, RowSizes>();
@@ -91,4 +91,14 @@ test('each entry loads in Node by its published name and hands out the same clas
 
 test('a browser build cannot import qpher/server', async () => {
   await expect(measureRow(stage, 'rows/server.ts')).rejects.toThrow(/qpher\/server/);
+});
+
+test('the fixture app itself (index.html) builds, with its Worker chunk', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const outDir = join(stage, 'app-dist');
+  await buildApp(stage, outDir);
+  const assets = readdirSync(join(outDir, 'assets'));
+  expect(assets.filter((f) => f.startsWith('worker-') && f.endsWith('.js'))).toHaveLength(1);
+  expect(readdirSync(outDir)).toContain('index.html');
 });
