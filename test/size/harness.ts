@@ -37,7 +37,8 @@ export const BUDGETS = {
  * written), laid out as an installed package: <stage>/node_modules/qpher/{package.json,dist}.
  */
 export function stagePackage(tag: string): string {
-  const stage = join(repoRoot, 'node_modules/.cache/qpher-web', tag);
+  // Per process, so two runs at once (a test and a bench, two checkouts' CI) never share a stage.
+  const stage = join(repoRoot, 'node_modules/.cache/qpher-web', `${tag}-${process.pid}`);
   const pkg = join(stage, 'node_modules/qpher');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(pkg, { recursive: true });
@@ -56,6 +57,10 @@ export function stagePackage(tag: string): string {
   // ...and its own package.json, else the resolver takes `qpher` as a self-reference to the repo's package.
   writeFileSync(join(stage, 'package.json'), '{ "name": "qpher-web-app-stage", "private": true }\n');
   return stage;
+}
+
+export function removeStage(stage: string): void {
+  rmSync(stage, { recursive: true, force: true });
 }
 
 /** Resolves `qpher` and `qpher/*` as if installed in <stage>/node_modules, through its `exports`. */

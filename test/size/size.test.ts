@@ -3,8 +3,8 @@
  * against a fresh build of this package, prints the sizes, and fails when one is over budget.
  * How the sizes are computed: test/size/harness.ts and docs/bundles.md.
  */
-import { beforeAll, describe, expect, test } from 'vitest';
-import { BUDGETS, buildApp, kb, measureRow, stagePackage, type RowSizes } from './harness.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BUDGETS, buildApp, kb, measureRow, removeStage, stagePackage, type RowSizes } from './harness.js';
 
 let stage: string;
 const rows = new Map<string, RowSizes>();
@@ -24,6 +24,8 @@ beforeAll(async () => {
   console.log('Bundle sizes, gzip -9 (1 KB = 1000 bytes), fixtures/web-app built by Vite:');
   console.table(table);
 }, 120_000);
+
+afterAll(() => removeStage(stage));
 
 const row = (name: string) => rows.get(name)!;
 const deps = (modules: string[]) => modules.filter((m) => m.includes('node_modules/') && !m.includes('node_modules/qpher/'));
