@@ -88,17 +88,41 @@ function isDependency(id: string): boolean {
 export interface Sizes {
   /** gzip -9 bytes of the chunks the page's main thread loads (entry + static imports). */
   main: number;
-  /** gzip -9 bytes of the Worker chunk(s) Vite emitted, 0 if none. */
+  /** gzip -9 bytes of the Worker's entry chunk and its static imports, 0 if no Worker. */
   worker: number;
-  files: { file: string; kind: 'main' | 'worker' | 'lazy'; raw: number; gzip: number }[];
+  /** main/worker: counted; lazy/worker-lazy: only reachable through a dynamic import(), not counted. */
+  files: { file: string; kind: 'main' | 'worker' | 'lazy' | 'worker-lazy'; raw: number; gzip: number }[];
   /** Modules bundled into the main-thread chunks, relative to the repo (Worker chunks are assets: no list). */
   mainModules: string[];
 }
 
 const gzip = (code: string | Uint8Array) => gzipSync(code, { level: 9 }).length;
 
+/** Records the Worker build's chunk graph (Vite hands the main build only its files, as assets). */
+function workerGraph(into: Map<string, Rolldown.OutputChunk>): Plugin {
+  return {
+    name: 'qpher-worker-graph',
+    generateBundle(_options, bundle) {
+      for (const item of Object.values(bundle)) if (item.type === 'chunk') into.set(item.fileName, item);
+    },
+  };
+}
+
+/** A chunk and, transitively, the chunks it imports statically: what loading it fetches. */
+function staticClosure(chunks: Map<string, Rolldown.OutputChunk>, roots: Iterable<string>): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const next of chunks.get(file)?.imports ?? []) visit(next);
+  };
+  for (const root of roots) visit(root);
+  return seen;
+}
+
 async function buildOnce(stage: string, entry: string, packageOnly: boolean): Promise<Sizes> {
   const external = packageOnly ? (id: string) => isDependency(id) : undefined;
+  const workerChunks = new Map<string, Rolldown.OutputChunk>();
   const result = await build({
     configFile,
     logLevel: 'silent',
@@ -107,31 +131,36 @@ async function buildOnce(stage: string, entry: string, packageOnly: boolean): Pr
       write: false,
       rolldownOptions: { input: join(appRoot, entry), preserveEntrySignatures: 'strict', ...(external ? { external } : {}) },
     },
-    worker: { rolldownOptions: external ? { external } : {} },
+    worker: { rolldownOptions: external ? { external } : {}, plugins: () => [workerGraph(workerChunks)] },
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
   const items = outputs.flatMap((o) => o.output);
   const chunks = new Map(items.filter((i): i is Rolldown.OutputChunk => i.type === 'chunk').map((c) => [c.fileName, c]));
   // The main thread loads the entry and, transitively, its static imports; dynamic imports
   // (the in-process engine, for Node) are never fetched by a browser page on the Worker path.
-  const mainFiles = new Set<string>();
-  const visit = (file: string) => {
-    if (mainFiles.has(file)) return;
-    mainFiles.add(file);
-    for (const next of chunks.get(file)?.imports ?? []) visit(next);
-  };
-  for (const chunk of chunks.values()) if (chunk.isEntry) visit(chunk.fileName);
+  const mainFiles = staticClosure(chunks, [...chunks.values()].filter((c) => c.isEntry).map((c) => c.fileName));
+  // Likewise the Worker: its entry chunk and what that imports statically; chunks it may import
+  // dynamically later are reported as 'worker-lazy', not counted in the row.
+  const workerFiles = staticClosure(workerChunks, [...workerChunks.values()].filter((c) => c.isEntry).map((c) => c.fileName));
 
   const sizes: Sizes = { main: 0, worker: 0, files: [], mainModules: [] };
   for (const file of mainFiles) sizes.mainModules.push(...(chunks.get(file)?.moduleIds ?? []).map((id) => relative(repoRoot, id)));
   for (const item of items) {
     const code = item.type === 'chunk' ? item.code : item.source;
     if (!item.fileName.endsWith('.js')) continue;
-    const kind = item.type === 'asset' ? 'worker' : mainFiles.has(item.fileName) ? 'main' : 'lazy';
-    const file = { file: item.fileName, kind, raw: typeof code === 'string' ? Buffer.byteLength(code) : code.length, gzip: gzip(code) } as const;
+    let kind: Sizes['files'][number]['kind'];
+    if (item.type === 'chunk') kind = mainFiles.has(item.fileName) ? 'main' : 'lazy';
+    else if (workerChunks.has(item.fileName)) kind = workerFiles.has(item.fileName) ? 'worker' : 'worker-lazy';
+    else throw new Error(`${item.fileName}: a .js asset that is not a Worker chunk`);
+    const file = { file: item.fileName, kind, raw: typeof code === 'string' ? Buffer.byteLength(code) : code.length, gzip: gzip(code) };
     sizes.files.push(file);
     if (kind === 'main') sizes.main += file.gzip;
     if (kind === 'worker') sizes.worker += file.gzip;
+  }
+  // Vite bundles the Worker whenever it transforms the module that creates it, even when the
+  // row's tree-shaking drops that module; only an emitted Worker chunk without its entry is wrong.
+  if (sizes.files.some((f) => f.kind === 'worker-lazy') && sizes.worker === 0) {
+    throw new Error(`${entry}: Worker chunks were emitted without the Worker's entry chunk`);
   }
   return sizes;
 }
