@@ -1,6 +1,7 @@
 /**
  * Official conformance vectors (NIST ACVP and C2SP Wycheproof, /work/shared/vectors) run through
- * OUR provider interface (`nobleProvider.mlKem768` / `mlDsa65`) and our SPKI encoder.
+ * OUR provider interface (`mlKem768` / `mlDsa65`) of every provider (noble, native, wasm; see
+ * test/providers/available.ts) and our SPKI encoder.
  *
  * The directory is resolved relative to this repository (shared/ is a sibling of the clone) and
  * a missing directory fails the run: silently skipping conformance tests is worse than failing.
@@ -17,8 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nobleProvider } from '../../src/crypto/primitives.js';
+import type { PrimitiveProvider } from '../../src/crypto/primitives.js';
 import { decodeSpki, encodeSpki } from '../../src/crypto/spki.js';
+import { providersUnderTest } from '../providers/available.js';
 
 const VECTOR_DIR = new URL('../../../shared/vectors/', import.meta.url);
 if (!existsSync(VECTOR_DIR)) {
@@ -27,8 +29,6 @@ if (!existsSync(VECTOR_DIR)) {
   );
 }
 
-const kem = nobleProvider.mlKem768;
-const dsa = nobleProvider.mlDsa65;
 
 // Loose JSON shapes: these files are data, read field by field.
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -58,6 +58,7 @@ interface Tally {
 const tallies = new Map<string, Tally>();
 
 /** Runs `check` on every test of every group; `check` returns an error string or undefined. */
+let tallyPrefix = '';
 function runFile(file: string, check: (group: Json, test: Json) => string | undefined): void {
   const data = load(file);
   const failures: string[] = [];
@@ -74,7 +75,7 @@ function runFile(file: string, check: (group: Json, test: Json) => string | unde
       if (problem !== undefined) failures.push(`tcId ${test.tcId}: ${problem}`);
     }
   }
-  tallies.set(file, { passed: total - failures.length, total });
+  tallies.set(tallyPrefix + file, { passed: total - failures.length, total });
   expect(failures).toEqual([]);
   expect(total).toBeGreaterThan(0);
 }
@@ -85,21 +86,35 @@ function same(label: string, actual: Uint8Array, expectedHex: string): string | 
 
 const firstProblem = (...problems: (string | undefined)[]): string | undefined => problems.find((p) => p !== undefined);
 
-describe('official vectors through nobleProvider', () => {
+for (const { name, provider, missing } of await providersUnderTest()) {
+  // A provider this runtime lacks is reported as skipped with its reason (native needs Node 24:
+  // `npm run test:node24` runs this file there and requires it).
+  describe.skipIf(provider === undefined)(`official vectors through the ${name} provider${missing ? ` (${missing})` : ''}`, () => {
+    vectorSuite(name, provider!);
+  });
+}
+
+function vectorSuite(providerName: string, provider: PrimitiveProvider): void {
+  const kem = provider.mlKem768;
+  const dsa = provider.mlDsa65;
+  const file = (name: string) => {
+    tallyPrefix = `${providerName}: `;
+    return name;
+  };
   it('every vector file in the directory is exercised', () => {
     const files = readdirSync(VECTOR_DIR).filter((f) => f.endsWith('.json')).sort();
     expect(files).toEqual([...FILES].sort());
   });
 
   it('ACVP ML-KEM keyGen: keygen(d‖z)', () => {
-    runFile('acvp_ML-KEM-keyGen-FIPS203_768.json', (_g, t) => {
+    runFile(file('acvp_ML-KEM-keyGen-FIPS203_768.json'), (_g, t) => {
       const kp = kem.keygen(h(t.d + t.z));
       return firstProblem(same('ek', kp.publicKey, t.ek), same('dk', kp.secretKey, t.dk));
     });
   });
 
   it('ACVP ML-KEM encapDecap: encapsulate(ek, m), decapsulate incl. implicit rejection, key checks', () => {
-    runFile('acvp_ML-KEM-encapDecap-FIPS203_768.json', (g, t) => {
+    runFile(file('acvp_ML-KEM-encapDecap-FIPS203_768.json'), (g, t) => {
       switch (g.function) {
         case 'encapsulation': {
           const { cipherText, sharedSecret } = kem.encapsulate(h(t.ek), h(t.m));
@@ -126,14 +141,14 @@ describe('official vectors through nobleProvider', () => {
   });
 
   it('Wycheproof mlkem_768_keygen_seed: keygen(seed)', () => {
-    runFile('wycheproof_mlkem_768_keygen_seed_test.json', (_g, t) => {
+    runFile(file('wycheproof_mlkem_768_keygen_seed_test.json'), (_g, t) => {
       const kp = kem.keygen(h(t.seed));
       return firstProblem(same('ek', kp.publicKey, t.ek), same('dk', kp.secretKey, t.dk));
     });
   });
 
   it('Wycheproof mlkem_768: keygen(seed) + decapsulate, wrong seed/ciphertext lengths throw', () => {
-    runFile('wycheproof_mlkem_768_test.json', (_g, t) => {
+    runFile(file('wycheproof_mlkem_768_test.json'), (_g, t) => {
       if (t.result === 'valid') {
         const kp = kem.keygen(h(t.seed));
         return firstProblem(
@@ -146,7 +161,7 @@ describe('official vectors through nobleProvider', () => {
   });
 
   it('Wycheproof mlkem_768_encaps: encapsulate(ek, m), invalid ek throws', () => {
-    runFile('wycheproof_mlkem_768_encaps_test.json', (_g, t) => {
+    runFile(file('wycheproof_mlkem_768_encaps_test.json'), (_g, t) => {
       if (t.result === 'valid') {
         const { cipherText, sharedSecret } = kem.encapsulate(h(t.ek), h(t.m));
         return firstProblem(same('c', cipherText, t.c), same('K', sharedSecret, t.K));
@@ -156,21 +171,21 @@ describe('official vectors through nobleProvider', () => {
   });
 
   it('Wycheproof mlkem_768_semi_expanded_decaps: decapsulate(c, dk), bad lengths and H(ek) throw', () => {
-    runFile('wycheproof_mlkem_768_semi_expanded_decaps_test.json', (_g, t) => {
+    runFile(file('wycheproof_mlkem_768_semi_expanded_decaps_test.json'), (_g, t) => {
       if (t.result === 'valid') return same('K', kem.decapsulate(h(t.c), h(t.dk)), t.K);
       return throws(() => kem.decapsulate(h(t.c), h(t.dk))) ? undefined : 'expected a throw';
     });
   });
 
   it('ACVP ML-DSA keyGen: keygen(ξ)', () => {
-    runFile('acvp_ML-DSA-keyGen-FIPS204_65.json', (_g, t) => {
+    runFile(file('acvp_ML-DSA-keyGen-FIPS204_65.json'), (_g, t) => {
       const kp = dsa.keygen(h(t.seed));
       return firstProblem(same('pk', kp.publicKey, t.pk), same('sk', kp.secretKey, t.sk));
     });
   });
 
   it('ACVP ML-DSA sigGen v1.1.0.35 (noble internal interface on M′)', () => {
-    runFile('acvp_ML-DSA-sigGen-FIPS204_65_v1.1.0.35.json', (g, t) => {
+    runFile(file('acvp_ML-DSA-sigGen-FIPS204_65_v1.1.0.35.json'), (g, t) => {
       const extraEntropy = g.deterministic ? false : h(t.rnd);
       const sig = ml_dsa65.internal.sign(h(t.message), h(t.sk), { extraEntropy });
       return same('signature', sig, t.signature);
@@ -178,7 +193,7 @@ describe('official vectors through nobleProvider', () => {
   });
 
   it('ACVP ML-DSA sigVer v1.1.0.35 (noble internal interface on M′)', () => {
-    runFile('acvp_ML-DSA-sigVer-FIPS204_65_v1.1.0.35.json', (g, t) => {
+    runFile(file('acvp_ML-DSA-sigVer-FIPS204_65_v1.1.0.35.json'), (g, t) => {
       let ok: boolean;
       try {
         ok = ml_dsa65.internal.verify(h(t.signature), h(t.message), h(g.pk));
@@ -215,7 +230,7 @@ describe('official vectors through nobleProvider', () => {
   }
 
   it('Wycheproof mldsa_65_sign_seed: keygen(ξ) + sign with context, deterministic and randomized', () => {
-    runFile('wycheproof_mldsa_65_sign_seed_test.json', (g, t) => {
+    runFile(file('wycheproof_mldsa_65_sign_seed_test.json'), (g, t) => {
       let kp: { publicKey: Uint8Array; secretKey: Uint8Array } | undefined;
       try {
         kp = dsa.keygen(h(g.privateSeed));
@@ -232,13 +247,13 @@ describe('official vectors through nobleProvider', () => {
   });
 
   it('Wycheproof mldsa_65_sign_noseed: sign with an expanded sk, malformed sk throws', () => {
-    runFile('wycheproof_mldsa_65_sign_noseed_test.json', (g, t) =>
+    runFile(file('wycheproof_mldsa_65_sign_noseed_test.json'), (g, t) =>
       checkSign(h(g.privateKey), typeof g.publicKey === 'string' ? h(g.publicKey) : undefined, t),
     );
   });
 
   it('Wycheproof mldsa_65_verify: verify(sig, msg, pk, {context}) never throws', () => {
-    runFile('wycheproof_mldsa_65_verify_test.json', (g, t) => {
+    runFile(file('wycheproof_mldsa_65_verify_test.json'), (g, t) => {
       const opts = t.ctx === undefined ? {} : { context: h(t.ctx) };
       const ok = dsa.verify(h(t.sig), h(t.msg), h(g.publicKey), opts);
       return ok === (t.result === 'valid') ? undefined : `verify=${ok}, expected ${t.result}`;
@@ -265,11 +280,11 @@ describe('official vectors through nobleProvider', () => {
         refused++;
       }
     }
-    tallies.set('SPKI publicKeyDer (ML-DSA-65 prefix)', { passed: checked, total: checked });
-    tallies.set('SPKI wrong-length keys refused', { passed: refused, total: refused });
+    tallies.set(`${providerName}: SPKI publicKeyDer (ML-DSA-65 prefix)`, { passed: checked, total: checked });
+    tallies.set(`${providerName}: SPKI wrong-length keys refused`, { passed: refused, total: refused });
     expect(checked).toBeGreaterThan(0);
   });
-});
+}
 
 const FILES = [
   'acvp_ML-DSA-keyGen-FIPS204_65.json',

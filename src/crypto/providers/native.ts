@@ -1,0 +1,218 @@
+/**
+ * The `native` provider: ML-KEM-768 and ML-DSA-65 from `node:crypto` (OpenSSL 3.5+, Node 24.7+).
+ *
+ * Availability is decided by doing it once (`nativeProvider()` derives a key pair from a fixed
+ * seed with each algorithm, compares the public keys with noble's, and round-trips an
+ * encapsulation and a signature), never by sniffing versions. `node:crypto` is reached through
+ * `process.getBuiltinModule`, so this file has no static `node:*` import and a browser bundle that
+ * contains it simply gets `undefined`.
+ *
+ * Keys cross the provider interface in the same forms as noble's (FIPS 203/204 byte strings):
+ * `keygen` returns the raw public key and the expanded secret key (2400 / 4032 bytes), taken out
+ * of OpenSSL's PKCS#8 export, so keys are interchangeable between providers. OpenSSL key objects
+ * are cached per Uint8Array (a WeakMap, like noble's prepared keys) and checked byte for byte.
+ *
+ * What OpenSSL does not expose, noble does (same bytes, same checks):
+ * - encapsulation with caller-given randomness m (the engine's deterministic mode, the vectors);
+ * - signing with caller-given randomness or `randomness: false` (deterministic ML-DSA).
+ * Everything else (keygen, hedged signing with any context, verify, random encapsulation,
+ * decapsulation) runs in OpenSSL.
+ * @module
+ */
+import { sha3_256 } from '@noble/hashes/sha3.js';
+import { equalBytes } from '@noble/post-quantum/utils.js';
+import { checkDsaSecretKey } from './checks.js';
+import { ML_DSA_65, ML_KEM_768, nobleProvider, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
+
+type KeyObject = import('node:crypto').KeyObject;
+type SignKey = KeyObject | { key: KeyObject; context: Buffer };
+/** The parts of `node:crypto` used here; `encapsulate`/`decapsulate` and ML-DSA contexts are Node 24 APIs (@types/node is 20). */
+interface NodeCrypto {
+  createPrivateKey(input: { key: Buffer; format: 'der'; type: 'pkcs8' }): KeyObject;
+  createPublicKey(input: KeyObject | { key: Buffer; format: 'der'; type: 'spki' }): KeyObject;
+  encapsulate?(key: KeyObject): { sharedKey: Buffer; ciphertext: Buffer };
+  decapsulate?(key: KeyObject, ciphertext: Buffer): Buffer;
+  sign(algorithm: null, data: Buffer, key: SignKey): Buffer;
+  verify(algorithm: null, data: Buffer, key: SignKey, signature: Buffer): boolean;
+}
+type SignOptions = { context?: Uint8Array; randomness?: Uint8Array | false };
+
+const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
+const cat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+// PKCS#8 OneAsymmetricKey prefixes (draft-ietf-lamps-kyber-certificates §6, RFC 9881 §6):
+// seed-only form `[0] IMPLICIT OCTET STRING` and expanded-only form `OCTET STRING`.
+const KEM_SEED_PKCS8 = hex('3054020100300b060960864801650304040204428040'); // ‖ d‖z (64)
+const KEM_EXPANDED_PKCS8 = hex('30820978020100300b0609608648016503040402048209640482' + '0960'); // ‖ dk (2400)
+const DSA_SEED_PKCS8 = hex('3034020100300b060960864801650304031204228020'); // ‖ ξ (32)
+const DSA_EXPANDED_PKCS8 = hex('30820fd8020100300b060960864801650304031204820fc404820fc0'); // ‖ sk (4032)
+const KEM_SPKI = hex('308204b2300b060960864801650304040203820' + '4a100'); // ‖ ek (1184)
+const DSA_SPKI = hex('308207b2300b0609608648016503040312038207a100'); // ‖ pk (1952)
+const KEM_SECRET_KEY_LENGTH = 2400;
+const DSA_SECRET_KEY_LENGTH = 4032;
+
+function requireBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
+  if (length !== undefined && value.length !== length) {
+    throw new RangeError(`"${name}" must be ${length} bytes, got ${value.length}`);
+  }
+}
+
+/** KeyObjects per Uint8Array, checked against a private copy of the bytes they came from. */
+class KeyCache {
+  readonly #map = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+  get(bytes: Uint8Array, make: () => KeyObject): KeyObject {
+    const hit = this.#map.get(bytes);
+    if (hit && equalBytes(hit.bytes, bytes)) return hit.key;
+    const key = make();
+    this.#map.set(bytes, { bytes: bytes.slice(), key });
+    return key;
+  }
+  set(bytes: Uint8Array, key: KeyObject): void {
+    this.#map.set(bytes, { bytes: bytes.slice(), key });
+  }
+}
+
+const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes); // out of Node's Buffer pool
+
+function build(c: NodeCrypto): PrimitiveProvider {
+  const kemPrivate = new KeyCache();
+  const kemPublic = new KeyCache();
+  const dsaPrivate = new KeyCache();
+  const dsaPublic = new KeyCache();
+
+  const der = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const privateKey = (prefix: Uint8Array, body: Uint8Array) =>
+    c.createPrivateKey({ key: Buffer.from(cat(prefix, body)), format: 'der', type: 'pkcs8' });
+  const publicKey = (prefix: Uint8Array, body: Uint8Array) =>
+    c.createPublicKey({ key: Buffer.from(cat(prefix, body)), format: 'der', type: 'spki' });
+
+  /** Raw public key and expanded secret key out of OpenSSL's exports (the tails of SPKI and PKCS#8). */
+  function exportPair(key: KeyObject, publicLength: number, secretLength: number): { pair: KeyPair; pub: KeyObject } {
+    const pub = c.createPublicKey(key);
+    const spki = pub.export({ format: 'der', type: 'spki' });
+    const pkcs8 = key.export({ format: 'der', type: 'pkcs8' });
+    return {
+      pair: { publicKey: copy(spki.subarray(spki.length - publicLength)), secretKey: copy(pkcs8.subarray(pkcs8.length - secretLength)) },
+      pub,
+    };
+  }
+
+  const mlKem768: MlKem768 = Object.freeze({
+    name: 'native',
+    keygen(seed: Uint8Array): KeyPair {
+      requireBytes(seed, 'seed', ML_KEM_768.seedLength);
+      const key = privateKey(KEM_SEED_PKCS8, seed);
+      const { pair, pub } = exportPair(key, ML_KEM_768.publicKeyLength, KEM_SECRET_KEY_LENGTH);
+      kemPrivate.set(pair.secretKey, key);
+      kemPublic.set(pair.publicKey, pub);
+      return pair;
+    },
+    encapsulate(ek: Uint8Array, randomness?: Uint8Array) {
+      requireBytes(ek, 'publicKey', ML_KEM_768.publicKeyLength);
+      // OpenSSL takes no caller-given m; noble does the deterministic variant (same FIPS 203 checks).
+      if (randomness !== undefined) return nobleProvider.mlKem768.encapsulate(ek, randomness);
+      // Importing the SPKI runs the FIPS 203 §7.2 modulus check; a failure throws here.
+      const key = kemPublic.get(ek, () => publicKey(KEM_SPKI, ek));
+      const { sharedKey, ciphertext } = c.encapsulate!(key);
+      return { cipherText: copy(ciphertext), sharedSecret: copy(sharedKey) };
+    },
+    decapsulate(cipherText: Uint8Array, dk: Uint8Array): Uint8Array {
+      requireBytes(cipherText, 'cipherText', ML_KEM_768.cipherTextLength);
+      requireBytes(dk, 'secretKey', KEM_SECRET_KEY_LENGTH);
+      const key = kemPrivate.get(dk, () => {
+        // FIPS 203 §7.3 hash check: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z.
+        const ek = dk.subarray(1152, 1152 + ML_KEM_768.publicKeyLength);
+        if (!equalBytes(sha3_256(ek), dk.subarray(2336, 2368))) throw new RangeError('"secretKey" fails the FIPS 203 hash check');
+        return privateKey(KEM_EXPANDED_PKCS8, dk);
+      });
+      return copy(c.decapsulate!(key, der(cipherText)));
+    },
+  });
+
+  const mlDsa65: MlDsa65 = Object.freeze({
+    name: 'native',
+    keygen(seed: Uint8Array): KeyPair {
+      requireBytes(seed, 'seed', ML_DSA_65.seedLength);
+      const key = privateKey(DSA_SEED_PKCS8, seed);
+      const { pair, pub } = exportPair(key, ML_DSA_65.publicKeyLength, DSA_SECRET_KEY_LENGTH);
+      dsaPrivate.set(pair.secretKey, key);
+      dsaPublic.set(pair.publicKey, pub);
+      return pair;
+    },
+    sign(message: Uint8Array, secretKey: Uint8Array, opts: SignOptions = {}) {
+      requireBytes(message, 'message');
+      requireBytes(secretKey, 'secretKey');
+      const { context, randomness } = opts;
+      if (context !== undefined) {
+        requireBytes(context, 'context');
+        if (context.length > ML_DSA_65.maxContextLength) {
+          throw new RangeError(`"context" must be ${ML_DSA_65.maxContextLength} bytes or less`);
+        }
+      }
+      // OpenSSL through Node signs hedged only; caller-given rnd (or deterministic) goes to noble.
+      if (randomness !== undefined) return nobleProvider.mlDsa65.sign(message, secretKey, opts);
+      if (secretKey.length !== DSA_SECRET_KEY_LENGTH) {
+        throw new RangeError(`"secretKey" must be ${DSA_SECRET_KEY_LENGTH} bytes, got ${secretKey.length}`);
+      }
+      const key = dsaPrivate.get(secretKey, () => {
+        checkDsaSecretKey(secretKey); // OpenSSL accepts some keys FIPS 204 skDecode refuses
+        return privateKey(DSA_EXPANDED_PKCS8, secretKey);
+      });
+      const signature = c.sign(null, der(message), context && context.length > 0 ? { key, context: der(context) } : key);
+      return copy(signature);
+    },
+    verify(signature: Uint8Array, message: Uint8Array, pk: Uint8Array, opts: { context?: Uint8Array } = {}) {
+      try {
+        if (!(signature instanceof Uint8Array) || signature.length !== ML_DSA_65.signatureLength) return false;
+        if (!(pk instanceof Uint8Array) || pk.length !== ML_DSA_65.publicKeyLength) return false;
+        if (!(message instanceof Uint8Array)) return false;
+        const { context } = opts;
+        if (context !== undefined && (!(context instanceof Uint8Array) || context.length > ML_DSA_65.maxContextLength)) return false;
+        const key = dsaPublic.get(pk, () => publicKey(DSA_SPKI, pk));
+        return c.verify(null, der(message), context && context.length > 0 ? { key, context: der(context) } : key, der(signature));
+      } catch {
+        return false;
+      }
+    },
+  });
+
+  return Object.freeze({ name: 'native', mlKem768, mlDsa65 });
+}
+
+let probed: PrimitiveProvider | null | undefined;
+
+/**
+ * The native provider if this runtime's `node:crypto` really does ML-KEM-768 and ML-DSA-65,
+ * else `undefined`. Probed once per process (a fixed-seed keygen compared with noble's, one
+ * encapsulation and one signature round trip); about 5 ms.
+ */
+export function nativeProvider(): PrimitiveProvider | undefined {
+  if (probed !== undefined) return probed ?? undefined;
+  probed = null;
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const c = typeof getBuiltin === 'function' ? (getBuiltin('node:crypto') as NodeCrypto | undefined) : undefined;
+  if (!c || typeof c.encapsulate !== 'function' || typeof c.decapsulate !== 'function') return undefined;
+  try {
+    const provider = build(c);
+    const kemSeed = new Uint8Array(64).fill(7);
+    const dsaSeed = new Uint8Array(32).fill(9);
+    const kem = provider.mlKem768.keygen(kemSeed);
+    const dsa = provider.mlDsa65.keygen(dsaSeed);
+    if (!equalBytes(kem.publicKey, nobleProvider.mlKem768.keygen(kemSeed).publicKey)) return undefined;
+    if (!equalBytes(dsa.publicKey, nobleProvider.mlDsa65.keygen(dsaSeed).publicKey)) return undefined;
+    const { cipherText, sharedSecret } = provider.mlKem768.encapsulate(kem.publicKey);
+    if (!equalBytes(provider.mlKem768.decapsulate(cipherText, kem.secretKey), sharedSecret)) return undefined;
+    const message = Uint8Array.of(1, 2, 3);
+    if (!provider.mlDsa65.verify(provider.mlDsa65.sign(message, dsa.secretKey), message, dsa.publicKey)) return undefined;
+    probed = provider;
+    return provider;
+  } catch {
+    return undefined;
+  }
+}
