@@ -7,7 +7,9 @@
  */
 import type { Algorithm } from '../contract/algorithms.js';
 import { bytesToBase64 } from '../encoding.js';
-import { encodeSpki } from '../crypto/spki.js';
+import { decodeSpki, encodeSpki } from '../crypto/spki.js';
+import { base64ToBytes } from '../encoding.js';
+import type { KeyRef, PublicKeyRef } from './offload.js';
 import { ML_DSA_65, ML_KEM_768, type KeyPair, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
@@ -23,6 +25,7 @@ export class KeyMaterial {
   readonly #wrapper: SeedWrapper;
   readonly #provider: PrimitiveProvider;
   readonly #cache = new Map<string, UsableKey>();
+  readonly #refs = new Map<string, KeyRef>();
   readonly #cacheEntries: number;
 
   constructor(wrapper: SeedWrapper, provider: PrimitiveProvider, cacheEntries = DEFAULT_CACHE_ENTRIES) {
@@ -53,6 +56,38 @@ export class KeyMaterial {
     this.#cache.set(id, usable);
     if (this.#cache.size > this.#cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
     return usable;
+  }
+
+  /**
+   * For an offloaded engine: the unwrapped seed and the raw public key, without expanding the
+   * key here (the worker thread does, and caches it under `id`). Seeds share the LRU bound.
+   */
+  async ref(tenant: string, algorithm: Algorithm, key: StoredKey): Promise<KeyRef> {
+    const id = JSON.stringify([tenant, algorithm, key.key_version, key.public_key]);
+    const cached = this.#refs.get(id);
+    if (cached) {
+      this.#refs.delete(id);
+      this.#refs.set(id, cached);
+      return cached;
+    }
+    const seed = await this.#wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
+    const ref = { id, seed, publicKey: this.publicKey(algorithm, key) };
+    this.#refs.set(id, ref);
+    if (this.#refs.size > this.#cacheEntries) this.#refs.delete(this.#refs.keys().next().value!);
+    return ref;
+  }
+
+  /** The cache id and raw public key of a stored key, for verification (no seed is unwrapped). */
+  publicRef(tenant: string, algorithm: Algorithm, key: StoredKey): PublicKeyRef {
+    return { id: JSON.stringify([tenant, algorithm, key.key_version, key.public_key]), publicKey: this.publicKey(algorithm, key) };
+  }
+
+  /** The raw public key of a stored key (its SPKI, decoded). */
+  publicKey(algorithm: Algorithm, key: StoredKey): Uint8Array {
+    const decoded = decodeSpki(base64ToBytes(key.public_key) ?? new Uint8Array());
+    const expected = algorithm === 'Kyber768' ? 'ML-KEM-768' : 'ML-DSA-65';
+    if (decoded?.algorithm !== expected) throw new Error(`stored ${algorithm} public key is not a canonical ${expected} SPKI`);
+    return decoded.publicKey;
   }
 
   #keygen(algorithm: Algorithm, seed: Uint8Array): KeyPair {

@@ -40,6 +40,8 @@ export interface AppOptions {
   hsts?: boolean;
   /** Readiness probe for `/readyz`: true when the store answers. */
   ready?: () => boolean | Promise<boolean>;
+  /** Extra fields for a ready `/readyz` answer (the node server reports `provider`, `crypto_threads`). */
+  readyInfo?: Record<string, string | number>;
   /** One line per request; never keys, bodies or stack traces. Default: none. */
   log?: (line: string) => void;
   /**
@@ -91,6 +93,8 @@ export function createApp(options: AppOptions): Hono<Env> {
       headers.set('X-Content-Type-Options', 'nosniff');
     }
     if (options.hsts) headers.set('Strict-Transport-Security', HSTS);
+    // Every 503 (crypto queue full, store busy, not ready) says when to come back.
+    if (c.res.status === 503 && !headers.has('Retry-After')) headers.set('Retry-After', '1');
     if (log) {
       const ms = (performance.now() - started).toFixed(1);
       log(`${c.req.method} ${printablePath(c.req.url)} ${c.res.status} ${ms}ms ${requestId}`);
@@ -116,7 +120,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       ok = false;
     }
     return ok
-      ? respond(c, successEnvelope({ status: 'ready' }, c.var.requestId), 200)
+      ? respond(c, successEnvelope({ status: 'ready', ...options.readyInfo }, c.var.requestId), 200)
       : fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable: the store is not ready');
   });
   app.get('/api/v1/openapi.json', (c) => {

@@ -5,6 +5,8 @@
  *   qpher serve [--host 127.0.0.1] [--port 8080] [--data-dir ./.qpher] [--tls-cert F --tls-key F]
  *               [--rate-limit RPS[:BURST]] [--insecure-http] [--dev] [--quiet]
  *               [--playground DIR | --no-playground]
+ *               [--provider auto|noble|native|wasm] [--crypto-threads N]
+ *               [--crypto-queue N] [--crypto-deadline-ms MS]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
@@ -22,6 +24,7 @@ import type { SqliteStore } from '../stores/sqlite.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
 import { isLoopback, openDataDir, startServer } from './node.js';
+import { isProviderChoice } from '../crypto/primitives.js';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
@@ -30,6 +33,8 @@ const USAGE = `Usage:
   qpher serve [--host 127.0.0.1] [--port 8080] [--data-dir ./.qpher]
               [--tls-cert FILE --tls-key FILE] [--rate-limit RPS[:BURST]]
               [--insecure-http] [--dev] [--quiet] [--playground DIR | --no-playground]
+              [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
+              [--crypto-queue N] [--crypto-deadline-ms MS]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
@@ -69,7 +74,19 @@ async function serve(args: string[]): Promise<number> {
     quiet: { type: 'boolean', default: false },
     playground: { type: 'string' },
     'no-playground': { type: 'boolean', default: false },
+    provider: { type: 'string', default: 'auto' },
+    'crypto-threads': { type: 'string' },
+    'crypto-queue': { type: 'string' },
+    'crypto-deadline-ms': { type: 'string' },
   });
+  if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
+  const threads = values['crypto-threads'];
+  for (const flag of ['crypto-threads', 'crypto-queue', 'crypto-deadline-ms'] as const) {
+    const value = values[flag];
+    if (value !== undefined && !/^\d{1,7}$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
+  }
+  const queue = values['crypto-queue'];
+  const deadline = values['crypto-deadline-ms'];
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
@@ -95,6 +112,10 @@ async function serve(args: string[]): Promise<number> {
     dataDir: values['data-dir'],
     rateLimit,
     insecureHttp: values['insecure-http'],
+    provider: values.provider,
+    ...(threads !== undefined ? { cryptoThreads: Number(threads) } : {}),
+    ...(queue !== undefined ? { cryptoQueue: Number(queue) } : {}),
+    ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {

@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import { errorEnvelope } from '../contract/envelope.js';
+import { availableParallelism } from 'node:os';
+import { selectProvider, type ProviderChoice } from '../crypto/primitives.js';
 import { Engine } from '../engine/engine.js';
+import { CryptoPool } from './pool.js';
 import { SqliteStore } from '../stores/sqlite.js';
 import { createApp } from './app.js';
 import { servePlayground } from './playground.js';
@@ -36,11 +39,20 @@ export interface ServeOptions {
   playgroundDir?: string;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Primitive provider (docs/performance.md). Default `auto`: native on Node 24+, else noble. */
+  provider?: ProviderChoice;
+  /** Crypto worker threads (pool.ts). Default one per core; 0 runs crypto on the event loop. */
+  cryptoThreads?: number;
+  /** Pool back-pressure: tasks that may wait (default 32 per thread) and the per-task deadline (5000 ms). */
+  cryptoQueue?: number;
+  cryptoDeadlineMs?: number;
 }
 
 export interface RunningServer {
   url: string;
   store: SqliteStore;
+  /** The crypto pool, when there is one. */
+  pool: CryptoPool | undefined;
   /** Stops accepting, lets requests in flight finish (up to 10 s), then closes the store. */
   close(): Promise<void>;
 }
@@ -77,13 +89,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store = await openDataDir(options.dataDir);
   let closing = false;
   let server: Server | undefined;
+  let pool: CryptoPool | undefined;
   try {
     const masterKey = await loadMasterKey(options.dataDir, options.env);
     log(`master key from ${masterKey.origin}; data in ${store.path}`);
     const wrapper = await masterKeyWrapper(masterKey, store);
+    const provider = await selectProvider(options.provider ?? 'auto');
+    const threads = options.cryptoThreads ?? availableParallelism();
+    if (threads > 0) {
+      pool = await CryptoPool.start({
+        threads,
+        provider: provider.name as ProviderChoice,
+        ...(options.cryptoQueue !== undefined ? { maxQueue: options.cryptoQueue } : {}),
+        ...(options.cryptoDeadlineMs !== undefined ? { deadlineMs: options.cryptoDeadlineMs } : {}),
+      });
+    }
+    log(`crypto: ${provider.name} provider, ${pool ? `${pool.threads} worker thread(s), queue ${pool.maxQueue}, deadline ${pool.deadlineMs} ms` : 'on the event loop'}`);
     const engine = await Engine.create({
       store,
       wrapper,
+      provider,
+      ...(pool ? { offload: pool } : {}),
       onError: (error, operation) => log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
     });
     const app = createApp({
@@ -95,6 +121,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       hsts: tlsOptions !== undefined,
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
       ready: () => !closing && store.ping(),
+      readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0 },
       log,
     });
     server = (
@@ -117,6 +144,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       });
     });
   } catch (error) {
+    await pool?.close();
     store.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' || (error as NodeJS.ErrnoException).code === 'EACCES') {
       throw new StartupError(`Cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
@@ -133,6 +161,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url,
     store,
+    pool,
     close() {
       closed ??= (async () => {
         closing = true;
@@ -143,6 +172,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await stopped;
         clearInterval(idle);
         clearTimeout(force);
+        await pool?.close();
         store.close();
       })();
       return closed;

@@ -88,19 +88,22 @@ export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: stri
     };
   }
 
-  const health = (summary: string) => ({
+  const health = (summary: string, data: Parameters<typeof successEnvelopeSchema>[0] = z.object({ status: z.string() })) => ({
     get: {
       summary,
       tags: ['health'],
       security: [],
       responses: {
-        '200': { description: 'OK', content: { 'application/json': { schema: jsonSchema(successEnvelopeSchema(z.object({ status: z.string() }))) } } },
+        '200': { description: 'OK', content: { 'application/json': { schema: jsonSchema(successEnvelopeSchema(data)) } } },
         '503': errorResponse('ERR_SERVICE_001'),
       },
     },
   });
   paths['/healthz'] = health('Liveness: the process answers');
-  paths['/readyz'] = health('Readiness: the store answers and the server is not shutting down');
+  paths['/readyz'] = health(
+    'Readiness: the store answers and the server is not shutting down; reports the primitive provider and crypto threads',
+    z.object({ status: z.string(), provider: z.optional(z.string()), crypto_threads: z.optional(z.number()) }),
+  );
   paths['/api/v1/openapi.json'] = {
     get: { summary: 'This document', tags: ['health'], security: [], responses: { '200': { description: 'OpenAPI 3.1 document' } } },
   };

@@ -89,8 +89,9 @@ const firstProblem = (...problems: (string | undefined)[]): string | undefined =
 for (const { name, provider, missing } of await providersUnderTest()) {
   // A provider this runtime lacks is reported as skipped with its reason (native needs Node 24:
   // `npm run test:node24` runs this file there and requires it).
-  describe.skipIf(provider === undefined)(`official vectors through the ${name} provider${missing ? ` (${missing})` : ''}`, () => {
-    vectorSuite(name, provider!);
+  describe(`official vectors through the ${name} provider`, () => {
+    if (provider === undefined) it.skip(`skipped here: ${missing}`, () => {});
+    else vectorSuite(name, provider);
   });
 }
 

@@ -36,13 +36,19 @@ export interface LocalBackendOptions extends EngineOptions {
   persist?: boolean;
   /** Makes the Worker. Default: this package's `worker.js` as a module Worker. */
   worker?: () => Worker;
+  /**
+   * The provider the Worker runs, as `info()` reports it: `wasm` when `worker` makes a Worker
+   * that loads liboqs (docs/performance.md). Default `noble`, which the default Worker runs.
+   */
+  workerProvider?: 'noble' | 'wasm';
 }
 
 export interface LocalBackendInfo {
   runtime: 'worker' | 'in-process';
   /** The answer of `navigator.storage.persist()`; `undefined` where there is no such API (Node). */
   persisted: boolean | undefined;
-  provider: 'noble' | 'custom';
+  /** The primitive provider: `native` in-process on Node 24+ unless one was given (`custom`). */
+  provider: 'noble' | 'native' | 'wasm' | 'custom';
   store: 'indexeddb' | 'memory' | 'custom';
 }
 
@@ -110,9 +116,16 @@ export class LocalBackend implements Backend {
     return {
       runtime: this.#runtime,
       persisted: worker ? await this.#askPersistence() : undefined,
-      provider: this.#options.provider === undefined ? 'noble' : 'custom',
+      provider: worker ? (this.#options.workerProvider ?? 'noble') : await this.#inProcessProvider(),
       store: worker ? 'indexeddb' : this.#options.store === undefined ? 'memory' : 'custom',
     };
+  }
+
+  async #inProcessProvider(): Promise<LocalBackendInfo['provider']> {
+    if (this.#options.provider !== undefined) return 'custom';
+    const transport = this.#closed ? undefined : this.#start();
+    const name = transport instanceof InProcessTransport ? await transport.provider() : undefined;
+    return name === 'native' || name === 'wasm' ? name : 'noble';
   }
 
   /** Ends the Worker (or closes the in-process store). Pending and later calls get ERR_SERVICE_001. */
@@ -258,6 +271,11 @@ class InProcessTransport implements Transport {
     }
     const reply = await engine.handle(message);
     return reply?.envelope ?? errorEnvelope('ERR_INTERNAL_001', 'Internal server error', message.requestId);
+  }
+
+  async provider(): Promise<string | undefined> {
+    const engine = await this.#engine.catch(() => undefined);
+    return engine?.provider().catch(() => undefined);
   }
 
   async close(): Promise<void> {

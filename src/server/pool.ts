@@ -1,0 +1,133 @@
+/**
+ * The server's crypto pool: seal/open/sign/verify on worker threads (piscina), one per core by
+ * default, so that a 7 ms ML-DSA signature never blocks the event loop that does HTTP, auth and
+ * the store. It implements the engine's `CryptoOffload` (src/engine/offload.ts).
+ *
+ * Back-pressure, both answered at once rather than by growing latency:
+ * - queue full (`maxQueue` tasks waiting beyond the running ones): ERR_SERVICE_001 (503), and
+ *   the app adds `Retry-After`;
+ * - a task not finished `deadlineMs` after it was submitted: ERR_TIMEOUT_001 (504). A waiting
+ *   task is dropped from the queue; a running one has its thread replaced (a thread cannot be
+ *   interrupted mid-signature).
+ * Memory is bounded by the queue bound and by each thread's key cache (`cacheEntries`).
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { CiphertextMode } from '../crypto/format.js';
+import type { ProviderChoice } from '../crypto/primitives.js';
+import type { CryptoOffload, KeyRef, PublicKeyRef } from '../engine/offload.js';
+import { GatewayTimeoutError, ServiceUnavailableError } from '../errors.js';
+import type { CryptoTask } from './crypto-worker.js';
+
+export interface PoolOptions {
+  /** Worker threads. Default: one per core (`os.availableParallelism()`). */
+  threads?: number;
+  /** Provider for every thread (resolved once, here, so all threads agree). Default `auto`. */
+  provider?: ProviderChoice;
+  /** Tasks allowed to wait for a thread; one more is refused with 503. Default 32 per thread. */
+  maxQueue?: number;
+  /** Per task, from submission. Default 5000 ms. */
+  deadlineMs?: number;
+  /** Expanded keys each thread keeps. Default 256. */
+  cacheEntries?: number;
+}
+
+const DEFAULT_QUEUE_PER_THREAD = 32;
+const DEFAULT_DEADLINE_MS = 5000;
+
+export class CryptoPool implements CryptoOffload {
+  readonly provider: string;
+  readonly threads: number;
+  readonly maxQueue: number;
+  readonly deadlineMs: number;
+  readonly #pool: Piscina<CryptoTask, unknown>;
+  /** Answers given since start, for /readyz and the overload test. */
+  readonly stats = { completed: 0, busy: 0, timedOut: 0 };
+
+  private constructor(pool: Piscina<CryptoTask, unknown>, provider: string, options: Required<Omit<PoolOptions, 'provider' | 'cacheEntries'>>) {
+    this.#pool = pool;
+    this.provider = provider;
+    this.threads = options.threads;
+    this.maxQueue = options.maxQueue;
+    this.deadlineMs = options.deadlineMs;
+  }
+
+  /** Starts every thread and waits until each has loaded its provider (a bad choice fails here). */
+  static async start(options: PoolOptions = {}): Promise<CryptoPool> {
+    const threads = Math.max(1, options.threads ?? availableParallelism());
+    const maxQueue = options.maxQueue ?? threads * DEFAULT_QUEUE_PER_THREAD;
+    const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    const pool = new Piscina<CryptoTask, unknown>({
+      filename: workerFilename(),
+      minThreads: threads,
+      maxThreads: threads,
+      maxQueue,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: { provider: options.provider ?? 'auto', cacheEntries: options.cacheEntries ?? 256 },
+    });
+    try {
+      const answers = (await Promise.all(Array.from({ length: threads }, () => pool.run({ op: 'info' })))) as Array<{ provider: string }>;
+      const names = new Set(answers.map((a) => a.provider));
+      if (names.size !== 1) throw new Error(`crypto threads disagree on the provider: ${[...names].join(', ')}`);
+      return new CryptoPool(pool, answers[0]!.provider, { threads, maxQueue, deadlineMs });
+    } catch (error) {
+      await pool.destroy();
+      throw error;
+    }
+  }
+
+  /** Tasks waiting for a thread right now. */
+  get queued(): number {
+    return this.#pool.queueSize;
+  }
+
+  seal(key: KeyRef, args: { keyVersion: number; plaintext: Uint8Array; aad: Uint8Array; mode: CiphertextMode; encapRandomness?: Uint8Array }) {
+    return this.#run({ op: 'seal', id: key.id, seed: key.seed, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
+  }
+
+  open(key: KeyRef, args: { ciphertext: Uint8Array; aad: Uint8Array }) {
+    return this.#run({ op: 'open', id: key.id, seed: key.seed, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
+  }
+
+  sign(key: KeyRef, message: Uint8Array, context?: Uint8Array) {
+    return this.#run({ op: 'sign', id: key.id, seed: key.seed, publicKey: key.publicKey, message, ...(context ? { context } : {}) }) as Promise<Uint8Array>;
+  }
+
+  verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array) {
+    return this.#run({ op: 'verify', id: key.id, publicKey: key.publicKey, signature, message, ...(context ? { context } : {}) }) as Promise<boolean>;
+  }
+
+  async #run(task: CryptoTask): Promise<unknown> {
+    // Every thread busy and the queue at its bound: refuse now, before any work is queued.
+    if (this.#pool.queueSize >= this.maxQueue) {
+      this.stats.busy++;
+      throw new ServiceUnavailableError('Service temporarily unavailable: the server is at capacity, retry shortly');
+    }
+    const signal = AbortSignal.timeout(this.deadlineMs);
+    try {
+      const result = await this.#pool.run(task, { signal });
+      this.stats.completed++;
+      return result;
+    } catch (error) {
+      if (signal.aborted) {
+        this.stats.timedOut++;
+        throw new GatewayTimeoutError(`Gateway timeout: the operation did not finish within ${this.deadlineMs} ms`);
+      }
+      if (error instanceof Error && /queue is at limit/i.test(error.message)) {
+        this.stats.busy++;
+        throw new ServiceUnavailableError('Service temporarily unavailable: the server is at capacity, retry shortly');
+      }
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
+
+/** Built code: `crypto-worker.js` next to this file; from source, `crypto-worker.dev.mjs` (registers tsx first). */
+function workerFilename(): string {
+  return new URL(import.meta.url.endsWith('.ts') ? './crypto-worker.dev.mjs' : './crypto-worker.js', import.meta.url).href;
+}
