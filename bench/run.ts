@@ -1,27 +1,166 @@
 /**
- * `npm run bench`: every figure is a median of several rounds measured in this run, printed
- * beside its baseline with the ratio between them. `--json` prints one JSON document instead.
+ * `npm run bench`: one table, every figure a median of several rounds measured in this run,
+ * each beside its baseline with the ratio between them. `--json` prints one JSON document.
+ *
+ * Sections (about 2 minutes in all on the 2-core reference machine):
+ * - primitives and in-process engine per provider, on this Node (noble, wasm) and under Node 24
+ *   (noble, wasm, native) in a child process — interleaved rounds within each process, so the
+ *   ratios against noble compare like with like (bench/core.ts, bench/node24.ts);
+ * - the browser Worker backend in Chromium, noble vs wasm (bench/browser.ts);
+ * - the server over loopback at 1, 8 and 64 clients, req/s with p50/p99, against the
+ *   single-thread engine with the same provider (bench/server.ts);
+ * - bundle sizes and cold start from bench/web.ts when that file is there (its own tables).
+ *
+ * Flags: --json, --skip=node24,browser,server,web (for quick local runs).
  */
-import { benchEngine } from './engine.js';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { benchBrowser, type BrowserRow } from './browser.js';
+import { benchCore, type CoreRow } from './core.js';
 import { formatRate } from './measure.js';
+import { benchCoreNode24 } from './node24.js';
+import { benchServerLoad, type ServerLoadRow } from './server.js';
 
 const json = process.argv.includes('--json');
-const report: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length };
+const skip = new Set((process.argv.find((a) => a.startsWith('--skip='))?.slice(7) ?? '').split(',').filter(Boolean));
+const started = performance.now();
+const log = (line: string) => {
+  if (!json) process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+};
 
-const engineRows = await benchEngine();
-report.engine = engineRows;
+log('primitives + engine on this Node');
+const core: CoreRow[] = await benchCore();
+let core24: CoreRow[] = [];
+if (!skip.has('node24')) {
+  log('primitives + engine under Node 24');
+  core24 = await benchCoreNode24();
+}
+let browser: BrowserRow[] = [];
+if (!skip.has('browser')) {
+  log('browser Worker backend (Chromium)');
+  browser = await benchBrowser();
+}
+let server: ServerLoadRow[] = [];
+if (!skip.has('server')) {
+  log('server over loopback');
+  server = await benchServerLoad({ provider: 'noble' });
+}
 
+// bench/web.ts (bundle sizes, cold start) belongs to the bundle work; it runs when present. A file
+// that is there but throws fails the whole run: a silently missing section is worse.
+let web: unknown;
+let printWeb: ((result: never) => void) | undefined;
+const webFile = new URL('./web.ts', import.meta.url);
+if (existsSync(webFile) && !skip.has('web')) {
+  log('web bundle sizes and cold start (bench/web.ts)');
+  const mod = (await import(webFile.href)) as { benchWeb: () => Promise<unknown>; printWeb?: (result: never) => void };
+  web = await mod.benchWeb();
+  printWeb = mod.printWeb;
+}
+
+interface Row {
+  section: string;
+  operation: string;
+  subject: string;
+  opsPerSec: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  ratio?: number;
+  vs?: string;
+}
+
+const rows: Row[] = [];
+for (const [label, list] of [
+  [`Node ${process.version}`, core],
+  [core24[0]?.node ? `Node ${core24[0].node}` : 'Node 24', core24],
+] as const) {
+  for (const kind of ['raw', 'engine'] as const) {
+    for (const r of list.filter((x) => x.kind === kind)) {
+      const base = list.find((x) => x.kind === kind && x.operation === r.operation && x.provider === 'noble')!;
+      rows.push({
+        section: `${kind === 'raw' ? 'primitive' : 'engine (1 thread)'} · ${label}`,
+        operation: r.operation,
+        subject: r.provider,
+        opsPerSec: r.opsPerSec,
+        ...(r.provider === 'noble' ? {} : { ratio: r.opsPerSec / base.opsPerSec, vs: 'noble' }),
+      });
+    }
+  }
+}
+for (const r of browser) {
+  const base = browser.find((x) => x.operation === r.operation && x.provider === 'noble')!;
+  rows.push({
+    section: 'browser Worker · Chromium',
+    operation: r.operation,
+    subject: r.provider,
+    opsPerSec: r.opsPerSec,
+    ...(r.provider === 'noble' ? {} : { ratio: r.opsPerSec / base.opsPerSec, vs: 'noble Worker' }),
+  });
+}
+for (const r of server) {
+  const engine = core.find((x) => x.kind === 'engine' && x.operation === r.operation && x.provider === r.provider);
+  rows.push({
+    section: `server · ${r.provider}, ${r.threads} crypto threads`,
+    operation: r.operation,
+    subject: `${r.connections} client${r.connections === 1 ? '' : 's'}${r.non2xx ? ` (${r.non2xx} non-200)` : ''}`,
+    opsPerSec: r.requestsPerSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    ...(engine ? { ratio: r.requestsPerSec / engine.opsPerSec, vs: `engine 1 thread (${r.provider})` } : {}),
+  });
+}
+
+// The issue's targets, computed from the rows above.
+const find = (list: CoreRow[], kind: string, operation: string, provider: string) =>
+  list.find((x) => x.kind === kind && x.operation === operation && x.provider === provider)?.opsPerSec;
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
+const srv = (operation: string, c: number) => server.find((r) => r.operation === operation && r.connections === c);
+const targets = [
+  {
+    target: 'server sign @64 clients ≥ 1.7× single-thread engine (same provider)',
+    value: ratio(srv('sign 1 KiB', 64)?.requestsPerSec, find(core, 'engine', 'sign 1 KiB', srv('sign 1 KiB', 64)?.provider ?? 'noble')),
+    goal: 1.7,
+  },
+  { target: 'server sign p99 < 4× p50 @8 clients', value: ratio(srv('sign 1 KiB', 8)?.p99Ms, srv('sign 1 KiB', 8)?.p50Ms), goal: 4, below: true },
+  { target: 'server encrypt p99 < 4× p50 @8 clients', value: ratio(srv('encrypt 1 KiB', 8)?.p99Ms, srv('encrypt 1 KiB', 8)?.p50Ms), goal: 4, below: true },
+  { target: 'Node 24 native engine sign ≥ 8× noble engine', value: ratio(find(core24, 'engine', 'sign 1 KiB', 'native'), find(core24, 'engine', 'sign 1 KiB', 'noble')), goal: 8 },
+  { target: 'Node 24 native engine encrypt 1 KiB ≥ 8× noble engine', value: ratio(find(core24, 'engine', 'encrypt 1 KiB', 'native'), find(core24, 'engine', 'encrypt 1 KiB', 'noble')), goal: 8 },
+  {
+    target: 'browser Worker wasm sign ≥ 10× noble Worker',
+    value: ratio(browser.find((r) => r.provider === 'wasm' && r.operation === 'sign 1 KiB')?.opsPerSec, browser.find((r) => r.provider === 'noble' && r.operation === 'sign 1 KiB')?.opsPerSec),
+    goal: 10,
+  },
+].map((t) => ({ ...t, met: t.value === undefined ? undefined : t.below ? t.value < t.goal : t.value >= t.goal }));
+
+const seconds = (performance.now() - started) / 1000;
 if (json) {
-  console.log(JSON.stringify(report, null, 2));
+  console.log(JSON.stringify({ node: process.version, cpus: cpus().length, seconds, rows, targets, core, core24, browser, server, web }, null, 2));
 } else {
-  console.log(`Qpher benchmark — Node ${process.version}, medians of 7 rounds (ops/s)\n`);
-  console.table(
-    engineRows.map((r) => ({
-      operation: r.operation,
-      'raw primitive': r.baseline,
-      'raw ops/s': formatRate(r.baselineOpsPerSec),
-      'engine ops/s': formatRate(r.engineOpsPerSec),
-      'engine overhead': `${(r.overhead * 100).toFixed(1)}%`,
-    })),
-  );
+  console.log(`\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds; browser: 5; server: 3 runs of 2 s), ${seconds.toFixed(0)} s\n`);
+  const table = rows.map((r) => ({
+    section: r.section,
+    operation: r.operation,
+    subject: r.subject,
+    'ops/s': formatRate(r.opsPerSec),
+    'p50 ms': r.p50Ms === undefined ? '' : r.p50Ms.toFixed(1),
+    'p99 ms': r.p99Ms === undefined ? '' : r.p99Ms.toFixed(1),
+    ratio: r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`,
+    vs: r.vs ?? '',
+  }));
+  const head = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
+  const widths = head.map((h) => Math.max(h.length, ...table.map((t) => t[h].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  let previous = '';
+  for (const t of table) {
+    if (previous && t.section !== previous) console.log('');
+    previous = t.section;
+    console.log(line(head.map((h) => t[h])));
+  }
+  console.log('\nTargets');
+  for (const t of targets) {
+    console.log(`  ${t.met === undefined ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.value === undefined ? 'not measured' : `${t.value.toFixed(2)}×`}`);
+  }
+  if (web !== undefined && printWeb) printWeb(web as never);
 }

@@ -132,6 +132,79 @@ export async function benchServer(): Promise<ServerBenchRow[]> {
   return rows;
 }
 
+export interface ServerLoadRow {
+  operation: string;
+  provider: string;
+  threads: number;
+  connections: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Answers other than 200 (503 under back-pressure), summed over the runs. */
+  non2xx: number;
+}
+
+/**
+ * `npm run bench`'s server section: a real `qpher serve` (crypto pool, one thread per core) on
+ * loopback, encrypt 1 KiB and sign 1 KiB at each concurrency, `runs` runs of `seconds` each,
+ * medians. Concurrencies of one operation are interleaved run by run.
+ */
+export async function benchServerLoad({
+  connections = [1, 8, 64],
+  runs = 3,
+  seconds = 2,
+  provider = 'noble',
+}: { connections?: number[]; runs?: number; seconds?: number; provider?: string } = {}): Promise<ServerLoadRow[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'qpher-bench-'));
+  const key = (await output(cli(['api-key', 'create', '--tenant', 'bench', '--data-dir', dir]))).trim();
+  const server = cli(['serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--provider', provider, '--data-dir', dir]);
+  try {
+    const url = /listening on (\S+)/.exec(await output(server, /listening on \S+/))![1]!;
+    const headers = { 'X-API-Key': key, 'Content-Type': 'application/json' };
+    for (const algorithm of ['Kyber768', 'Dilithium3']) {
+      const res = await fetch(`${url}/api/v1/kms/keys/generate`, { method: 'POST', headers, body: JSON.stringify({ algorithm }) });
+      if (res.status !== 201) throw new Error(`generate ${algorithm}: ${res.status}`);
+    }
+    const ready = (await (await fetch(`${url}/readyz`)).json()) as { data: { provider: string; crypto_threads: number } };
+    const rows: ServerLoadRow[] = [];
+    for (const [name, op] of Object.entries(OPS)) {
+      const body = JSON.stringify(op.body);
+      await autocannon({ url: url + op.path, method: 'POST', headers, body, connections: 8, duration: 1 }); // warm-up
+      const samples = new Map<number, { rps: number[]; p50: number[]; p99: number[]; non2xx: number }>();
+      for (let run = 0; run < runs; run++) {
+        for (const c of connections) {
+          const r = await autocannon({ url: url + op.path, method: 'POST', headers, body, connections: c, duration: seconds });
+          if (r.errors > 0 || r.timeouts > 0) throw new Error(`${name} at ${c}: ${r.errors} errors, ${r.timeouts} timeouts`);
+          const s = samples.get(c) ?? { rps: [], p50: [], p99: [], non2xx: 0 };
+          s.rps.push(r.requests.average);
+          s.p50.push(r.latency.p50);
+          s.p99.push(r.latency.p99);
+          s.non2xx += r.non2xx;
+          samples.set(c, s);
+        }
+      }
+      for (const c of connections) {
+        const s = samples.get(c)!;
+        rows.push({
+          operation: name,
+          provider: ready.data.provider,
+          threads: ready.data.crypto_threads,
+          connections: c,
+          requestsPerSec: median(s.rps),
+          p50Ms: median(s.p50),
+          p99Ms: median(s.p99),
+          non2xx: s.non2xx,
+        });
+      }
+    }
+    return rows;
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.on('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   console.log(`Qpher server bench: node ${process.version}, ${CONNECTIONS} connections, ${RUNS} runs (server ${SERVER_SECONDS}s, engine ${ENGINE_MS / 1000}s each), medians\n`);
   const rows = (await benchServer()).map((r) => [

@@ -43,7 +43,7 @@ export interface ServeOptions {
   provider?: ProviderChoice;
   /** Crypto worker threads (pool.ts). Default one per core; 0 runs crypto on the event loop. */
   cryptoThreads?: number;
-  /** Pool back-pressure: tasks that may wait (default 32 per thread) and the per-task deadline (5000 ms). */
+  /** Pool back-pressure: tasks that may wait (default 64 per thread) and the per-task deadline (5000 ms). */
   cryptoQueue?: number;
   cryptoDeadlineMs?: number;
 }

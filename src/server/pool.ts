@@ -25,7 +25,7 @@ export interface PoolOptions {
   threads?: number;
   /** Provider for every thread (resolved once, here, so all threads agree). Default `auto`. */
   provider?: ProviderChoice;
-  /** Tasks allowed to wait for a thread; one more is refused with 503. Default 32 per thread. */
+  /** Tasks allowed to wait for a thread; one more is refused with 503. Default 64 per thread (64 clients per core never see a 503). */
   maxQueue?: number;
   /** Per task, from submission. Default 5000 ms. */
   deadlineMs?: number;
@@ -33,7 +33,7 @@ export interface PoolOptions {
   cacheEntries?: number;
 }
 
-const DEFAULT_QUEUE_PER_THREAD = 32;
+const DEFAULT_QUEUE_PER_THREAD = 64;
 const DEFAULT_DEADLINE_MS = 5000;
 
 export class CryptoPool implements CryptoOffload {

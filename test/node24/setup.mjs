@@ -34,7 +34,7 @@ function log(line) {
 }
 
 /** node_modules/.cache/qpher-node24/node-<v>/ : the unpacked package (bin/node, include/node). */
-function ensureNode() {
+export function ensureNode() {
   const dir = join(cache, `node-${NODE24_VERSION}`);
   const bin = join(dir, 'bin/node');
   if (existsSync(bin)) return { dir, bin };

@@ -1,0 +1,102 @@
+/**
+ * Raw primitives and the in-process engine, per provider, in one process: for each operation
+ * every subject (raw × provider, engine × provider) is measured in interleaved rounds
+ * (measure.ts), so machine noise hits all alike and ratios compare like with like.
+ *
+ * Raw: ML-KEM-768 encapsulate / decapsulate, ML-DSA-65 sign / verify (1 KiB message) through
+ * the provider interface. Engine: `Engine.execute` for encrypt / decrypt / sign / verify 1 KiB,
+ * i.e. validation, base64, a store read, HPKE + AES-256-GCM, on this thread (no pool).
+ *
+ * `node --import tsx bench/core.ts --json` prints the rows (bench/run.ts runs it under Node 24).
+ */
+import { pathToFileURL } from 'node:url';
+import { nobleProvider, type PrimitiveProvider } from '../src/crypto/primitives.js';
+import { nativeProvider } from '../src/crypto/providers/native.js';
+import { wasmProvider } from '../src/crypto/providers/wasm.js';
+import { Engine } from '../src/engine/engine.js';
+import { bytesToBase64 } from '../src/encoding.js';
+import { unwrap } from '../src/errors.js';
+import { compare } from './measure.js';
+
+export interface CoreRow {
+  node: string;
+  kind: 'raw' | 'engine';
+  operation: string;
+  provider: string;
+  opsPerSec: number;
+}
+
+export async function availableProviders(): Promise<PrimitiveProvider[]> {
+  const list: PrimitiveProvider[] = [nobleProvider];
+  const native = nativeProvider();
+  if (native) list.push(native);
+  try {
+    list.push(await wasmProvider());
+  } catch {
+    // not installed: measured where it is
+  }
+  return list;
+}
+
+export async function benchCore(options: { rounds?: number; roundMs?: number } = { rounds: 5, roundMs: 150 }): Promise<CoreRow[]> {
+  const providers = await availableProviders();
+  const kib = globalThis.crypto.getRandomValues(new Uint8Array(1024));
+  const plaintext = bytesToBase64(kib);
+  const caller = { tenant: 'bench' };
+  const id = '00000000-0000-4000-8000-000000000000';
+
+  const raw = providers.map((p) => {
+    const kem = p.mlKem768.keygen(globalThis.crypto.getRandomValues(new Uint8Array(64)));
+    const dsa = p.mlDsa65.keygen(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+    const { cipherText } = p.mlKem768.encapsulate(kem.publicKey);
+    const signature = p.mlDsa65.sign(kib, dsa.secretKey);
+    return {
+      provider: p.name,
+      ops: {
+        'encrypt 1 KiB': () => p.mlKem768.encapsulate(kem.publicKey),
+        'decrypt 1 KiB': () => p.mlKem768.decapsulate(cipherText, kem.secretKey),
+        'sign 1 KiB': () => p.mlDsa65.sign(kib, dsa.secretKey),
+        'verify 1 KiB': () => p.mlDsa65.verify(signature, kib, dsa.publicKey),
+      } as Record<string, () => unknown>,
+    };
+  });
+
+  const engines = await Promise.all(
+    providers.map(async (p) => {
+      const engine = await Engine.create({ provider: p });
+      const run = async (op: string, req: unknown) => unwrap(await engine.execute(caller, op, req, id)) as Record<string, string>;
+      await run('kms.generate', { algorithm: 'Kyber768' });
+      await run('kms.generate', { algorithm: 'Dilithium3' });
+      const { ciphertext } = await run('kem.encrypt', { plaintext, key_version: 1 });
+      const { signature } = await run('signature.sign', { message: plaintext, key_version: 1 });
+      return {
+        provider: p.name,
+        ops: {
+          'encrypt 1 KiB': () => run('kem.encrypt', { plaintext, key_version: 1 }),
+          'decrypt 1 KiB': () => run('kem.decrypt', { ciphertext, key_version: 1 }),
+          'sign 1 KiB': () => run('signature.sign', { message: plaintext, key_version: 1 }),
+          'verify 1 KiB': () => run('signature.verify', { message: plaintext, signature, key_version: 1 }),
+        } as Record<string, () => unknown>,
+      };
+    }),
+  );
+
+  const rows: CoreRow[] = [];
+  for (const operation of ['encrypt 1 KiB', 'decrypt 1 KiB', 'sign 1 KiB', 'verify 1 KiB']) {
+    const subjects: Record<string, () => unknown> = {};
+    for (const r of raw) subjects[`raw|${r.provider}`] = r.ops[operation]!;
+    for (const e of engines) subjects[`engine|${e.provider}`] = e.ops[operation]!;
+    const measured = await compare(subjects, options);
+    for (const [name, m] of Object.entries(measured)) {
+      const [kind, provider] = name.split('|') as ['raw' | 'engine', string];
+      rows.push({ node: process.version, kind, operation, provider, opsPerSec: m.opsPerSec });
+    }
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await benchCore();
+  if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
+  else console.table(rows);
+}
