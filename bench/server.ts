@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
+import { selectProvider, type ProviderChoice } from '../src/crypto/primitives.js';
 import { Engine } from '../src/engine/engine.js';
 import { createApp } from '../src/server/app.js';
 import { MemoryApiKeys } from '../src/server/auth.js';
@@ -142,6 +143,8 @@ export interface ServerLoadRow {
   p99Ms: number;
   /** Answers other than 200 (503 under back-pressure), summed over the runs. */
   non2xx: number;
+  /** The single-thread engine (in this process, same provider), measured between the server runs. */
+  engineOpsPerSec: number;
 }
 
 /**
@@ -166,12 +169,16 @@ export async function benchServerLoad({
       if (res.status !== 201) throw new Error(`generate ${algorithm}: ${res.status}`);
     }
     const ready = (await (await fetch(`${url}/readyz`)).json()) as { data: { provider: string; crypto_threads: number } };
+    const engine = await Engine.create({ provider: await selectProvider(ready.data.provider as ProviderChoice) });
+    for (const algorithm of ['Kyber768', 'Dilithium3'] as const) await engine.execute({ tenant: 'bench' }, 'kms.generate', { algorithm }, crypto.randomUUID());
     const rows: ServerLoadRow[] = [];
     for (const [name, op] of Object.entries(OPS)) {
       const body = JSON.stringify(op.body);
       await autocannon({ url: url + op.path, method: 'POST', headers, body, connections: 8, duration: 1 }); // warm-up
       const samples = new Map<number, { rps: number[]; p50: number[]; p99: number[]; non2xx: number }>();
+      const engineOps: number[] = [];
       for (let run = 0; run < runs; run++) {
+        engineOps.push(await timeLoop(() => engine.execute({ tenant: 'bench' }, op.operation, op.body, crypto.randomUUID())));
         for (const c of connections) {
           const r = await autocannon({ url: url + op.path, method: 'POST', headers, body, connections: c, duration: seconds });
           if (r.errors > 0 || r.timeouts > 0) throw new Error(`${name} at ${c}: ${r.errors} errors, ${r.timeouts} timeouts`);
@@ -194,6 +201,7 @@ export async function benchServerLoad({
           p50Ms: median(s.p50),
           p99Ms: median(s.p99),
           non2xx: s.non2xx,
+          engineOpsPerSec: median(engineOps),
         });
       }
     }
