@@ -1,7 +1,8 @@
 /**
  * Primitive provider: the small surface of ML-KEM-768 (FIPS 203) and ML-DSA-65 (FIPS 204)
- * that the rest of Qpher uses. Everything above this file talks to a `PrimitiveProvider`, so a
- * native or wasm implementation can be swapped in later without touching the format or engine.
+ * that the rest of Qpher uses. Everything above this file talks to a `PrimitiveProvider`: noble
+ * (here, the default), `native` (providers/native.ts, node:crypto on Node 24+) or `wasm`
+ * (providers/wasm.ts, liboqs), picked with `selectProvider()`; see docs/performance.md.
  *
  * The default provider wraps `@noble/post-quantum` (pure TypeScript, audited, runs in browsers,
  * workers and Node). Keys are derived from seeds only (FIPS 203 ML-KEM.KeyGen_internal(d, z),

@@ -15,7 +15,9 @@
  *
  * Not exposed by liboqs-js, so done by noble (same bytes): ML-DSA signing and verification with a
  * non-empty context string. Encapsulation key and decapsulation key checks (FIPS 203 §7.2/§7.3)
- * are done by liboqs; the official vectors prove the two agree (test/providers).
+ * are done by liboqs; the official vectors prove the two agree (test/crypto/vectors.test.ts runs
+ * them per provider, test/providers/cross.test.ts crosses providers). In browser bundles pass the
+ * Emscripten factories to `wasmProvider()` (docs/performance.md, bench/browser/wasm-worker.ts).
  * @module
  */
 import { checkDsaSecretKey, trustDsaSecretKey } from './checks.js';
