@@ -6,9 +6,10 @@
  * Back-pressure, both answered at once rather than by growing latency:
  * - queue full (`maxQueue` tasks waiting beyond the running ones): ERR_SERVICE_001 (503), and
  *   the app adds `Retry-After`;
- * - a task not finished `deadlineMs` after it was submitted: ERR_TIMEOUT_001 (504). A waiting
- *   task is dropped from the queue; a running one has its thread replaced (a thread cannot be
- *   interrupted mid-signature).
+ * - a task not finished `deadlineMs` after it was submitted: ERR_TIMEOUT_001 (504) at the
+ *   deadline. The task itself still runs when its turn comes and its result is dropped: aborting
+ *   would make piscina terminate a thread mid-task, and restarting one costs far more than a
+ *   signature. The queue bound caps that wasted work (queue × task time / threads).
  * Memory is bounded by the queue bound and by each thread's key cache (`cacheEntries`).
  * @module
  */
@@ -104,21 +105,28 @@ export class CryptoPool implements CryptoOffload {
       this.stats.busy++;
       throw new ServiceUnavailableError('Service temporarily unavailable: the server is at capacity, retry shortly');
     }
-    const signal = AbortSignal.timeout(this.deadlineMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new GatewayTimeoutError(`Gateway timeout: the operation did not finish within ${this.deadlineMs} ms`)), this.deadlineMs);
+    });
     try {
-      const result = await this.#pool.run(task, { signal });
+      // No AbortSignal: piscina would terminate a thread in the middle of a task and the restart
+      // costs more than the few milliseconds the task has left. A late task finishes, unanswered.
+      const result = await Promise.race([this.#pool.run(task), deadline]);
       this.stats.completed++;
       return result;
     } catch (error) {
-      if (signal.aborted) {
+      if (error instanceof GatewayTimeoutError) {
         this.stats.timedOut++;
-        throw new GatewayTimeoutError(`Gateway timeout: the operation did not finish within ${this.deadlineMs} ms`);
+        throw error;
       }
       if (error instanceof Error && /queue is at limit/i.test(error.message)) {
         this.stats.busy++;
         throw new ServiceUnavailableError('Service temporarily unavailable: the server is at capacity, retry shortly');
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
