@@ -15,8 +15,8 @@
  * base_nonce itself (RFC 9180 §5.2: nonce = base_nonce XOR I2OSP(0, Nn)). The exporter secret
  * is not derived: nothing here exports.
  *
- * AES-GCM comes from WebCrypto, HKDF from `@noble/hashes`, so this runs in browsers, workers and
- * Node without `Buffer`.
+ * AES-GCM comes from WebCrypto (or the provider's synchronous `aes256Gcm`, same bytes), HKDF from
+ * `@noble/hashes`, so this runs in browsers, workers and Node without `Buffer`.
  * @module
  */
 import { expand, extract } from '@noble/hashes/hkdf.js';
@@ -75,7 +75,17 @@ async function aesGcm(
   nonce: Uint8Array,
   aad: Uint8Array,
   data: Uint8Array,
+  provider: PrimitiveProvider,
 ): Promise<Uint8Array> {
+  const sync = provider.aes256Gcm;
+  if (sync) {
+    try {
+      return direction === 'encrypt' ? sync.seal(key, nonce, aad, data) : sync.open(key, nonce, aad, data);
+    } finally {
+      key.fill(0);
+      nonce.fill(0);
+    }
+  }
   const subtle = globalThis.crypto?.subtle;
   if (subtle === undefined) throw new TypeError('WebCrypto (globalThis.crypto.subtle) is required for AES-GCM');
   try {
@@ -129,7 +139,7 @@ export async function hpkeSeal(args: {
   const { cipherText: enc, sharedSecret } = encapsulated;
   const { key, baseNonce } = keySchedule(sharedSecret, info);
   sharedSecret.fill(0);
-  const ciphertext = await aesGcm('encrypt', key, baseNonce, aad, plaintext);
+  const ciphertext = await aesGcm('encrypt', key, baseNonce, aad, plaintext, provider);
   return { enc, ciphertext };
 }
 
@@ -166,5 +176,5 @@ export async function hpkeOpen(args: {
   if (decapsulationKey !== secretKey) decapsulationKey.fill(0);
   const { key, baseNonce } = keySchedule(sharedSecret, info);
   sharedSecret.fill(0);
-  return aesGcm('decrypt', key, baseNonce, aad, ciphertext);
+  return aesGcm('decrypt', key, baseNonce, aad, ciphertext, provider);
 }

@@ -58,10 +58,22 @@ export interface MlDsa65 {
   ): boolean;
 }
 
+/**
+ * Synchronous AES-256-GCM with a 16-byte tag appended (RFC 9180 AEAD 0x0002), for providers that
+ * have one (native: node:crypto). HPKE uses WebCrypto when a provider has none.
+ */
+export interface Aes256Gcm {
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** Throws when the tag does not verify. */
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
+}
+
 export interface PrimitiveProvider {
   readonly name: string;
   mlKem768: MlKem768;
   mlDsa65: MlDsa65;
+  /** Optional: HPKE's AEAD without WebCrypto's async round trips (same bytes). */
+  aes256Gcm?: Aes256Gcm;
 }
 
 /** FIPS 203 Table 3 sizes for ML-KEM-768 (seed is d‖z, §7.1). */

@@ -69,3 +69,26 @@ describe.each(pairs.map(([a, b]) => ({ from: a.name, to: b.name, a: a.provider!,
 it('there is more than one provider to cross-check', () => {
   expect(available.length).toBeGreaterThanOrEqual(2);
 });
+
+describe.each(available.filter((p) => p.provider!.aes256Gcm).map((p) => ({ name: p.name, aead: p.provider!.aes256Gcm! })))(
+  '$name aes256Gcm against WebCrypto',
+  ({ aead }) => {
+    it('same bytes both ways; a flipped bit or a short ciphertext throws', async () => {
+      for (const length of [0, 1, 16, 1024]) {
+        const key = bytes(32);
+        const nonce = bytes(12);
+        const aad = bytes(length % 7);
+        const plaintext = bytes(length);
+        const webKey = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
+        const web = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad }, webKey, plaintext));
+        const sealed = aead.seal(key, nonce, aad, plaintext);
+        expect(sealed).toEqual(web);
+        expect(aead.open(key, nonce, aad, web)).toEqual(plaintext);
+        const flipped = sealed.slice();
+        flipped[flipped.length - 1]! ^= 1;
+        expect(() => aead.open(key, nonce, aad, flipped)).toThrow();
+      }
+      expect(() => aead.open(bytes(32), bytes(12), new Uint8Array(), bytes(15))).toThrow(RangeError);
+    });
+  },
+);
