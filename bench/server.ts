@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { selectProvider, type ProviderChoice } from '../src/crypto/primitives.js';
+import { selectProvider, type ProviderChoice } from '../src/crypto/select-provider.js';
 import { Engine } from '../src/engine/engine.js';
 import { createApp } from '../src/server/app.js';
 import { MemoryApiKeys } from '../src/server/auth.js';

@@ -2,7 +2,8 @@
  * Primitive provider: the small surface of ML-KEM-768 (FIPS 203) and ML-DSA-65 (FIPS 204)
  * that the rest of Qpher uses. Everything above this file talks to a `PrimitiveProvider`: noble
  * (here, the default), `native` (providers/native.ts, node:crypto on Node 24+) or `wasm`
- * (providers/wasm.ts, liboqs), picked with `selectProvider()`; see docs/performance.md.
+ * (providers/wasm.ts, liboqs), picked with `selectProvider()` (select-provider.ts); see
+ * docs/performance.md.
  *
  * The default provider wraps `@noble/post-quantum` (pure TypeScript, audited, runs in browsers,
  * workers and Node). Keys are derived from seeds only (FIPS 203 ML-KEM.KeyGen_internal(d, z),
@@ -199,28 +200,3 @@ export const nobleProvider: PrimitiveProvider = Object.freeze({
   mlKem768: nobleMlKem768,
   mlDsa65: nobleMlDsa65,
 });
-
-export type ProviderName = 'noble' | 'native' | 'wasm';
-export type ProviderChoice = ProviderName | 'auto';
-
-export function isProviderChoice(value: unknown): value is ProviderChoice {
-  return value === 'auto' || value === 'noble' || value === 'native' || value === 'wasm';
-}
-
-/**
- * Picks a provider by name. `auto` (the default) is `native` where this runtime's `node:crypto`
- * does ML-KEM and ML-DSA (Node 24+, probed by doing it once), else noble; wasm is never chosen
- * automatically (opt-in: it loads `@oqs/liboqs-js`). Asking for `native` where it is missing, or
- * for `wasm` where it cannot load, rejects: an explicit choice never silently falls back.
- * The native and wasm modules are loaded by dynamic imports, so a bundle that never calls this
- * with them carries neither.
- */
-export async function selectProvider(choice: ProviderChoice = 'auto'): Promise<PrimitiveProvider> {
-  if (!isProviderChoice(choice)) throw new TypeError(`Unknown provider ${JSON.stringify(choice)}: use auto, noble, native or wasm`);
-  if (choice === 'noble') return nobleProvider;
-  if (choice === 'wasm') return (await import('./providers/wasm.js')).wasmProvider();
-  const native = (await import('./providers/native.js')).nativeProvider();
-  if (native) return native;
-  if (choice === 'native') throw new Error('The native provider needs node:crypto with ML-KEM-768 and ML-DSA-65 (Node 24.7+ with OpenSSL 3.5)');
-  return nobleProvider;
-}

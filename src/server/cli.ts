@@ -24,7 +24,7 @@ import type { SqliteStore } from '../stores/sqlite.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
 import { isLoopback, openDataDir, startServer } from './node.js';
-import { isProviderChoice } from '../crypto/primitives.js';
+import { isProviderChoice } from '../crypto/select-provider.js';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
@@ -165,7 +165,8 @@ async function printDevKey(store: SqliteStore, dataDir: string, url: string, pla
   }
   process.stdout.write(
     `\nQpher dev server: ${url}  (OpenAPI: ${url}/api/v1/openapi.json)\n` +
-      (playground ? `Playground: ${url}/\n` : '') +
+      // The fragment never reaches the server; the page reads the key from it and clears it at once.
+      (playground ? `Playground: ${url}/\n  with the remote backend and the dev key filled in: ${url}/#api-key=${key}\n` : '') +
       `Dev API key (tenant "dev", saved in ${path}):\n  ${key}\n\nTry:\n` +
       `  curl -s -X POST ${url}/api/v1/kms/keys/generate -H "X-API-Key: ${key}" -H "Content-Type: application/json" -d '{"algorithm": "Kyber768"}'\n\n`,
   );

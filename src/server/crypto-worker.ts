@@ -8,7 +8,8 @@
  */
 import { workerData } from 'node:worker_threads';
 import { openCiphertext, sealCiphertext, type CiphertextMode } from '../crypto/format.js';
-import { selectProvider, type KeyPair, type ProviderChoice } from '../crypto/primitives.js';
+import type { KeyPair } from '../crypto/primitives.js';
+import { selectProvider, type ProviderChoice } from '../crypto/select-provider.js';
 
 export type CryptoTask =
   | { op: 'info' }

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import { errorEnvelope } from '../contract/envelope.js';
 import { availableParallelism } from 'node:os';
-import { selectProvider, type ProviderChoice } from '../crypto/primitives.js';
+import { selectProvider, type ProviderChoice } from '../crypto/select-provider.js';
 import { Engine } from '../engine/engine.js';
 import { CryptoPool } from './pool.js';
 import { SqliteStore } from '../stores/sqlite.js';

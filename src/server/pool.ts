@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { CiphertextMode } from '../crypto/format.js';
-import type { ProviderChoice } from '../crypto/primitives.js';
+import type { ProviderChoice } from '../crypto/select-provider.js';
 import type { CryptoOffload, KeyRef, PublicKeyRef } from '../engine/offload.js';
 import { GatewayTimeoutError, ServiceUnavailableError } from '../errors.js';
 import type { CryptoTask } from './crypto-worker.js';

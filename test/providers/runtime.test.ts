@@ -4,7 +4,7 @@
  * noble. Probing, never version sniffing, picks the provider; this test only checks the outcome.
  */
 import { describe, expect, it } from 'vitest';
-import { selectProvider } from '../../src/crypto/primitives.js';
+import { selectProvider } from '../../src/crypto/select-provider.js';
 import { nativeProvider } from '../../src/crypto/providers/native.js';
 
 describe('provider selection on this runtime', () => {

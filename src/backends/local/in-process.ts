@@ -4,7 +4,7 @@
  * never downloads the engine.
  * @module
  */
-import { selectProvider } from '../../crypto/primitives.js';
+import { selectProvider } from '../../crypto/select-provider.js';
 import { Engine, type EngineOptions } from '../../engine/engine.js';
 import { createHandler, type Handler } from './handler.js';
 
