@@ -5,20 +5,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, call, createApiKey, expectEnvelope, killAll, removeDir, startServer, StartFailure, tempDir } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { b64, call, createApiKey, expectEnvelope, freshDirs, startServer, StartFailure } from './helpers.js';
 
-const dirs: string[] = [];
-async function freshDir(): Promise<string> {
-  const dir = await tempDir();
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(async () => {
-  killAll();
-  await Promise.all(dirs.map(removeDir));
-});
+const freshDir = freshDirs();
 
 describe('durability', () => {
   let dir: string;

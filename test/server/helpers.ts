@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { afterAll } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'src/server/cli.ts');
@@ -32,6 +33,23 @@ export async function tempDir(prefix = 'qpher-server-'): Promise<string> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * For a test file that starts servers in directories of its own: returns a maker of fresh data
+ * directories, and registers an afterAll that kills every server left running and removes them.
+ */
+export function freshDirs(): () => Promise<string> {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    killAll();
+    await Promise.all(dirs.map(removeDir));
+  });
+  return async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    return dir;
+  };
 }
 
 export function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {

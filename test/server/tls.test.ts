@@ -8,21 +8,11 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createApiKey, expectEnvelope, killAll, removeDir, startServer, StartFailure, tempDir } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call, createApiKey, expectEnvelope, freshDirs, startServer, StartFailure } from './helpers.js';
 
 const run = promisify(execFile);
-const dirs: string[] = [];
-async function freshDir(): Promise<string> {
-  const dir = await tempDir();
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(async () => {
-  killAll();
-  await Promise.all(dirs.map(removeDir));
-});
+const freshDir = freshDirs();
 
 describe('TLS', () => {
   let dir: string;
