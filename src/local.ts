@@ -5,16 +5,9 @@
  * dynamic import on first use.
  * @module
  */
-export { Qpher, type QpherOptions, type Input } from './qpher.js';
 export { LocalBackend, type LocalBackendOptions, type LocalBackendInfo } from './backends/local/index.js';
 export { IndexedDbKeyStore } from './stores/indexeddb.js';
 export { MemoryKeyStore } from './stores/memory.js';
 export type { KeyStore, StoredKey, KeyringChange } from './stores/keystore.js';
 export type { SeedWrapper } from './engine/seed-wrapper.js';
-export type { Backend, CallOptions } from './backends/backend.js';
-export * from './errors.js';
-export { ALGORITHMS, type Algorithm, type KeyStatus } from './contract/algorithms.js';
-export { ERROR_CODES, type ErrorCode } from './contract/codes.js';
-export { OPERATIONS, type OperationName } from './contract/operations.js';
-export type { Envelope, SuccessEnvelope, ErrorEnvelope } from './contract/envelope.js';
-export type { Requests, Responses, KeyInfo, Limits } from './contract/schemas.js';
+export * from './common.js';
