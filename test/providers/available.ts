@@ -1,7 +1,8 @@
 /**
  * The providers this runtime can run, for suites that run per provider. noble is always there;
  * wasm needs the `@oqs/liboqs-js` devDependency; native needs Node 24.7+ (OpenSSL 3.5), so under
- * Node 20 it is reported missing and its suites show as skipped with the reason.
+ * Node 20 it is reported missing with the reason (the vector suite then asserts that node:crypto
+ * really lacks ML-KEM there).
  *
  * `QPHER_REQUIRE_PROVIDERS=native,wasm` turns a missing provider into a failure: `npm run
  * test:node24` sets it, so the native path is proven on this machine rather than skipped.
