@@ -4,12 +4,15 @@
  * (measure.ts), so machine noise hits all alike and ratios compare like with like.
  *
  * Raw: ML-KEM-768 encapsulate / decapsulate, ML-DSA-65 sign / verify (1 KiB message) through
- * the provider interface. Engine: `Engine.execute` for encrypt / decrypt / sign / verify 1 KiB,
+ * the provider interface, and the same four calls straight to `@noble/post-quantum` one-shot (no
+ * prepared keys, no provider): the baseline the engine's overhead is quoted against. Engine: `Engine.execute` for encrypt / decrypt / sign / verify 1 KiB,
  * i.e. validation, base64, a store read, HPKE + AES-256-GCM, on this thread (no pool).
  *
  * `node --import tsx bench/core.ts --json` prints the rows (bench/run.ts runs it under Node 24).
  */
 import { pathToFileURL } from 'node:url';
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { nobleProvider, type PrimitiveProvider } from '../src/crypto/primitives.js';
 import { nativeProvider } from '../src/crypto/providers/native.js';
 import { wasmProvider } from '../src/crypto/providers/wasm.js';
@@ -25,6 +28,9 @@ export interface CoreRow {
   provider: string;
   opsPerSec: number;
 }
+
+/** The raw `@noble/post-quantum` calls, as a library user would make them. */
+export const ONE_SHOT = '@noble/post-quantum one-shot';
 
 export async function availableProviders(): Promise<PrimitiveProvider[]> {
   const list: PrimitiveProvider[] = [nobleProvider];
@@ -60,6 +66,22 @@ export async function benchCore(options: { rounds?: number; roundMs?: number } =
       } as Record<string, () => unknown>,
     };
   });
+
+  {
+    const kem = ml_kem768.keygen();
+    const dsa = ml_dsa65.keygen();
+    const { cipherText } = ml_kem768.encapsulate(kem.publicKey);
+    const signature = ml_dsa65.sign(kib, dsa.secretKey);
+    raw.push({
+      provider: ONE_SHOT,
+      ops: {
+        'encrypt 1 KiB': () => ml_kem768.encapsulate(kem.publicKey),
+        'decrypt 1 KiB': () => ml_kem768.decapsulate(cipherText, kem.secretKey),
+        'sign 1 KiB': () => ml_dsa65.sign(kib, dsa.secretKey),
+        'verify 1 KiB': () => ml_dsa65.verify(signature, kib, dsa.publicKey),
+      },
+    });
+  }
 
   const engines = await Promise.all(
     providers.map(async (p) => {
