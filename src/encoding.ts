@@ -27,7 +27,11 @@ export function isBase64(text: string): boolean {
 
 /** Returns the decoded bytes, or `undefined` when `text` is not strict canonical base64. */
 export function base64ToBytes(text: string): Uint8Array | undefined {
-  if (!isBase64(text)) return undefined;
+  return isBase64(text) ? decodeCheckedBase64(text) : undefined;
+}
+
+/** Decodes `text` that already passed `isBase64` (the schemas check every field once). */
+export function decodeCheckedBase64(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

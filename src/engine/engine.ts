@@ -20,7 +20,7 @@ import {
   type Requests,
   type Responses,
 } from '../contract/schemas.js';
-import { base64ToBytes, bytesToBase64 } from '../encoding.js';
+import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { deriveDeterministicRandomness, openCiphertext, parseHeader, sealCiphertext } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
@@ -246,6 +246,4 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
 }
 
 /** Decodes a field the schema already checked. */
-function decode(base64: string): Uint8Array {
-  return base64ToBytes(base64)!;
-}
+const decode = decodeCheckedBase64;
