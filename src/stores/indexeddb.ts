@@ -24,7 +24,7 @@
 import { createStore, get, update, type UseStore } from 'idb-keyval';
 import type { Algorithm } from '../contract/algorithms.js';
 import { ServiceUnavailableError } from '../errors.js';
-import type { KeyringChange, KeyStore, StoredKey } from './keystore.js';
+import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './keystore.js';
 
 export const DEFAULT_DB_NAME = 'qpher';
 export const OBJECT_STORE_NAME = 'keyrings';
@@ -69,7 +69,7 @@ export class IndexedDbKeyStore implements KeyStore {
             const { keys, result } = change(decodeRow(row));
             outcome = { result };
             // idb-keyval always writes; an unchanged keyring is written back as it was.
-            return keys ? { format: ROW_FORMAT, keys: keys.map(copyKey) } : row;
+            return keys ? { format: ROW_FORMAT, keys: keys.map(copyStoredKey) } : row;
           } catch (error) {
             thrown = { error }; // nothing was put: the transaction commits without a write
             throw error;
@@ -133,18 +133,9 @@ function decodeRow(row: unknown): StoredKey[] {
   if ((row as Partial<KeyringRow>).format !== ROW_FORMAT || !Array.isArray(keys)) {
     throw new ServiceUnavailableError('Browser key storage holds a keyring in an unknown format');
   }
-  return keys.map(copyKey);
+  return keys.map(copyStoredKey);
 }
 
-function copyKey(key: StoredKey): StoredKey {
-  return {
-    key_version: key.key_version,
-    status: key.status,
-    public_key: key.public_key,
-    created_at: key.created_at,
-    wrapped_seed: new Uint8Array(key.wrapped_seed),
-  };
-}
 
 function asWrappingKey(value: unknown): CryptoKey {
   const key = value as Partial<CryptoKey> | null;

@@ -35,3 +35,17 @@ export interface KeyStore {
   update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T>;
   close?(): Promise<void> | void;
 }
+
+/**
+ * A deep copy with exactly the StoredKey fields, so a store never hands out (or keeps) an object
+ * its caller can still mutate, nor extra properties a row or a structured clone carried along.
+ */
+export function copyStoredKey(key: StoredKey): StoredKey {
+  return {
+    key_version: key.key_version,
+    status: key.status,
+    public_key: key.public_key,
+    created_at: key.created_at,
+    wrapped_seed: new Uint8Array(key.wrapped_seed),
+  };
+}

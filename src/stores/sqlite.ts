@@ -24,7 +24,7 @@ import {
   type Reservation,
   type StoredResponse,
 } from '../server/idempotency.js';
-import type { KeyringChange, KeyStore, StoredKey } from './keystore.js';
+import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './keystore.js';
 import { ServiceUnavailableError } from '../errors.js';
 
 const SCHEMA_VERSION = 2;
@@ -64,14 +64,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
   PRIMARY KEY (tenant, key)
 ) STRICT;
 `;
-
-interface KeyRow {
-  key_version: number;
-  status: KeyStatus;
-  public_key: string;
-  created_at: string;
-  wrapped_seed: Uint8Array;
-}
 
 interface ApiKeyRow {
   id: string;
@@ -116,7 +108,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
       throw error;
     }
     this.#statements = {
-      keys: db.prepare<[string, string], KeyRow>(
+      keys: db.prepare<[string, string], StoredKey>(
         'SELECT key_version, status, public_key, created_at, wrapped_seed FROM keys WHERE tenant = ? AND algorithm = ? ORDER BY key_version',
       ),
       insertKey: db.prepare(
@@ -149,13 +141,13 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   // --- KeyStore -------------------------------------------------------------------------------
 
   async read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]> {
-    return whenNotBusy(() => this.#statements.keys.all(tenant, algorithm).map(toStoredKey));
+    return whenNotBusy(() => this.#statements.keys.all(tenant, algorithm).map(copyStoredKey));
   }
 
   async update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T> {
     const s = this.#statements;
     const transaction = this.#db.transaction((): T => {
-      const current = s.keys.all(tenant, algorithm).map(toStoredKey);
+      const current = s.keys.all(tenant, algorithm).map(copyStoredKey);
       const { keys, result } = change(current.map((k) => ({ ...k, wrapped_seed: k.wrapped_seed.slice() })));
       if (!keys) return result;
       const before = new Map(current.map((k) => [k.key_version, k]));
@@ -258,15 +250,6 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   }
 }
 
-function toStoredKey(row: KeyRow): StoredKey {
-  return {
-    key_version: row.key_version,
-    status: row.status,
-    public_key: row.public_key,
-    created_at: row.created_at,
-    wrapped_seed: new Uint8Array(row.wrapped_seed),
-  };
-}
 
 function sameKey(a: StoredKey, b: StoredKey): boolean {
   return (
