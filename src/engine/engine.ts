@@ -22,11 +22,12 @@ import {
 } from '../contract/schemas.js';
 import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
-import { deriveDeterministicRandomness, openCiphertext, parseHeader, sealCiphertext } from '../crypto/format.js';
+import { deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
+import { InlineCrypto } from './inline-crypto.js';
 import type { CryptoOffload } from './offload.js';
 import * as lifecycle from './lifecycle.js';
 import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
@@ -61,7 +62,7 @@ export class Engine {
   readonly limits: Limits;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
-  readonly #offload: CryptoOffload | undefined;
+  readonly #crypto: CryptoOffload;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
 
@@ -71,14 +72,14 @@ export class Engine {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
-    this.#offload = options.offload;
+    this.#crypto = options.offload ?? new InlineCrypto(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
   }
 
   /** The provider that does this engine's per-request crypto (the pool's, when offloaded). */
   get providerName(): string {
-    return this.#offload?.provider ?? this.provider.name;
+    return this.#crypto.provider;
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -108,31 +109,16 @@ export class Engine {
     'kem.encrypt': async (caller, req) => {
       const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
       lifecycle.assertUsable(stored, 'encrypt');
+      const key = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
       const plaintext = decode(req.plaintext);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
       const deterministic = req.mode === 'deterministic';
-      if (this.#offload) {
-        const ref = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
-        const ciphertext = await this.#offload.seal(ref, {
-          keyVersion: stored.key_version,
-          plaintext,
-          aad,
-          mode: deterministic ? 'deterministic' : 'standard',
-          ...(deterministic ? { encapRandomness: deriveDeterministicRandomness(ref.seed, decode(req.salt!), aad, plaintext) } : {}),
-        });
-        return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version };
-      }
-      const key = await this.#keys.load(caller.tenant, KEM_ALGORITHM, stored);
-      const ciphertext = await sealCiphertext({
-        publicKey: key.publicKey,
+      const ciphertext = await this.#crypto.seal(key, {
         keyVersion: stored.key_version,
         plaintext,
         aad,
         mode: deterministic ? 'deterministic' : 'standard',
-        provider: this.provider,
-        ...(deterministic
-          ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) }
-          : {}),
+        ...(deterministic ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) } : {}),
       });
       return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version };
     },
@@ -148,21 +134,12 @@ export class Engine {
       }
       const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
       lifecycle.assertUsable(stored, 'decrypt');
+      const key = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
-      if (this.#offload) {
-        const ref = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
-        try {
-          return { plaintext: bytesToBase64(await this.#offload.open(ref, { ciphertext, aad })) };
-        } catch (error) {
-          if (error instanceof QpherError) throw error; // busy or past the deadline, not a bad ciphertext
-          throw new ValidationError('Decryption failed');
-        }
-      }
-      const key = await this.#keys.load(caller.tenant, KEM_ALGORITHM, stored);
       try {
-        const plaintext = await openCiphertext({ secretKey: key.secretKey, ciphertext, aad, provider: this.provider });
-        return { plaintext: bytesToBase64(plaintext) };
-      } catch {
+        return { plaintext: bytesToBase64(await this.#crypto.open(key, { ciphertext, aad })) };
+      } catch (error) {
+        if (error instanceof QpherError) throw error; // the pool is busy or past the deadline: not a bad ciphertext
         // One way to fail: a wrong key, a wrong aad and tampered bytes are indistinguishable.
         throw new ValidationError('Decryption failed');
       }
@@ -171,28 +148,18 @@ export class Engine {
     'signature.sign': async (caller, req) => {
       const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
       lifecycle.assertUsable(stored, 'sign');
+      const key = await this.#keys.ref(caller.tenant, SIGNATURE_ALGORITHM, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
-      if (this.#offload) {
-        const ref = await this.#keys.ref(caller.tenant, SIGNATURE_ALGORITHM, stored);
-        const signature = await this.#offload.sign(ref, decode(req.message), context);
-        return { signature: bytesToBase64(signature), key_version: stored.key_version };
-      }
-      const key = await this.#keys.load(caller.tenant, SIGNATURE_ALGORITHM, stored);
-      const signature = this.provider.mlDsa65.sign(decode(req.message), key.secretKey, context ? { context } : {});
+      const signature = await this.#crypto.sign(key, decode(req.message), context);
       return { signature: bytesToBase64(signature), key_version: stored.key_version };
     },
 
     'signature.verify': async (caller, req) => {
       const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
       lifecycle.assertUsable(stored, 'verify');
+      const key = this.#keys.publicRef(caller.tenant, SIGNATURE_ALGORITHM, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
-      if (this.#offload) {
-        const ref = this.#keys.publicRef(caller.tenant, SIGNATURE_ALGORITHM, stored);
-        return { valid: await this.#offload.verify(ref, decode(req.signature), decode(req.message), context) };
-      }
-      const key = await this.#keys.load(caller.tenant, SIGNATURE_ALGORITHM, stored);
-      const valid = this.provider.mlDsa65.verify(decode(req.signature), decode(req.message), key.publicKey, context ? { context } : {});
-      return { valid };
+      return { valid: await this.#crypto.verify(key, decode(req.signature), decode(req.message), context) };
     },
 
     'kms.generate': async (caller, req) => {

@@ -1,34 +1,29 @@
 /**
  * Private key material: creates fresh key pairs from random seeds (FIPS 203 §7.1 d‖z, FIPS 204
- * §5.1 ξ), and turns stored wrapped seeds back into usable keys. Expanding a seed costs a key
- * generation, so expanded keys are cached per (tenant, algorithm, version) in a small LRU; the
- * store is still read on every call, so a retire or archive takes effect at once.
+ * §5.1 ξ), and turns stored wrapped seeds back into `KeyRef`s (seed, raw public key, cache id) for
+ * the crypto that uses them (inline-crypto.ts, or the server's pool). Unwrapped seeds are cached
+ * per (tenant, algorithm, version, public key) in a small LRU; the store is still read on every
+ * call, so a retire or archive takes effect at once.
  * @module
  */
 import type { Algorithm } from '../contract/algorithms.js';
-import { bytesToBase64 } from '../encoding.js';
 import { decodeSpki, encodeSpki } from '../crypto/spki.js';
-import { base64ToBytes } from '../encoding.js';
+import { base64ToBytes, bytesToBase64 } from '../encoding.js';
+import { DEFAULT_KEY_CACHE_ENTRIES } from './inline-crypto.js';
 import type { KeyRef, PublicKeyRef } from './offload.js';
 import { ML_DSA_65, ML_KEM_768, type KeyPair, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
 import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
 
-export interface UsableKey extends KeyPair {
-  seed: Uint8Array;
-}
-
-const DEFAULT_CACHE_ENTRIES = 256;
 
 export class KeyMaterial {
   readonly #wrapper: SeedWrapper;
   readonly #provider: PrimitiveProvider;
-  readonly #cache = new Map<string, UsableKey>();
   readonly #refs = new Map<string, KeyRef>();
   readonly #cacheEntries: number;
 
-  constructor(wrapper: SeedWrapper, provider: PrimitiveProvider, cacheEntries = DEFAULT_CACHE_ENTRIES) {
+  constructor(wrapper: SeedWrapper, provider: PrimitiveProvider, cacheEntries = DEFAULT_KEY_CACHE_ENTRIES) {
     this.#wrapper = wrapper;
     this.#provider = provider;
     this.#cacheEntries = cacheEntries;
@@ -43,25 +38,7 @@ export class KeyMaterial {
     return { public_key, created_at: now.toISOString(), wrapped_seed };
   }
 
-  async load(tenant: string, algorithm: Algorithm, key: StoredKey): Promise<UsableKey> {
-    const id = JSON.stringify([tenant, algorithm, key.key_version, key.public_key]);
-    const cached = this.#cache.get(id);
-    if (cached) {
-      this.#cache.delete(id); // re-insert: Map order is the LRU order
-      this.#cache.set(id, cached);
-      return cached;
-    }
-    const seed = await this.#wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
-    const usable = { seed, ...this.#keygen(algorithm, seed) };
-    this.#cache.set(id, usable);
-    if (this.#cache.size > this.#cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
-    return usable;
-  }
-
-  /**
-   * For an offloaded engine: the unwrapped seed and the raw public key, without expanding the
-   * key here (the worker thread does, and caches it under `id`). Seeds share the LRU bound.
-   */
+  /** The unwrapped seed and the raw public key; expanding the key is the crypto's job (cached under `id`). */
   async ref(tenant: string, algorithm: Algorithm, key: StoredKey): Promise<KeyRef> {
     const id = JSON.stringify([tenant, algorithm, key.key_version, key.public_key]);
     const cached = this.#refs.get(id);

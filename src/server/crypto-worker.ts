@@ -1,14 +1,12 @@
 /**
- * One thread of the server's crypto pool (see pool.ts): seal, open, sign and verify with the
- * provider the pool chose, and a bounded LRU of expanded keys per (tenant, algorithm, version,
- * public key) id. Keys arrive as seeds with their id; a hit skips the key expansion and reuses
- * the provider's per-key state (noble's prepared ML-KEM matrix, OpenSSL key objects), which are
- * cached per Uint8Array, so each id keeps one stable array.
+ * One thread of the server's crypto pool (see pool.ts): the engine's own InlineCrypto (seal, open,
+ * sign, verify, with a bounded LRU of expanded keys per key id) with the provider the pool chose.
+ * Keys arrive as seeds with their id; this thread's copy of each seed is wiped after the task.
  * @module
  */
 import { workerData } from 'node:worker_threads';
-import { openCiphertext, sealCiphertext, type CiphertextMode } from '../crypto/format.js';
-import type { KeyPair } from '../crypto/primitives.js';
+import type { CiphertextMode } from '../crypto/format.js';
+import { InlineCrypto } from '../engine/inline-crypto.js';
 import { selectProvider, type ProviderChoice } from '../crypto/select-provider.js';
 
 export type CryptoTask =
@@ -29,65 +27,30 @@ export type CryptoTask =
   | { op: 'verify'; id: string; publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array; context?: Uint8Array };
 
 const options = (workerData ?? {}) as { provider?: ProviderChoice; cacheEntries?: number };
-const provider = await selectProvider(options.provider ?? 'auto');
-const cacheEntries = options.cacheEntries ?? 256;
+const crypto = new InlineCrypto(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
 
-interface Entry {
-  publicKey: Uint8Array;
-  secretKey?: Uint8Array;
-}
-const cache = new Map<string, Entry>();
-
-function entry(id: string, publicKey: Uint8Array): Entry {
-  let found = cache.get(id);
-  if (found) {
-    cache.delete(id); // Map order is the LRU order
-  } else {
-    found = { publicKey };
-    if (cache.size >= cacheEntries) {
-      const oldest = cache.keys().next().value!;
-      cache.get(oldest)?.secretKey?.fill(0);
-      cache.delete(oldest);
-    }
+/** Runs `fn`, then wipes this thread's copy of the seed (the expanded key stays cached by id). */
+async function withSeed<T>(seed: Uint8Array, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    seed.fill(0);
   }
-  cache.set(id, found);
-  return found;
-}
-
-function secretKey(found: Entry, seed: Uint8Array, kind: 'kem' | 'dsa'): Uint8Array {
-  found.secretKey ??= (kind === 'kem' ? provider.mlKem768.keygen(seed) : provider.mlDsa65.keygen(seed)).secretKey;
-  seed.fill(0);
-  return found.secretKey;
 }
 
 export default async function run(task: CryptoTask): Promise<unknown> {
   switch (task.op) {
     case 'info':
-      return { provider: provider.name };
+      return { provider: crypto.provider };
     case 'seal': {
-      const { publicKey } = entry(task.id, task.publicKey);
-      task.seed.fill(0);
-      return sealCiphertext({
-        publicKey,
-        keyVersion: task.keyVersion,
-        plaintext: task.plaintext,
-        aad: task.aad,
-        mode: task.mode,
-        provider,
-        ...(task.encapRandomness ? { encapRandomness: task.encapRandomness } : {}),
-      });
+      const { id, seed, publicKey, op: _, ...args } = task;
+      return withSeed(seed, () => crypto.seal({ id, seed, publicKey }, args));
     }
-    case 'open': {
-      const sk = secretKey(entry(task.id, task.publicKey), task.seed, 'kem');
-      return openCiphertext({ secretKey: sk, ciphertext: task.ciphertext, aad: task.aad, provider });
-    }
-    case 'sign': {
-      const sk = secretKey(entry(task.id, task.publicKey), task.seed, 'dsa');
-      return provider.mlDsa65.sign(task.message, sk, task.context ? { context: task.context } : {});
-    }
-    case 'verify': {
-      const { publicKey } = entry(task.id, task.publicKey);
-      return provider.mlDsa65.verify(task.signature, task.message, publicKey, task.context ? { context: task.context } : {});
-    }
+    case 'open':
+      return withSeed(task.seed, () => crypto.open(task, { ciphertext: task.ciphertext, aad: task.aad }));
+    case 'sign':
+      return withSeed(task.seed, () => crypto.sign(task, task.message, task.context));
+    case 'verify':
+      return crypto.verify(task, task.signature, task.message, task.context);
   }
 }
