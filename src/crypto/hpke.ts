@@ -22,7 +22,7 @@
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { ML_KEM_768, nobleProvider, type PrimitiveProvider } from './primitives.js';
+import { ML_KEM_768, nobleProvider, requireBytes, type PrimitiveProvider } from './primitives.js';
 
 const KEM_ID = 0x0041; // draft-ietf-hpke-pq §8.1, ML-KEM-768
 const KDF_ID = 0x0001; // RFC 9180 §7.2, HKDF-SHA256
@@ -107,9 +107,6 @@ async function aesGcm(
   }
 }
 
-function requireBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
-}
 
 /** RFC 9180 §6.1 SealBase: SetupBaseS + ContextS.Seal with sequence number 0. */
 export async function hpkeSeal(args: {

@@ -96,7 +96,23 @@ export const ML_DSA_65 = {
 const ENCAPSULATION_RANDOMNESS_LENGTH = 32; // FIPS 203 Algorithm 17: m ∈ B^32
 const SIGNING_RANDOMNESS_LENGTH = 32; // FIPS 204 Algorithm 2: rnd ∈ B^32
 
-function requireBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
+/**
+ * What every provider's `verify` checks before doing any work: byte arrays of the right lengths
+ * and a context of at most 255 bytes. Anything else is an invalid signature (`false`), not an error.
+ */
+export function isVerifiable(signature: unknown, message: unknown, publicKey: unknown, context: unknown): boolean {
+  return (
+    signature instanceof Uint8Array &&
+    signature.length === ML_DSA_65.signatureLength &&
+    publicKey instanceof Uint8Array &&
+    publicKey.length === ML_DSA_65.publicKeyLength &&
+    message instanceof Uint8Array &&
+    (context === undefined || (context instanceof Uint8Array && context.length <= ML_DSA_65.maxContextLength))
+  );
+}
+
+/** Argument check shared by every provider: a TypeError or RangeError naming the argument. */
+export function requireBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {
     throw new RangeError(`"${name}" must be ${length} bytes, got ${value.length}`);
@@ -180,13 +196,9 @@ const nobleMlDsa65: MlDsa65 = Object.freeze({
   },
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, opts: { context?: Uint8Array } = {}) {
     try {
-      if (!(signature instanceof Uint8Array) || signature.length !== ML_DSA_65.signatureLength) return false;
-      if (!(publicKey instanceof Uint8Array) || publicKey.length !== ML_DSA_65.publicKeyLength) return false;
-      if (!(message instanceof Uint8Array)) return false;
+      if (!isVerifiable(signature, message, publicKey, opts.context)) return false;
       const { context } = opts;
-      if (context === undefined) return ml_dsa65.verify(signature, message, publicKey);
-      if (!(context instanceof Uint8Array) || context.length > ML_DSA_65.maxContextLength) return false;
-      return ml_dsa65.verify(signature, message, publicKey, { context });
+      return context === undefined ? ml_dsa65.verify(signature, message, publicKey) : ml_dsa65.verify(signature, message, publicKey, { context });
     } catch {
       // Malformed encodings (e.g. hint vectors, FIPS 204 Algorithm 21) are just invalid signatures.
       return false;

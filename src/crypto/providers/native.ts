@@ -22,7 +22,7 @@
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { equalBytes } from '@noble/post-quantum/utils.js';
 import { checkDsaSecretKey } from './checks.js';
-import { ML_DSA_65, ML_KEM_768, nobleProvider, type Aes256Gcm, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
+import { isVerifiable, ML_DSA_65, ML_KEM_768, nobleProvider, requireBytes, type Aes256Gcm, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
 
 type KeyObject = import('node:crypto').KeyObject;
 type SignKey = KeyObject | { key: KeyObject; context: Buffer };
@@ -70,12 +70,6 @@ const DSA_SPKI = hex('308207b2300b0609608648016503040312038207a100'); // ‖ pk 
 const KEM_SECRET_KEY_LENGTH = 2400;
 const DSA_SECRET_KEY_LENGTH = 4032;
 
-function requireBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
-  if (length !== undefined && value.length !== length) {
-    throw new RangeError(`"${name}" must be ${length} bytes, got ${value.length}`);
-  }
-}
 
 /** KeyObjects per Uint8Array, checked against a private copy of the bytes they came from. */
 class KeyCache {
@@ -183,11 +177,8 @@ function build(c: NodeCrypto): PrimitiveProvider {
     },
     verify(signature: Uint8Array, message: Uint8Array, pk: Uint8Array, opts: { context?: Uint8Array } = {}) {
       try {
-        if (!(signature instanceof Uint8Array) || signature.length !== ML_DSA_65.signatureLength) return false;
-        if (!(pk instanceof Uint8Array) || pk.length !== ML_DSA_65.publicKeyLength) return false;
-        if (!(message instanceof Uint8Array)) return false;
         const { context } = opts;
-        if (context !== undefined && (!(context instanceof Uint8Array) || context.length > ML_DSA_65.maxContextLength)) return false;
+        if (!isVerifiable(signature, message, pk, context)) return false;
         const key = dsaPublic.get(pk, () => publicKey(DSA_SPKI, pk));
         return c.verify(null, der(message), context && context.length > 0 ? { key, context: der(context) } : key, der(signature));
       } catch {

@@ -21,7 +21,7 @@
  * @module
  */
 import { checkDsaSecretKey, trustDsaSecretKey } from './checks.js';
-import { ML_DSA_65, ML_KEM_768, nobleProvider, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
+import { isVerifiable, ML_DSA_65, ML_KEM_768, nobleProvider, requireBytes, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
 
 /** The parts of an Emscripten liboqs module (one algorithm per module) that this file uses. */
 export interface OqsModule {
@@ -87,12 +87,6 @@ function tapeRunner(): <T>(tape: Uint8Array, fn: () => T) => T {
   };
 }
 
-function requireBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
-  if (length !== undefined && value.length !== length) {
-    throw new RangeError(`"${name}" must be ${length} bytes, got ${value.length}`);
-  }
-}
 
 const KEM_SECRET_KEY_LENGTH = 2400; // FIPS 203 Table 3
 const DSA_SECRET_KEY_LENGTH = 4032;
@@ -236,10 +230,8 @@ function build(kemModule: OqsModule, sigModule: OqsModule): PrimitiveProvider {
     },
     verify(signature: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, opts: { context?: Uint8Array } = {}) {
       try {
-        if (!(signature instanceof Uint8Array) || signature.length !== ML_DSA_65.signatureLength) return false;
-        if (!(publicKey instanceof Uint8Array) || publicKey.length !== ML_DSA_65.publicKeyLength) return false;
-        if (!(msg instanceof Uint8Array)) return false;
         const { context } = opts;
+        if (!isVerifiable(signature, msg, publicKey, context)) return false;
         if (context !== undefined && context.length > 0) return nobleProvider.mlDsa65.verify(signature, msg, publicKey, opts);
         const msgPtr = message(msg);
         s.write(sSig, signature);
