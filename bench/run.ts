@@ -121,7 +121,7 @@ const find = (list: CoreRow[], kind: string, operation: string, provider: string
   list.find((x) => x.kind === kind && x.operation === operation && x.provider === provider)?.opsPerSec;
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
 const srv = (operation: string, c: number) => server.find((r) => r.operation === operation && r.connections === c);
-// Issue 2: what the engine (validation, base64, store read, HPKE, AES-GCM) adds to the raw call.
+// What the engine (validation, base64, store read, HPKE, AES-GCM) adds to the raw call.
 const overhead = (operation: string) => {
   const engine = find(core, 'engine', operation, 'noble');
   const raw = find(core, 'raw', operation, ONE_SHOT);

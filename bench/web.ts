@@ -1,5 +1,5 @@
 /**
- * Web delivery figures (issue 8): bundle sizes per budget row and the local backend's cold start
+ * Web delivery figures: bundle sizes per budget row and the local backend's cold start
  * in Chromium, both measured on the third-party Vite app in fixtures/web-app, built against a
  * fresh build of this package. `npm run bench:web` prints them; bench/run.ts can call `benchWeb()`.
  *

@@ -2,7 +2,7 @@
  * QpherError and one subclass per spec error code. Callers switch on `code` (stable), not on
  * messages. Facade calls resolve to envelopes and never throw for an API outcome; `unwrap` is
  * the bridge for callers who prefer exceptions. Bad *arguments* to library functions are
- * TypeError/RangeError instead (STYLE.md habit 3).
+ * TypeError/RangeError instead.
  * @module
  */
 import { ERROR_CODES, statusOf, type ErrorCode } from './contract/codes.js';

@@ -17,7 +17,7 @@
  * m for a guessed plaintext and compare ciphertexts. Equal inputs still give equal ciphertexts,
  * which is the point of the mode and also what it leaks.
  *
- * Opening fails one way (STYLE habit 2): bad length, bad header, wrong key and tampering all
+ * Opening fails one way: bad length, bad header, wrong key and tampering all
  * throw `Error('decryption failed')`. ML-KEM decapsulation never fails on a well-formed
  * ciphertext (implicit rejection), so the AEAD tag is the only signal anyway.
  * @module

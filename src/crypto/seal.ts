@@ -5,7 +5,7 @@
  * too. A ciphertext from `sealWithPublicKey` is the same v1 format `kem/encrypt` returns
  * (./format.ts), so the service decrypts it with that key_version.
  *
- * Bad arguments throw TypeError/RangeError naming the field (STYLE habit 3). A signature that
+ * Bad arguments throw TypeError/RangeError naming the field. A signature that
  * does not verify, has the wrong length or is empty is just `false`.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Key lifecycle rules as pure functions over a keyring (DESIGN.md "Keys"). They run inside a
+ * Key lifecycle rules as pure functions over a keyring (docs/api.md, "Key lifecycle"). They run inside a
  * store's atomic update, so they are synchronous and decide everything from the keyring they are
  * given: the next version is max+1 of all versions ever stored (archived keys are kept), so
  * versions are never reused.

@@ -8,7 +8,7 @@
  * Each keyring change is one idb-keyval `update`, i.e. one `readwrite` transaction that reads the
  * row, runs the engine's synchronous `change` and writes the result. IndexedDB serialises
  * overlapping `readwrite` transactions on a store, across tabs and Workers of the origin, so two
- * tabs rotating at once never mint one version twice or lose one (STYLE.md habit 10).
+ * tabs rotating at once never mint one version twice or lose one.
  *
  * Seeds reach this store already wrapped (AES-256-GCM by the engine's SeedWrapper). The wrapping
  * key lives in the same database as a CryptoKey object: the browser keeps its bytes out of reach

@@ -1,10 +1,9 @@
 /**
- * Official conformance vectors (NIST ACVP and C2SP Wycheproof, /work/shared/vectors) run through
+ * Official conformance vectors (NIST ACVP and C2SP Wycheproof, test/vectors/ with their provenance) run through
  * OUR provider interface (`mlKem768` / `mlDsa65`) of every provider (noble, native, wasm; see
  * test/providers/available.ts) and our SPKI encoder.
  *
- * The directory is resolved relative to this repository (shared/ is a sibling of the clone) and
- * a missing directory fails the run: silently skipping conformance tests is worse than failing.
+ * A missing file fails the run: silently skipping conformance tests is worse than failing.
  *
  * Groups that need an API our provider deliberately does not expose call noble directly:
  * - ACVP ML-DSA sigGen/sigVer v1.1.0.35 sign/verify M′ with the *internal* interface
@@ -22,12 +21,7 @@ import type { PrimitiveProvider } from '../../src/crypto/primitives.js';
 import { decodeSpki, encodeSpki } from '../../src/crypto/spki.js';
 import { providersUnderTest } from '../providers/available.js';
 
-const VECTOR_DIR = new URL('../../../shared/vectors/', import.meta.url);
-if (!existsSync(VECTOR_DIR)) {
-  throw new Error(
-    `conformance vectors not found at ${fileURLToPath(VECTOR_DIR)}: shared/ must sit next to the repository clone`,
-  );
-}
+const VECTOR_DIR = new URL('../vectors/official/', import.meta.url);
 
 
 // Loose JSON shapes: these files are data, read field by field.

@@ -1,6 +1,6 @@
 /**
  * Builds the third-party Vite app in fixtures/web-app against a freshly built copy of this
- * package and measures what each budget row costs (issue 8). Shared by test/size/size.test.ts
+ * package and measures what each budget row costs. Shared by test/size/size.test.ts
  * and bench/web.ts.
  *
  * How "code of this package only" is computed: every row is built twice with Vite's JS API.

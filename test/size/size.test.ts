@@ -1,5 +1,5 @@
 /**
- * Bundle-size budgets (issue 8): builds each row in the third-party Vite app fixtures/web-app
+ * Bundle-size budgets: builds each row in the third-party Vite app fixtures/web-app
  * against a fresh build of this package, prints the sizes, and fails when one is over budget.
  * How the sizes are computed: test/size/harness.ts and docs/bundles.md.
  */

@@ -1,7 +1,7 @@
 /**
  * The one handler behind the local backend: a `MainToWorker` message in, a `WorkerToMain`
  * message out. `worker.ts` wires it to `onmessage`; in Node, LocalBackend calls it in-process
- * (STYLE.md habit 9), so both runtimes validate, fail and answer the same way.
+ *, so both runtimes validate, fail and answer the same way.
  *
  * It never throws and never leaves a call unanswered: a failed engine start (IndexedDB missing
  * or unusable, wrapping key unreadable) answers the calls waiting for it with ERR_SERVICE_001

@@ -1,13 +1,12 @@
 /**
  * The wire between the main-thread LocalBackend and the engine in its Worker (or, in Node, the
- * same handler called in-process). A discriminated union on `type` with string literals
- * (STYLE.md habit 7), so the compiler checks both ends.
+ * same handler called in-process). A discriminated union on `type` with string literals,
+ * so the compiler checks both ends.
  *
  * What crosses, and what never does: requests go in as the spec's JSON bodies; only envelopes
  * (the spec's response shapes, built by `successEnvelope`/`errorEnvelope`) come out. No message
  * type carries key material, and there is no operation that exports it. Errors cross as the
- * envelope's `{ code, message }` and are rebuilt by code on the main thread (`unwrap`,
- * STYLE.md habit 8).
+ * envelope's `{ code, message }` and are rebuilt by code on the main thread (`unwrap`).
  * @module
  */
 import type { Envelope } from '../../contract/envelope.js';

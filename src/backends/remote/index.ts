@@ -1,5 +1,5 @@
 /**
- * The remote backend: the Backend interface over a Qpher REST server (`spec/qpher-rest-api.md`),
+ * The remote backend: the Backend interface over a Qpher REST server (docs/server.md),
  * with the platform `fetch` only, so it runs in browsers, workers and Node alike.
  *
  * - Returns the server's envelope as is; when none comes back it builds one with the request id
