@@ -9,8 +9,9 @@
  */
 import { defineConfig } from '@playwright/test';
 
-const FIXTURE_PORT = 41731;
-const PLAYGROUND_PORT = 41741;
+// Two checkouts can run their browser tests side by side with different QPHER_E2E_PORT values.
+const FIXTURE_PORT = Number(process.env.QPHER_E2E_PORT ?? 41731);
+const PLAYGROUND_PORT = FIXTURE_PORT + 10;
 const fixtureConfig = 'e2e/fixtures/vite.config.ts';
 
 export default defineConfig({

@@ -49,14 +49,22 @@ function precacheManifest(): Plugin {
         .filter((file) => file !== SERVICE_WORKER && !file.endsWith('.map'))
         .sort();
       const hash = createHash('sha256');
-      for (const file of files) hash.update(file).update('\0').update(await readFile(join(dir, file))).update('\0');
+      for (const file of files)
+        hash
+          .update(file)
+          .update('\0')
+          .update(await readFile(join(dir, file)))
+          .update('\0');
       // index.html is precached under the app's root URL, which is what navigations ask for.
       const urls = files.map((file) => (file === 'index.html' ? base : base + file));
       const manifest = JSON.stringify({ version: hash.digest('hex').slice(0, 16), urls });
       const source = await readFile(swPath, 'utf8');
       const quoted = new RegExp(`(["'\`])${PLACEHOLDER}\\1`);
       if (!quoted.test(source)) throw new Error(`precache-manifest: ${PLACEHOLDER} not found in ${swPath}`);
-      await writeFile(swPath, source.replace(quoted, () => JSON.stringify(manifest)));
+      await writeFile(
+        swPath,
+        source.replace(quoted, () => JSON.stringify(manifest)),
+      );
     },
   };
 }

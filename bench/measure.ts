@@ -36,9 +36,7 @@ export async function compare(
   for (let r = 0; r < rounds; r++) {
     for (const [name, fn] of Object.entries(subjects)) results[name]!.push(await round(fn, roundMs));
   }
-  return Object.fromEntries(
-    Object.entries(results).map(([name, values]) => [name, { name, opsPerSec: median(values), rounds: values }]),
-  );
+  return Object.fromEntries(Object.entries(results).map(([name, values]) => [name, { name, opsPerSec: median(values), rounds: values }]));
 }
 
 export function formatRate(opsPerSec: number): string {

@@ -80,9 +80,11 @@ for (const [label, list] of [
       // The noble engine is compared with the raw one-shot library call: the engine's overhead.
       const oneShot = list.find((x) => x.kind === 'raw' && x.operation === r.operation && x.provider === ONE_SHOT);
       const comparison =
-        r.provider !== 'noble' ? { ratio: r.opsPerSec / base.opsPerSec, vs: 'noble' }
-        : kind === 'engine' && oneShot ? { ratio: r.opsPerSec / oneShot.opsPerSec, vs: ONE_SHOT }
-        : {};
+        r.provider !== 'noble'
+          ? { ratio: r.opsPerSec / base.opsPerSec, vs: 'noble' }
+          : kind === 'engine' && oneShot
+            ? { ratio: r.opsPerSec / oneShot.opsPerSec, vs: ONE_SHOT }
+            : {};
       rows.push({
         section: `${kind === 'raw' ? 'primitive' : 'engine (1 thread)'} · ${label}`,
         operation: r.operation,
@@ -146,22 +148,47 @@ const targets = [
     value: ratio(srv('sign 1 KiB', 64)?.requestsPerSec, srv('sign 1 KiB', 64)?.engineOpsPerSec),
     goal: 1.7,
   },
-  { target: 'server sign p99 < 4× p50 @8 clients', value: ratio(srv('sign 1 KiB', 8)?.p99Ms, srv('sign 1 KiB', 8)?.p50Ms), goal: 4, below: true },
-  { target: 'server encrypt p99 < 4× p50 @8 clients', value: ratio(srv('encrypt 1 KiB', 8)?.p99Ms, srv('encrypt 1 KiB', 8)?.p50Ms), goal: 4, below: true },
-  { target: 'Node 24 native engine sign ≥ 8× noble engine', value: ratio(find(core24, 'engine', 'sign 1 KiB', 'native'), find(core24, 'engine', 'sign 1 KiB', 'noble')), goal: 8 },
-  { target: 'Node 24 native engine encrypt 1 KiB ≥ 8× noble engine', value: ratio(find(core24, 'engine', 'encrypt 1 KiB', 'native'), find(core24, 'engine', 'encrypt 1 KiB', 'noble')), goal: 8 },
+  {
+    target: 'server sign p99 < 4× p50 @8 clients',
+    value: ratio(srv('sign 1 KiB', 8)?.p99Ms, srv('sign 1 KiB', 8)?.p50Ms),
+    goal: 4,
+    below: true,
+  },
+  {
+    target: 'server encrypt p99 < 4× p50 @8 clients',
+    value: ratio(srv('encrypt 1 KiB', 8)?.p99Ms, srv('encrypt 1 KiB', 8)?.p50Ms),
+    goal: 4,
+    below: true,
+  },
+  {
+    target: 'Node 24 native engine sign ≥ 8× noble engine',
+    value: ratio(find(core24, 'engine', 'sign 1 KiB', 'native'), find(core24, 'engine', 'sign 1 KiB', 'noble')),
+    goal: 8,
+  },
+  {
+    target: 'Node 24 native engine encrypt 1 KiB ≥ 8× noble engine',
+    value: ratio(find(core24, 'engine', 'encrypt 1 KiB', 'native'), find(core24, 'engine', 'encrypt 1 KiB', 'noble')),
+    goal: 8,
+  },
   {
     target: 'browser Worker wasm sign ≥ 10× noble Worker',
-    value: ratio(browser.find((r) => r.provider === 'wasm' && r.operation === 'sign 1 KiB')?.opsPerSec, browser.find((r) => r.provider === 'noble' && r.operation === 'sign 1 KiB')?.opsPerSec),
+    value: ratio(
+      browser.find((r) => r.provider === 'wasm' && r.operation === 'sign 1 KiB')?.opsPerSec,
+      browser.find((r) => r.provider === 'noble' && r.operation === 'sign 1 KiB')?.opsPerSec,
+    ),
     goal: 10,
   },
 ].map((t) => ({ ...t, met: t.value === undefined ? undefined : t.below ? t.value < t.goal : t.value >= t.goal }));
 
 const seconds = (performance.now() - started) / 1000;
 if (json) {
-  console.log(JSON.stringify({ node: process.version, cpus: cpus().length, seconds, rows, targets, core, core24, browser, server, web }, null, 2));
+  console.log(
+    JSON.stringify({ node: process.version, cpus: cpus().length, seconds, rows, targets, core, core24, browser, server, web }, null, 2),
+  );
 } else {
-  console.log(`\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds of 150 ms, sign 7 of 300 ms; browser: 5 of 400 ms; server: 3 runs of 2 s), ${seconds.toFixed(0)} s\n`);
+  console.log(
+    `\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds of 150 ms, sign 7 of 300 ms; browser: 5 of 400 ms; server: 3 runs of 2 s), ${seconds.toFixed(0)} s\n`,
+  );
   const table = rows.map((r) => ({
     section: r.section,
     operation: r.operation,
@@ -174,7 +201,11 @@ if (json) {
   }));
   const head = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
   const widths = head.map((h) => Math.max(h.length, ...table.map((t) => t[h].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 3 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   let previous = '';

@@ -92,7 +92,8 @@ export async function benchServer(): Promise<ServerBenchRow[]> {
   const keys = new MemoryApiKeys();
   const appKey = (await keys.create('bench')).key;
   const app = createApp({ engine, apiKeys: keys, rateLimit: false });
-  for (const algorithm of ['Kyber768', 'Dilithium3'] as const) await engine.execute({ tenant: 'bench' }, 'kms.generate', { algorithm }, crypto.randomUUID());
+  for (const algorithm of ['Kyber768', 'Dilithium3'] as const)
+    await engine.execute({ tenant: 'bench' }, 'kms.generate', { algorithm }, crypto.randomUUID());
 
   const rows: ServerBenchRow[] = [];
   for (const [name, op] of Object.entries(OPS)) {
@@ -103,7 +104,14 @@ export async function benchServer(): Promise<ServerBenchRow[]> {
     const engine_ops: number[] = [];
     const app_ops: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const result = await autocannon({ url: url + op.path, method: 'POST', headers, body, connections: CONNECTIONS, duration: SERVER_SECONDS });
+      const result = await autocannon({
+        url: url + op.path,
+        method: 'POST',
+        headers,
+        body,
+        connections: CONNECTIONS,
+        duration: SERVER_SECONDS,
+      });
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
       server_rps.push(result.requests.average);
       p50.push(result.latency.p50);
@@ -111,7 +119,11 @@ export async function benchServer(): Promise<ServerBenchRow[]> {
       engine_ops.push(await timeLoop(() => engine.execute({ tenant: 'bench' }, op.operation, op.body, crypto.randomUUID())));
       app_ops.push(
         await timeLoop(async () => {
-          const res = await app.request('http://localhost' + op.path, { method: 'POST', headers: { ...headers, 'X-API-Key': appKey }, body });
+          const res = await app.request(`http://localhost${op.path}`, {
+            method: 'POST',
+            headers: { ...headers, 'X-API-Key': appKey },
+            body,
+          });
           if (res.status !== 200) throw new Error(`${name} in-process app: ${res.status}`);
           await res.arrayBuffer();
         }),
@@ -157,7 +169,12 @@ export async function benchServerLoad({
   runs = 3,
   seconds = 2,
   provider = 'noble',
-}: { connections?: number[]; runs?: number; seconds?: number; provider?: string } = {}): Promise<ServerLoadRow[]> {
+}: {
+  connections?: number[];
+  runs?: number;
+  seconds?: number;
+  provider?: string;
+} = {}): Promise<ServerLoadRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qpher-bench-'));
   const key = (await output(cli(['api-key', 'create', '--tenant', 'bench', '--data-dir', dir]))).trim();
   const server = cli(['serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--provider', provider, '--data-dir', dir]);
@@ -170,7 +187,8 @@ export async function benchServerLoad({
     }
     const ready = (await (await fetch(`${url}/readyz`)).json()) as { data: { provider: string; crypto_threads: number } };
     const engine = await Engine.create({ provider: await selectProvider(ready.data.provider as ProviderChoice) });
-    for (const algorithm of ['Kyber768', 'Dilithium3'] as const) await engine.execute({ tenant: 'bench' }, 'kms.generate', { algorithm }, crypto.randomUUID());
+    for (const algorithm of ['Kyber768', 'Dilithium3'] as const)
+      await engine.execute({ tenant: 'bench' }, 'kms.generate', { algorithm }, crypto.randomUUID());
     const rows: ServerLoadRow[] = [];
     for (const [name, op] of Object.entries(OPS)) {
       const body = JSON.stringify(op.body);
@@ -214,7 +232,9 @@ export async function benchServerLoad({
 }
 
 async function main() {
-  console.log(`Qpher server bench: node ${process.version}, ${CONNECTIONS} connections, ${RUNS} runs (server ${SERVER_SECONDS}s, engine ${ENGINE_MS / 1000}s each), medians\n`);
+  console.log(
+    `Qpher server bench: node ${process.version}, ${CONNECTIONS} connections, ${RUNS} runs (server ${SERVER_SECONDS}s, engine ${ENGINE_MS / 1000}s each), medians\n`,
+  );
   const rows = (await benchServer()).map((r) => [
     r.operation,
     r.serverRequestsPerSec.toFixed(0),
@@ -229,7 +249,9 @@ async function main() {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(head));
   for (const row of rows) console.log(line(row));
-  console.log('\nengine = Engine.execute in this process (sequential); app = Hono app via app.request (no sockets); server = real process over loopback.');
+  console.log(
+    '\nengine = Engine.execute in this process (sequential); app = Hono app via app.request (no sockets); server = real process over loopback.',
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

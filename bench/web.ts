@@ -81,8 +81,18 @@ async function measureAll(stage: string): Promise<WebBench> {
   const offline = await measureRow(stage, 'rows/offline.ts');
   const sizes: WebSizeRow[] = [
     { row: 'Qpher + RemoteBackend', budgetBytes: BUDGETS.remote, packageBytes: remote.packageOnly.main, totalBytes: remote.total.main },
-    { row: 'Qpher + LocalBackend, main thread', budgetBytes: BUDGETS.localMain, packageBytes: local.packageOnly.main, totalBytes: local.total.main },
-    { row: 'LocalBackend Worker chunk', budgetBytes: BUDGETS.localWorker, packageBytes: local.packageOnly.worker, totalBytes: local.total.worker },
+    {
+      row: 'Qpher + LocalBackend, main thread',
+      budgetBytes: BUDGETS.localMain,
+      packageBytes: local.packageOnly.main,
+      totalBytes: local.total.main,
+    },
+    {
+      row: 'LocalBackend Worker chunk',
+      budgetBytes: BUDGETS.localWorker,
+      packageBytes: local.packageOnly.worker,
+      totalBytes: local.total.worker,
+    },
     { row: 'seal + verify', budgetBytes: BUDGETS.offline, packageBytes: offline.packageOnly.main, totalBytes: offline.total.main },
   ];
   const { rows, phases } = await coldStart(stage);

@@ -188,7 +188,10 @@ async function refreshKeys(): Promise<void> {
   $('keys-body').replaceChildren(...rows);
 
   // Follow the active keys: encrypt and sign use them unless the person types another version.
-  for (const [algorithm, input] of [['Kyber768', 'encrypt-version'], ['Dilithium3', 'sign-version']] as const) {
+  for (const [algorithm, input] of [
+    ['Kyber768', 'encrypt-version'],
+    ['Dilithium3', 'sign-version'],
+  ] as const) {
     const active = keys.find((key) => key.algorithm === algorithm && key.status === 'active');
     if (active) field(input).value = String(active.key_version);
   }
@@ -245,7 +248,12 @@ async function keyRow(key: KeyInfo): Promise<HTMLTableRowElement> {
     b.addEventListener('click', onClick);
     buttons.append(b);
   };
-  button('Get', `Get ${label}`, () => void call($('keys-result'), null, 'kms.get', (q) => q.kms.get({ algorithm: key.algorithm, key_version: key.key_version })), 'small secondary');
+  button(
+    'Get',
+    `Get ${label}`,
+    () => void call($('keys-result'), null, 'kms.get', (q) => q.kms.get({ algorithm: key.algorithm, key_version: key.key_version })),
+    'small secondary',
+  );
   if (key.status === 'active') {
     button('Retire', `Retire ${label}`, () => void lifecycle('retire', key));
   }
@@ -337,7 +345,8 @@ function wireOperations(): void {
           key_version: version('decrypt-version'),
           ...(optional('decrypt-aad') ? { aad: optional('decrypt-aad')! } : {}),
         }),
-      (envelope) => ('data' in envelope ? `Plaintext: ${describePlaintext((envelope.data as { plaintext: string }).plaintext)}` : undefined),
+      (envelope) =>
+        'data' in envelope ? `Plaintext: ${describePlaintext((envelope.data as { plaintext: string }).plaintext)}` : undefined,
     ),
   );
 
@@ -378,7 +387,12 @@ function wireOperations(): void {
           key_version: version('verify-version'),
           ...(optional('verify-context') ? { context: optional('verify-context')! } : {}),
         }),
-      (envelope) => ('data' in envelope ? ((envelope.data as { valid: boolean }).valid ? 'The signature is valid.' : 'The signature is NOT valid.') : undefined),
+      (envelope) =>
+        'data' in envelope
+          ? (envelope.data as { valid: boolean }).valid
+            ? 'The signature is valid.'
+            : 'The signature is NOT valid.'
+          : undefined,
     ),
   );
 

@@ -11,7 +11,9 @@ export type Outcome =
   | { kind: 'note'; message: string };
 
 /** Runs `work` and measures it; a rejection becomes a `thrown` outcome, never an unhandled one. */
-export async function timed<T>(work: () => Promise<T> | T): Promise<{ ok: true; value: T; ms: number } | { ok: false; error: unknown; ms: number }> {
+export async function timed<T>(
+  work: () => Promise<T> | T,
+): Promise<{ ok: true; value: T; ms: number } | { ok: false; error: unknown; ms: number }> {
   const started = performance.now();
   try {
     const value = await work();

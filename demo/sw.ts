@@ -65,7 +65,7 @@ scope.addEventListener('fetch', (event) => {
   if (url.origin !== scope.location.origin || PASS_THROUGH.test(url.pathname)) return;
 
   if (request.mode === 'navigate') {
-    if (url.pathname !== ROOT && url.pathname !== ROOT + 'index.html') return;
+    if (url.pathname !== ROOT && url.pathname !== `${ROOT}index.html`) return;
     event.respondWith(fromCache(ROOT, request));
     return;
   }

@@ -26,7 +26,7 @@ export interface BrowserBridge {
 }
 
 export interface BrowserBridgeOptions {
-  /** Port for `vite preview` on 127.0.0.1. Default 41732 (the Playwright suite uses 41731). */
+  /** Port for `vite preview` on 127.0.0.1. Default QPHER_E2E_PORT + 1 (41732; the Playwright suite uses QPHER_E2E_PORT). */
   port?: number;
   executablePath?: string;
 }
@@ -35,7 +35,7 @@ const configFile = fileURLToPath(new URL('./fixtures/vite.config.ts', import.met
 const outDir = fileURLToPath(new URL('../node_modules/.cache/qpher-e2e-bridge-dist', import.meta.url));
 
 export async function startBrowserBridge(options: BrowserBridgeOptions = {}): Promise<BrowserBridge> {
-  const port = options.port ?? 41732;
+  const port = options.port ?? Number(process.env.QPHER_E2E_PORT ?? 41731) + 1;
   await build({ configFile, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
   let server: PreviewServer | undefined;
   let browser: Browser | undefined;

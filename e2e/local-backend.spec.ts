@@ -277,7 +277,10 @@ test('a Worker that fails to load, and a closed backend, answer with envelopes',
     await q.close();
     return Promise.all([pending, q.kms.list({ algorithm: 'Dilithium3' })]);
   });
-  expect(afterClose).toMatchObject([{ error: { code: 'ERR_SERVICE_001' } }, { error: { code: 'ERR_SERVICE_001', message: 'LocalBackend is closed' } }]);
+  expect(afterClose).toMatchObject([
+    { error: { code: 'ERR_SERVICE_001' } },
+    { error: { code: 'ERR_SERVICE_001', message: 'LocalBackend is closed' } },
+  ]);
 });
 
 test('a storage quota failure is a clear envelope and leaves the keyring whole', async ({ page, baseURL }) => {

@@ -6,7 +6,8 @@
  */
 import { expect, openPlayground, test } from './fixtures.js';
 
-const CSP = /^default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; style-src 'self'; .*object-src 'none'; base-uri 'none';.* frame-ancestors 'none'$/;
+const CSP =
+  /^default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; style-src 'self'; .*object-src 'none'; base-uri 'none';.* frame-ancestors 'none'$/;
 
 test('CSP and cache headers on the page, the Worker script and the service worker', async ({ page }) => {
   const workerUrl = page.waitForEvent('worker').then((worker) => worker.url());
@@ -28,7 +29,10 @@ test('CSP and cache headers on the page, the Worker script and the service worke
   expect(sw.headers()['cache-control']).toBe('no-cache');
   expect(sw.headers()['content-security-policy']).toMatch(CSP);
   // The build wrote the precache list into it: every file the page needs, the Worker included.
-  const manifest = JSON.parse(JSON.parse(/JSON\.parse\(("(?:[^"\\]|\\.)*")\)/.exec(await sw.text())![1]!)) as { version: string; urls: string[] };
+  const manifest = JSON.parse(JSON.parse(/JSON\.parse\(("(?:[^"\\]|\\.)*")\)/.exec(await sw.text())![1]!)) as {
+    version: string;
+    urls: string[];
+  };
   expect(manifest.version).toMatch(/^[0-9a-f]{16}$/);
   expect(manifest.urls).toContain('/');
   expect(manifest.urls).toContain(new URL(await workerUrl).pathname);

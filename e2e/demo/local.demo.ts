@@ -215,8 +215,9 @@ test('keyboard only: skip link, backend choice, submit with Enter; every control
       .map((el) => el.id || el.name),
   );
   expect(unlabelled).toEqual([]);
-  const nameless = await page.evaluate(() =>
-    [...document.querySelectorAll('button')].filter((b) => (b.getAttribute('aria-label') ?? b.textContent ?? '').trim() === '').length,
+  const nameless = await page.evaluate(
+    () =>
+      [...document.querySelectorAll('button')].filter((b) => (b.getAttribute('aria-label') ?? b.textContent ?? '').trim() === '').length,
   );
   expect(nameless).toBe(0);
 });

@@ -20,7 +20,14 @@ test('reload offline: the app comes from the service worker, local encrypt/decry
   // The network is off for the service worker too, so whatever loads next came from its cache.
   const [worker] = context.serviceWorkers();
   expect(worker?.url()).toMatch(/\/sw\.js$/);
-  expect(await worker!.evaluate(() => fetch('/healthz').then(() => 'reached', () => 'offline'))).toBe('offline');
+  expect(
+    await worker!.evaluate(() =>
+      fetch('/healthz').then(
+        () => 'reached',
+        () => 'offline',
+      ),
+    ),
+  ).toBe('offline');
   const reloaded = await page.reload();
   expect(reloaded?.fromServiceWorker()).toBe(true);
   await expect(page.locator('#app-status')).toContainText('You are offline');

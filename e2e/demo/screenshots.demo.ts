@@ -49,6 +49,9 @@ for (const width of [375, 1440]) {
     // The remote settings, not yet connected.
     await page.getByRole('radio', { name: 'Remote', exact: true }).check();
     await page.locator('body').click({ position: { x: 1, y: 1 } });
-    await page.locator('main > section.card').first().screenshot({ path: `${SCREENSHOTS}playground-${width}-remote.png` });
+    await page
+      .locator('main > section.card')
+      .first()
+      .screenshot({ path: `${SCREENSHOTS}playground-${width}-remote.png` });
   });
 }

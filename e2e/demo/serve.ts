@@ -17,14 +17,27 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({ options: { port: { type: 'string', default: '41741' } } });
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cache = fileURLToPath(new URL('../../node_modules/.cache/qpher-demo-e2e/', import.meta.url));
-const dataDir = cache + 'data';
+const dataDir = `${cache}data`;
 const playgroundDir = fileURLToPath(new URL('../../dist/playground', import.meta.url));
 
 await rm(dataDir, { recursive: true, force: true });
-await rm(cache + 'server.json', { force: true }); // never let a spec read the last run's key
+await rm(`${cache}server.json`, { force: true }); // never let a spec read the last run's key
 await mkdir(cache, { recursive: true });
 
-const args = ['--import', 'tsx', 'src/server/cli.ts', 'serve', '--port', values.port, '--data-dir', dataDir, '--playground', playgroundDir, '--dev', '--quiet'];
+const args = [
+  '--import',
+  'tsx',
+  'src/server/cli.ts',
+  'serve',
+  '--port',
+  values.port,
+  '--data-dir',
+  dataDir,
+  '--playground',
+  playgroundDir,
+  '--dev',
+  '--quiet',
+];
 const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
 let stopping = false;
 const stop = () => {
@@ -53,11 +66,11 @@ const { url, apiKey } = await new Promise<{ url: string; apiKey: string }>((reso
   });
 });
 
-const page = await fetch(url + '/');
+const page = await fetch(`${url}/`);
 if (!page.headers.get('content-type')?.startsWith('text/html')) {
   process.stderr.write(`qpher serve does not serve the playground at ${url}/ (status ${page.status}); was it built?\n`);
   stop();
 }
 await page.body?.cancel();
-await writeFile(cache + 'server.json', JSON.stringify({ url, apiKey }));
+await writeFile(`${cache}server.json`, JSON.stringify({ url, apiKey }));
 process.stdout.write(`playground e2e: qpher serve at ${url}\n`);

@@ -89,13 +89,13 @@ function lengthPrefixed(bytes: Uint8Array): Uint8Array {
  * The 32-byte ML-KEM encapsulation randomness m for deterministic mode. `seed` is the 64-byte
  * ML-KEM-768 seed d‖z of the key the ciphertext is sealed to.
  */
-export function deriveDeterministicRandomness(
-  seed: Uint8Array,
-  salt: Uint8Array,
-  aad: Uint8Array,
-  plaintext: Uint8Array,
-): Uint8Array {
-  for (const [name, value] of [['seed', seed], ['salt', salt], ['aad', aad], ['plaintext', plaintext]] as const) {
+export function deriveDeterministicRandomness(seed: Uint8Array, salt: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  for (const [name, value] of [
+    ['seed', seed],
+    ['salt', salt],
+    ['aad', aad],
+    ['plaintext', plaintext],
+  ] as const) {
     if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
   }
   if (seed.length !== ML_KEM_768.seedLength) {

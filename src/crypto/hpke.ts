@@ -107,7 +107,6 @@ async function aesGcm(
   }
 }
 
-
 /** RFC 9180 §6.1 SealBase: SetupBaseS + ContextS.Seal with sequence number 0. */
 export async function hpkeSeal(args: {
   publicKey: Uint8Array;

@@ -30,10 +30,7 @@ export interface MlKem768 {
   /** seed = d‖z, 64 bytes (FIPS 203 Algorithm 16, ML-KEM.KeyGen_internal). */
   keygen(seed: Uint8Array): KeyPair;
   /** randomness = the 32-byte message m of FIPS 203 Algorithm 17; random when omitted. */
-  encapsulate(
-    publicKey: Uint8Array,
-    randomness?: Uint8Array,
-  ): { cipherText: Uint8Array; sharedSecret: Uint8Array };
+  encapsulate(publicKey: Uint8Array, randomness?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array };
   decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
 }
 
@@ -45,18 +42,9 @@ export interface MlDsa65 {
    * Pure ML-DSA (FIPS 204 Algorithm 2). Hedged by default (fresh 32-byte rnd);
    * `randomness: false` is the deterministic variant (rnd = 0^32, FIPS 204 §3.4).
    */
-  sign(
-    message: Uint8Array,
-    secretKey: Uint8Array,
-    opts?: { context?: Uint8Array; randomness?: Uint8Array | false },
-  ): Uint8Array;
+  sign(message: Uint8Array, secretKey: Uint8Array, opts?: { context?: Uint8Array; randomness?: Uint8Array | false }): Uint8Array;
   /** Never throws: malformed lengths or a context over 255 bytes give `false`. */
-  verify(
-    signature: Uint8Array,
-    message: Uint8Array,
-    publicKey: Uint8Array,
-    opts?: { context?: Uint8Array },
-  ): boolean;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, opts?: { context?: Uint8Array }): boolean;
 }
 
 /**
@@ -170,11 +158,7 @@ const nobleMlDsa65: MlDsa65 = Object.freeze({
     const { publicKey, secretKey } = ml_dsa65.keygen(seed);
     return { publicKey, secretKey };
   },
-  sign(
-    message: Uint8Array,
-    secretKey: Uint8Array,
-    opts: { context?: Uint8Array; randomness?: Uint8Array | false } = {},
-  ): Uint8Array {
+  sign(message: Uint8Array, secretKey: Uint8Array, opts: { context?: Uint8Array; randomness?: Uint8Array | false } = {}): Uint8Array {
     requireBytes(message, 'message');
     requireBytes(secretKey, 'secretKey');
     const { context, randomness } = opts;
@@ -198,7 +182,9 @@ const nobleMlDsa65: MlDsa65 = Object.freeze({
     try {
       if (!isVerifiable(signature, message, publicKey, opts.context)) return false;
       const { context } = opts;
-      return context === undefined ? ml_dsa65.verify(signature, message, publicKey) : ml_dsa65.verify(signature, message, publicKey, { context });
+      return context === undefined
+        ? ml_dsa65.verify(signature, message, publicKey)
+        : ml_dsa65.verify(signature, message, publicKey, { context });
     } catch {
       // Malformed encodings (e.g. hint vectors, FIPS 204 Algorithm 21) are just invalid signatures.
       return false;

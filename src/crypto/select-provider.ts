@@ -27,6 +27,7 @@ export async function selectProvider(choice: ProviderChoice = 'auto'): Promise<P
   if (choice === 'wasm') return (await import('./providers/wasm.js')).wasmProvider();
   const native = (await import('./providers/native.js')).nativeProvider();
   if (native) return native;
-  if (choice === 'native') throw new Error('The native provider needs node:crypto with ML-KEM-768 and ML-DSA-65 (Node 24.7+ with OpenSSL 3.5)');
+  if (choice === 'native')
+    throw new Error('The native provider needs node:crypto with ML-KEM-768 and ML-DSA-65 (Node 24.7+ with OpenSSL 3.5)');
   return nobleProvider;
 }

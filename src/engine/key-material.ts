@@ -16,7 +16,6 @@ import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
 import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
 
-
 export class KeyMaterial {
   readonly #wrapper: SeedWrapper;
   readonly #provider: PrimitiveProvider;

@@ -36,9 +36,7 @@ export function generate(algorithm: Algorithm, fresh: NewKey) {
   return (keys: readonly StoredKey[]): KeyringChange<StoredKey> => {
     const current = activeKey(keys);
     if (current) {
-      throw new ForbiddenError(
-        `An active ${algorithm} key already exists (version ${current.key_version}); use rotate to replace it`,
-      );
+      throw new ForbiddenError(`An active ${algorithm} key already exists (version ${current.key_version}); use rotate to replace it`);
     }
     const created: StoredKey = { ...fresh, key_version: nextVersion(keys), status: 'active' };
     return { keys: [...keys, created], result: created };

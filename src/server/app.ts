@@ -64,7 +64,7 @@ type Env = { Variables: { requestId: string; passthrough: boolean } };
 const ROUTE_PATTERNS = OPERATION_NAMES.map((name) => ({
   name,
   method: OPERATIONS[name].method,
-  pattern: new RegExp('^' + OPERATIONS[name].path.replace(/\{[a-z_]+\}/g, '[^/]+') + '$'),
+  pattern: new RegExp(`^${OPERATIONS[name].path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
 }));
 
 export function createApp(options: AppOptions): Hono<Env> {
@@ -234,9 +234,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       const running = () => execute(name, key, request, requestId);
       const { envelope, status } = idempotency.run ? await idempotency.run(key.tenant, idempotencyKey, running) : await running();
       if (status < 500) {
-        const record: StoredResponse = isErrorEnvelope(envelope)
-          ? { status, error: envelope.error }
-          : { status, data: envelope.data };
+        const record: StoredResponse = isErrorEnvelope(envelope) ? { status, error: envelope.error } : { status, data: envelope.data };
         await idempotency.complete(key.tenant, idempotencyKey, record, now());
         stored = true;
       }
@@ -301,7 +299,7 @@ function printablePath(url: string): string {
     path = '?';
   }
   path = path.replace(/[^\x21-\x7e]/g, '?');
-  return path.length > 200 ? path.slice(0, 200) + '…' : path;
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }
 
 function describeError(error: unknown): string {

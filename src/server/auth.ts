@@ -38,7 +38,7 @@ export function generateApiKey(): string {
 }
 
 export function generateApiKeyId(): string {
-  return 'key_' + hex(globalThis.crypto.getRandomValues(new Uint8Array(8)));
+  return `key_${hex(globalThis.crypto.getRandomValues(new Uint8Array(8)))}`;
 }
 
 export function isWellFormedApiKey(value: string): boolean {
@@ -69,7 +69,10 @@ export async function authenticate(lookup: ApiKeyLookup, presented: string | und
 /** Parses `kem:encrypt,kms:read`; throws a TypeError naming the unknown scope. Empty = all. */
 export function parseScopes(text: string | undefined): Scope[] {
   if (text === undefined || text.trim() === '') return [...SCOPES];
-  const scopes = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const scopes = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const scope of scopes) {
     if (!(SCOPES as readonly string[]).includes(scope)) {
       throw new TypeError(`unknown scope "${scope}"; known scopes: ${SCOPES.join(', ')}`);

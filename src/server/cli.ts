@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(USAGE + '\n');
+      process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -102,7 +102,9 @@ async function serve(args: string[]): Promise<number> {
 
   const playgroundDir = values['no-playground'] ? undefined : (values.playground ?? builtPlayground());
   if (values['insecure-http'] && !values['tls-cert'] && !isLoopback(values.host)) {
-    process.stderr.write(`qpher: warning: serving plain HTTP on ${values.host} (--insecure-http); only do this behind a TLS-terminating proxy\n`);
+    process.stderr.write(
+      `qpher: warning: serving plain HTTP on ${values.host} (--insecure-http); only do this behind a TLS-terminating proxy\n`,
+    );
   }
   process.umask(0o077); // the database, its WAL and the key files: owner only
   const quiet = values.quiet;
@@ -156,11 +158,14 @@ function builtPlayground(): string | undefined {
 /** `serve --dev`: a `dev` tenant key made on first run, kept in DIR/dev-api-key (0600). */
 async function printDevKey(store: SqliteStore, dataDir: string, url: string, playground: boolean): Promise<void> {
   const path = join(dataDir, DEV_KEY_FILE);
-  let key = await readFile(path, 'utf8').then((s) => s.trim(), () => undefined);
+  let key = await readFile(path, 'utf8').then(
+    (s) => s.trim(),
+    () => undefined,
+  );
   if (key === undefined || !(await authenticate(store, key))) {
     key = await createKey(store, 'dev', [...SCOPES]);
     const handle = await open(path, 'w', 0o600);
-    await handle.writeFile(key + '\n');
+    await handle.writeFile(`${key}\n`);
     await handle.close();
   }
   process.stdout.write(
@@ -190,7 +195,7 @@ async function apiKey(args: string[]): Promise<number> {
   process.umask(0o077);
   if (sub === 'create') {
     if (values.tenant === undefined) throw new UsageError('api-key create needs --tenant NAME');
-    let scopes;
+    let scopes: ReturnType<typeof parseScopes>;
     try {
       assertTenantName(values.tenant);
       scopes = parseScopes(values.scopes);
@@ -199,7 +204,7 @@ async function apiKey(args: string[]): Promise<number> {
     }
     const store = await openDataDir(values['data-dir']);
     try {
-      process.stdout.write((await createKey(store, values.tenant, scopes)) + '\n');
+      process.stdout.write(`${await createKey(store, values.tenant, scopes)}\n`);
     } finally {
       store.close();
     }
@@ -209,11 +214,13 @@ async function apiKey(args: string[]): Promise<number> {
     const store = await openDataDir(values['data-dir']);
     try {
       const keys = store.listApiKeys().map(({ hash: _hash, ...rest }) => rest);
-      if (values.json) process.stdout.write(JSON.stringify(keys) + '\n');
+      if (values.json) process.stdout.write(`${JSON.stringify(keys)}\n`);
       else {
         process.stdout.write('ID                    TENANT            CREATED                   REVOKED                   SCOPES\n');
         for (const k of keys) {
-          process.stdout.write(`${k.id.padEnd(22)}${k.tenant.padEnd(18)}${k.created_at.padEnd(26)}${(k.revoked_at ?? '-').padEnd(26)}${k.scopes.join(',')}\n`);
+          process.stdout.write(
+            `${k.id.padEnd(22)}${k.tenant.padEnd(18)}${k.created_at.padEnd(26)}${(k.revoked_at ?? '-').padEnd(26)}${k.scopes.join(',')}\n`,
+          );
         }
       }
     } finally {

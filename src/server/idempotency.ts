@@ -58,8 +58,12 @@ export function isValidIdempotencyKey(key: string): boolean {
  */
 export async function requestFingerprint(operation: string, body: unknown, rawText: string): Promise<string> {
   const canonical = isFlatObject(body)
-    ? JSON.stringify(Object.keys(body).sort().map((k) => [k, body[k]]))
-    : 'raw:' + rawText;
+    ? JSON.stringify(
+        Object.keys(body)
+          .sort()
+          .map((k) => [k, body[k]]),
+      )
+    : `raw:${rawText}`;
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${operation}\n${canonical}`));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -45,7 +45,7 @@ export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = pr
     const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const handle = await open(temporary, 'wx', 0o600);
     try {
-      await handle.writeFile(bytesToBase64(bytes) + '\n');
+      await handle.writeFile(`${bytesToBase64(bytes)}\n`);
       await handle.sync();
     } finally {
       await handle.close();
@@ -89,7 +89,7 @@ async function syncDirectory(dir: string): Promise<void> {
 
 function decodeKey(text: string, origin: string): Uint8Array {
   const bytes = base64ToBytes(text);
-  if (!bytes || bytes.length !== 32) {
+  if (bytes?.length !== 32) {
     throw new StartupError(`${origin} must be the base64 of exactly 32 bytes (e.g. from: openssl rand -base64 32)`);
   }
   return bytes;

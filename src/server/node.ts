@@ -104,13 +104,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...(options.cryptoDeadlineMs !== undefined ? { deadlineMs: options.cryptoDeadlineMs } : {}),
       });
     }
-    log(`crypto: ${provider.name} provider, ${pool ? `${pool.threads} worker thread(s), queue ${pool.maxQueue}, deadline ${pool.deadlineMs} ms` : 'on the event loop'}`);
+    log(
+      `crypto: ${provider.name} provider, ${pool ? `${pool.threads} worker thread(s), queue ${pool.maxQueue}, deadline ${pool.deadlineMs} ms` : 'on the event loop'}`,
+    );
     const engine = await Engine.create({
       store,
       wrapper,
       provider,
       ...(pool ? { offload: pool } : {}),
-      onError: (error, operation) => log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
+      onError: (error, operation) =>
+        log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
     });
     const app = createApp({
       engine,
@@ -192,7 +195,11 @@ function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex, log: (lin
   const requestId = globalThis.crypto.randomUUID();
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
   const body = JSON.stringify(
-    errorEnvelope('ERR_INVALID_001', tooLarge ? 'Validation failed: request headers are too large' : 'Validation failed: malformed HTTP request', requestId),
+    errorEnvelope(
+      'ERR_INVALID_001',
+      tooLarge ? 'Validation failed: request headers are too large' : 'Validation failed: malformed HTTP request',
+      requestId,
+    ),
   );
   log(`- - 400 malformed request (${error.code ?? 'unknown'}) ${requestId}`);
   socket.end(

@@ -36,7 +36,11 @@ const SUMMARIES: Record<OperationName, string> = {
 };
 
 function jsonSchema(schema: z.ZodMiniType): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
   return rest;
 }
 
@@ -63,7 +67,9 @@ export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: stri
     }
     if (op.mutates) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
     const method = op.method.toLowerCase();
-    (paths[op.path] ??= {})[method] = {
+    const item = paths[op.path] ?? {};
+    paths[op.path] = item;
+    item[method] = {
       operationId: name.replace('.', '_'),
       summary: SUMMARIES[name],
       tags: [name.split('.')[0]],
@@ -117,7 +123,9 @@ export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: stri
         'Post-quantum encryption (Kyber768 = ML-KEM-768, FIPS 203) and signatures (Dilithium3 = ML-DSA-65, FIPS 204). ' +
         'Binary fields are strict padded standard base64 (RFC 4648). ' +
         `plaintext/message up to ${limits.maxPayloadBytes} decoded bytes, aad up to ${limits.maxAadBytes}, context up to 255. ` +
-        `Error codes: ${Object.entries(ERROR_CODES).map(([code, { status }]) => `${code} (${status})`).join(', ')}.`,
+        `Error codes: ${Object.entries(ERROR_CODES)
+          .map(([code, { status }]) => `${code} (${status})`)
+          .join(', ')}.`,
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
@@ -136,7 +144,8 @@ export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: stri
           name: 'Idempotency-Key',
           in: 'header',
           required: false,
-          description: 'A repeat with the same key and body within 24 h returns the first response with Idempotent-Replayed: true; the same key with another body is a 400.',
+          description:
+            'A repeat with the same key and body within 24 h returns the first response with Idempotent-Replayed: true; the same key with another body is a 400.',
           schema: { type: 'string', minLength: 1, maxLength: 255 },
         },
       },

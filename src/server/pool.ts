@@ -46,7 +46,11 @@ export class CryptoPool implements CryptoOffload {
   /** Answers given since start, for /readyz and the overload test. */
   readonly stats = { completed: 0, busy: 0, timedOut: 0 };
 
-  private constructor(pool: Piscina<CryptoTask, unknown>, provider: string, options: Required<Omit<PoolOptions, 'provider' | 'cacheEntries'>>) {
+  private constructor(
+    pool: Piscina<CryptoTask, unknown>,
+    provider: string,
+    options: Required<Omit<PoolOptions, 'provider' | 'cacheEntries'>>,
+  ) {
     this.#pool = pool;
     this.provider = provider;
     this.threads = options.threads;
@@ -83,7 +87,10 @@ export class CryptoPool implements CryptoOffload {
     return this.#pool.queueSize;
   }
 
-  seal(key: KeyRef, args: { keyVersion: number; plaintext: Uint8Array; aad: Uint8Array; mode: CiphertextMode; encapRandomness?: Uint8Array }) {
+  seal(
+    key: KeyRef,
+    args: { keyVersion: number; plaintext: Uint8Array; aad: Uint8Array; mode: CiphertextMode; encapRandomness?: Uint8Array },
+  ) {
     return this.#run({ op: 'seal', id: key.id, seed: key.seed, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
   }
 
@@ -92,11 +99,25 @@ export class CryptoPool implements CryptoOffload {
   }
 
   sign(key: KeyRef, message: Uint8Array, context?: Uint8Array) {
-    return this.#run({ op: 'sign', id: key.id, seed: key.seed, publicKey: key.publicKey, message, ...(context ? { context } : {}) }) as Promise<Uint8Array>;
+    return this.#run({
+      op: 'sign',
+      id: key.id,
+      seed: key.seed,
+      publicKey: key.publicKey,
+      message,
+      ...(context ? { context } : {}),
+    }) as Promise<Uint8Array>;
   }
 
   verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array) {
-    return this.#run({ op: 'verify', id: key.id, publicKey: key.publicKey, signature, message, ...(context ? { context } : {}) }) as Promise<boolean>;
+    return this.#run({
+      op: 'verify',
+      id: key.id,
+      publicKey: key.publicKey,
+      signature,
+      message,
+      ...(context ? { context } : {}),
+    }) as Promise<boolean>;
   }
 
   async #run(task: CryptoTask): Promise<unknown> {
@@ -107,7 +128,10 @@ export class CryptoPool implements CryptoOffload {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new GatewayTimeoutError(`Gateway timeout: the operation did not finish within ${this.deadlineMs} ms`)), this.deadlineMs);
+      timer = setTimeout(
+        () => reject(new GatewayTimeoutError(`Gateway timeout: the operation did not finish within ${this.deadlineMs} ms`)),
+        this.deadlineMs,
+      );
     });
     try {
       // No AbortSignal: piscina would terminate a thread in the middle of a task and the restart

@@ -63,6 +63,7 @@ export function parseRateLimit(text: string): RateLimit {
   const match = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(text.trim());
   const rps = match ? Number(match[1]) : NaN;
   const burst = match?.[2] !== undefined ? Number(match[2]) : Math.max(1, Math.ceil(rps * 2));
-  if (!match || !(rps > 0) || !(burst >= 1)) throw new TypeError(`--rate-limit must be RPS[:BURST] with RPS > 0 and BURST >= 1, got "${text}"`);
+  if (!match || !(rps > 0) || !(burst >= 1))
+    throw new TypeError(`--rate-limit must be RPS[:BURST] with RPS > 0 and BURST >= 1, got "${text}"`);
   return { rps, burst };
 }

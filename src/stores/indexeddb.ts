@@ -136,7 +136,6 @@ function decodeRow(row: unknown): StoredKey[] {
   return keys.map(copyStoredKey);
 }
 
-
 function asWrappingKey(value: unknown): CryptoKey {
   const key = value as Partial<CryptoKey> | null;
   if (typeof key !== 'object' || key === null || key.type !== 'secret' || (key.algorithm as { name?: string })?.name !== 'AES-GCM') {

@@ -25,4 +25,3 @@ export class MemoryKeyStore implements KeyStore {
 function keyringId(tenant: string, algorithm: Algorithm): string {
   return JSON.stringify([tenant, algorithm]);
 }
-

@@ -14,16 +14,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
-import type { Algorithm, KeyStatus } from '../contract/algorithms.js';
+import type { Algorithm } from '../contract/algorithms.js';
 import type { Scope } from '../contract/operations.js';
 import type { ApiKeyLookup, ApiKeyRecord } from '../server/auth.js';
-import {
-  IDEMPOTENCY_TTL_MS,
-  PENDING_TTL_MS,
-  type IdempotencyStore,
-  type Reservation,
-  type StoredResponse,
-} from '../server/idempotency.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from '../server/idempotency.js';
 import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './keystore.js';
 import { ServiceUnavailableError } from '../errors.js';
 
@@ -249,7 +243,6 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     return this.#idempotencyContext.run({ tenant, key }, fn);
   }
 }
-
 
 function sameKey(a: StoredKey, b: StoredKey): boolean {
   return (

@@ -57,9 +57,19 @@ export const scenarios: Record<string, Scenario> = {
 
     const aad = text('invoice #1234');
     const bound = ok(t.record('encrypt aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, aad })));
-    expect(ok(t.record('decrypt aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad })))).toEqual({ plaintext: HELLO });
-    fails(t.record('decrypt without aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1 })), 'ERR_INVALID_001', /^Decryption failed$/);
-    fails(t.record('decrypt wrong aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad: text('x') })), 'ERR_INVALID_001', /^Decryption failed$/);
+    expect(ok(t.record('decrypt aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad })))).toEqual({
+      plaintext: HELLO,
+    });
+    fails(
+      t.record('decrypt without aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Decryption failed$/,
+    );
+    fails(
+      t.record('decrypt wrong aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad: text('x') })),
+      'ERR_INVALID_001',
+      /^Decryption failed$/,
+    );
   },
 
   async 'deterministic mode: equal inputs give equal ciphertexts, any change gives another'(q, t) {
@@ -68,19 +78,37 @@ export const scenarios: Record<string, Scenario> = {
     const one = ok(t.record('det 1', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt })));
     const two = ok(t.record('det 2', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt })));
     expect(two.ciphertext).toBe(one.ciphertext);
-    const otherSalt = ok(t.record('det salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt: text('other') })));
+    const otherSalt = ok(
+      t.record('det salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt: text('other') })),
+    );
     expect(otherSalt.ciphertext).not.toBe(one.ciphertext);
-    const otherText = ok(t.record('det text', await q.kem.encrypt({ plaintext: text('other'), key_version: 1, mode: 'deterministic', salt })));
+    const otherText = ok(
+      t.record('det text', await q.kem.encrypt({ plaintext: text('other'), key_version: 1, mode: 'deterministic', salt })),
+    );
     expect(otherText.ciphertext).not.toBe(one.ciphertext);
-    const withAad = ok(t.record('det aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt, aad: text('a') })));
+    const withAad = ok(
+      t.record('det aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt, aad: text('a') })),
+    );
     expect(withAad.ciphertext).not.toBe(one.ciphertext);
     expect(ok(t.record('decrypt det', await q.kem.decrypt({ ciphertext: one.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
     const standard = ok(t.record('standard', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'standard' })));
     expect(standard.ciphertext).not.toBe(one.ciphertext);
-    fails(t.record('det without salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic' })), 'ERR_INVALID_001', /salt is required/);
+    fails(
+      t.record('det without salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic' })),
+      'ERR_INVALID_001',
+      /salt is required/,
+    );
     fails(t.record('salt without det', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, salt })), 'ERR_INVALID_001', /salt/);
-    fails(t.record('empty salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt: '' })), 'ERR_INVALID_001', /salt must be at least 1 byte/);
-    fails(t.record('bad mode', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'fast' } as never)), 'ERR_INVALID_001', /mode must be one of/);
+    fails(
+      t.record('empty salt', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt: '' })),
+      'ERR_INVALID_001',
+      /salt must be at least 1 byte/,
+    );
+    fails(
+      t.record('bad mode', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'fast' } as never)),
+      'ERR_INVALID_001',
+      /mode must be one of/,
+    );
   },
 
   async 'key lifecycle: generate, rotate, retire, archive and what each state allows'(q, t) {
@@ -93,20 +121,45 @@ export const scenarios: Record<string, Scenario> = {
     const rotated = ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
     expect(rotated).toMatchObject({ key_version: 2, status: 'active', algorithm: 'Kyber768' });
     const listed = ok(t.record('list', await q.kms.list({ algorithm: 'Kyber768' })));
-    expect(listed.keys.map((k) => [k.key_version, k.status])).toEqual([[1, 'retired'], [2, 'active']]);
+    expect(listed.keys.map((k) => [k.key_version, k.status])).toEqual([
+      [1, 'retired'],
+      [2, 'active'],
+    ]);
     expect(ok(t.record('active', await q.kms.active({ algorithm: 'Kyber768' }))).key_version).toBe(2);
     expect(ok(t.record('get v1', await q.kms.get({ algorithm: 'Kyber768', key_version: 1 }))).status).toBe('retired');
 
-    fails(t.record('encrypt retired', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /retired.*can still decrypt/);
-    expect(ok(t.record('decrypt retired', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
+    fails(
+      t.record('encrypt retired', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still decrypt/,
+    );
+    expect(ok(t.record('decrypt retired', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })))).toEqual({
+      plaintext: HELLO,
+    });
 
-    expect(ok(t.record('retire v2', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
-    expect(ok(t.record('retire v2 again', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
+    expect(ok(t.record('retire v2', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({
+      key_version: 2,
+      algorithm: 'Kyber768',
+      status: 'retired',
+    });
+    expect(ok(t.record('retire v2 again', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({
+      key_version: 2,
+      algorithm: 'Kyber768',
+      status: 'retired',
+    });
     fails(t.record('active after retire', await q.kms.active({ algorithm: 'Kyber768' })), 'ERR_NOT_FOUND_001');
 
-    expect(ok(t.record('archive v1', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })))).toEqual({ key_version: 1, algorithm: 'Kyber768', status: 'archived' });
+    expect(ok(t.record('archive v1', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })))).toEqual({
+      key_version: 1,
+      algorithm: 'Kyber768',
+      status: 'archived',
+    });
     expect(ok(t.record('archive v1 again', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 }))).status).toBe('archived');
-    fails(t.record('decrypt archived', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+    fails(
+      t.record('decrypt archived', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /archived/,
+    );
     fails(t.record('encrypt archived', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
     fails(t.record('retire archived', await q.kms.retire({ algorithm: 'Kyber768', key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
 
@@ -131,26 +184,58 @@ export const scenarios: Record<string, Scenario> = {
     ok(t.record('generate', await q.kms.generate({ algorithm: 'Dilithium3' })));
     const signed = ok(t.record('sign', await q.signature.sign({ message: HELLO, key_version: 1 })));
     expect(atob(signed.signature).length).toBe(3309);
-    expect(ok(t.record('verify', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })))).toEqual({ valid: true });
-    expect(ok(t.record('verify other message', await q.signature.verify({ message: text('x'), signature: signed.signature, key_version: 1 })))).toEqual({ valid: false });
-    expect(ok(t.record('verify flipped', await q.signature.verify({ message: HELLO, signature: flipBit(signed.signature, 100), key_version: 1 })))).toEqual({ valid: false });
-    expect(ok(t.record('verify short', await q.signature.verify({ message: HELLO, signature: 'AAAA', key_version: 1 })))).toEqual({ valid: false });
-    expect(ok(t.record('verify empty', await q.signature.verify({ message: HELLO, signature: '', key_version: 1 })))).toEqual({ valid: false });
+    expect(ok(t.record('verify', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })))).toEqual({
+      valid: true,
+    });
+    expect(
+      ok(t.record('verify other message', await q.signature.verify({ message: text('x'), signature: signed.signature, key_version: 1 }))),
+    ).toEqual({ valid: false });
+    expect(
+      ok(
+        t.record('verify flipped', await q.signature.verify({ message: HELLO, signature: flipBit(signed.signature, 100), key_version: 1 })),
+      ),
+    ).toEqual({ valid: false });
+    expect(ok(t.record('verify short', await q.signature.verify({ message: HELLO, signature: 'AAAA', key_version: 1 })))).toEqual({
+      valid: false,
+    });
+    expect(ok(t.record('verify empty', await q.signature.verify({ message: HELLO, signature: '', key_version: 1 })))).toEqual({
+      valid: false,
+    });
 
     const context = text('qpher-demo/v1');
     const withContext = ok(t.record('sign ctx', await q.signature.sign({ message: HELLO, key_version: 1, context })));
-    expect(ok(t.record('verify ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1, context })))).toEqual({ valid: true });
-    expect(ok(t.record('verify no ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1 })))).toEqual({ valid: false });
+    expect(
+      ok(t.record('verify ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1, context }))),
+    ).toEqual({ valid: true });
+    expect(
+      ok(t.record('verify no ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1 }))),
+    ).toEqual({ valid: false });
     const ctx255 = bytesToBase64(new Uint8Array(255).fill(7));
     ok(t.record('sign ctx 255', await q.signature.sign({ message: HELLO, key_version: 1, context: ctx255 })));
-    fails(t.record('sign ctx 256', await q.signature.sign({ message: HELLO, key_version: 1, context: bytesToBase64(new Uint8Array(256)) })), 'ERR_INVALID_001', /context exceeds the limit of 255 bytes/);
+    fails(
+      t.record('sign ctx 256', await q.signature.sign({ message: HELLO, key_version: 1, context: bytesToBase64(new Uint8Array(256)) })),
+      'ERR_INVALID_001',
+      /context exceeds the limit of 255 bytes/,
+    );
 
     ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Dilithium3' })));
-    fails(t.record('sign retired', await q.signature.sign({ message: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /retired.*can still verify/);
-    expect(ok(t.record('verify retired', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })))).toEqual({ valid: true });
-    expect(ok(t.record('verify with v2', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 2 })))).toEqual({ valid: false });
+    fails(
+      t.record('sign retired', await q.signature.sign({ message: HELLO, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still verify/,
+    );
+    expect(
+      ok(t.record('verify retired', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 }))),
+    ).toEqual({ valid: true });
+    expect(
+      ok(t.record('verify with v2', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 2 }))),
+    ).toEqual({ valid: false });
     ok(t.record('archive', await q.kms.archive({ algorithm: 'Dilithium3', key_version: 1 })));
-    fails(t.record('verify archived', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+    fails(
+      t.record('verify archived', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /archived/,
+    );
   },
 
   async 'tampered, truncated, extended and foreign ciphertexts fail one way'(q, t) {
@@ -185,7 +270,11 @@ export const scenarios: Record<string, Scenario> = {
     const forV2 = ok(t.record('encrypt v2', await q.kem.encrypt({ plaintext: HELLO, key_version: 2 })));
     const relabelled = fromBase64(forV2.ciphertext);
     relabelled[5] = 1;
-    fails(t.record('foreign key', await q.kem.decrypt({ ciphertext: bytesToBase64(relabelled), key_version: 1 })), 'ERR_INVALID_001', /^Decryption failed$/);
+    fails(
+      t.record('foreign key', await q.kem.decrypt({ ciphertext: bytesToBase64(relabelled), key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Decryption failed$/,
+    );
   },
 
   async 'request validation: every malformed field is a 400 naming it'(q, t) {
@@ -196,10 +285,26 @@ export const scenarios: Record<string, Scenario> = {
       ['key_version 0', { plaintext: HELLO, key_version: 0 }, /key_version must be an integer from 1 to 4294967295/],
       ['key_version -1', { plaintext: HELLO, key_version: -1 }, /key_version must be an integer from 1 to 4294967295/],
       ['key_version 2^32', { plaintext: HELLO, key_version: 4294967296 }, /key_version must be an integer from 1 to 4294967295/],
-      ['key_version 1.5', { plaintext: HELLO, key_version: 1.5 }, /^Validation failed: key_version must be an integer from 1 to 4294967295$/],
-      ['key_version string', { plaintext: HELLO, key_version: '1' }, /^Validation failed: key_version must be an integer from 1 to 4294967295$/],
-      ['key_version 1e308', { plaintext: HELLO, key_version: 1e308 }, /^Validation failed: key_version must be an integer from 1 to 4294967295$/],
-      ['key_version null', { plaintext: HELLO, key_version: null }, /^Validation failed: key_version must be an integer from 1 to 4294967295$/],
+      [
+        'key_version 1.5',
+        { plaintext: HELLO, key_version: 1.5 },
+        /^Validation failed: key_version must be an integer from 1 to 4294967295$/,
+      ],
+      [
+        'key_version string',
+        { plaintext: HELLO, key_version: '1' },
+        /^Validation failed: key_version must be an integer from 1 to 4294967295$/,
+      ],
+      [
+        'key_version 1e308',
+        { plaintext: HELLO, key_version: 1e308 },
+        /^Validation failed: key_version must be an integer from 1 to 4294967295$/,
+      ],
+      [
+        'key_version null',
+        { plaintext: HELLO, key_version: null },
+        /^Validation failed: key_version must be an integer from 1 to 4294967295$/,
+      ],
       ['plaintext number', { plaintext: 42, key_version: 1 }, /plaintext must be a string/],
       ['plaintext no padding', { plaintext: 'aGVsbG8', key_version: 1 }, /plaintext must be valid base64/],
       ['plaintext url-safe', { plaintext: 'a-_b', key_version: 1 }, /plaintext must be valid base64/],
@@ -216,10 +321,26 @@ export const scenarios: Record<string, Scenario> = {
     for (const [label, body, message] of cases) {
       fails(t.record(label, await q.kem.encrypt(body as never)), 'ERR_INVALID_001', message);
     }
-    fails(t.record('bad algorithm', await q.kms.generate({ algorithm: 'RSA2048' } as never)), 'ERR_INVALID_001', /algorithm must be one of "Kyber768", "Dilithium3"/);
-    fails(t.record('lowercase algorithm', await q.kms.list({ algorithm: 'kyber768' } as never)), 'ERR_INVALID_001', /algorithm must be one of/);
-    fails(t.record('get without version', await q.kms.retire({ algorithm: 'Kyber768' } as never)), 'ERR_INVALID_001', /key_version is required/);
-    fails(t.record('signature bad base64', await q.signature.verify({ message: HELLO, signature: 'abc', key_version: 1 })), 'ERR_INVALID_001', /signature must be valid base64/);
+    fails(
+      t.record('bad algorithm', await q.kms.generate({ algorithm: 'RSA2048' } as never)),
+      'ERR_INVALID_001',
+      /algorithm must be one of "Kyber768", "Dilithium3"/,
+    );
+    fails(
+      t.record('lowercase algorithm', await q.kms.list({ algorithm: 'kyber768' } as never)),
+      'ERR_INVALID_001',
+      /algorithm must be one of/,
+    );
+    fails(
+      t.record('get without version', await q.kms.retire({ algorithm: 'Kyber768' } as never)),
+      'ERR_INVALID_001',
+      /key_version is required/,
+    );
+    fails(
+      t.record('signature bad base64', await q.signature.verify({ message: HELLO, signature: 'abc', key_version: 1 })),
+      'ERR_INVALID_001',
+      /signature must be valid base64/,
+    );
   },
 
   async 'size limits: 1 MiB is accepted, one byte more is refused with the limit in the message'(q, t) {
@@ -233,15 +354,25 @@ export const scenarios: Record<string, Scenario> = {
     expect(atob(big.ciphertext).length).toBe(MiB + 1110);
     const opened = ok(t.record('decrypt 1 MiB', await q.kem.decrypt({ ciphertext: big.ciphertext, key_version: 1 })));
     expect(opened.plaintext).toBe(bytesToBase64(max));
-    fails(t.record('encrypt 1 MiB + 1', await q.kem.encrypt({ plaintext: new Uint8Array(MiB + 1), key_version: 1 })), 'ERR_INVALID_001', /plaintext exceeds the limit of 1048576 bytes/);
-    fails(t.record('sign 1 MiB + 1', await q.signature.sign({ message: new Uint8Array(MiB + 1), key_version: 1 })), 'ERR_INVALID_001', /message exceeds the limit of 1048576 bytes/);
+    fails(
+      t.record('encrypt 1 MiB + 1', await q.kem.encrypt({ plaintext: new Uint8Array(MiB + 1), key_version: 1 })),
+      'ERR_INVALID_001',
+      /plaintext exceeds the limit of 1048576 bytes/,
+    );
+    fails(
+      t.record('sign 1 MiB + 1', await q.signature.sign({ message: new Uint8Array(MiB + 1), key_version: 1 })),
+      'ERR_INVALID_001',
+      /message exceeds the limit of 1048576 bytes/,
+    );
     ok(t.record('sign 1 MiB', await q.signature.sign({ message: max, key_version: 1 })));
   },
 
   async 'outputs interoperate with the offline seal and verify'(q, t) {
     const kem = ok(t.record('generate kem', await q.kms.generate({ algorithm: 'Kyber768' })));
     const sealed = await seal({ public_key: kem.public_key, key_version: kem.key_version, plaintext: HELLO, aad: text('ctx') });
-    expect(ok(t.record('decrypt sealed', await q.kem.decrypt({ ciphertext: sealed, key_version: 1, aad: text('ctx') })))).toEqual({ plaintext: HELLO });
+    expect(ok(t.record('decrypt sealed', await q.kem.decrypt({ ciphertext: sealed, key_version: 1, aad: text('ctx') })))).toEqual({
+      plaintext: HELLO,
+    });
     const dsa = ok(t.record('generate dsa', await q.kms.generate({ algorithm: 'Dilithium3' })));
     const signed = ok(t.record('sign', await q.signature.sign({ message: HELLO, key_version: 1, context: text('c') })));
     expect(verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature, context: text('c') })).toBe(true);

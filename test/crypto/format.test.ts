@@ -35,7 +35,9 @@ async function seal(opts: { plaintext?: Uint8Array; aad?: Uint8Array; keyVersion
   return sealCiphertext({ publicKey, keyVersion: opts.keyVersion ?? 3, plaintext: opts.plaintext ?? plaintext, aad: opts.aad ?? aad });
 }
 
-async function sealDet(inputs: { seed?: Uint8Array; salt?: Uint8Array; aad?: Uint8Array; plaintext?: Uint8Array; keyVersion?: number } = {}) {
+async function sealDet(
+  inputs: { seed?: Uint8Array; salt?: Uint8Array; aad?: Uint8Array; plaintext?: Uint8Array; keyVersion?: number } = {},
+) {
   const s = inputs.seed ?? seed;
   const pt = inputs.plaintext ?? plaintext;
   const a = inputs.aad ?? aad;

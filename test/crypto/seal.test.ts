@@ -106,9 +106,9 @@ describe('sealWithPublicKey', () => {
     const bad = kem.publicKey.slice();
     bad[0] = 0xff;
     bad[1] = 0xff;
-    await expect(
-      sealWithPublicKey({ public_key: encodeSpki('ML-KEM-768', bad), key_version: 1, plaintext: '' }),
-    ).rejects.toThrow(/"public_key"/);
+    await expect(sealWithPublicKey({ public_key: encodeSpki('ML-KEM-768', bad), key_version: 1, plaintext: '' })).rejects.toThrow(
+      /"public_key"/,
+    );
   });
 });
 

@@ -23,7 +23,6 @@ import { providersUnderTest } from '../providers/available.js';
 
 const VECTOR_DIR = new URL('../vectors/official/', import.meta.url);
 
-
 // Loose JSON shapes: these files are data, read field by field.
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -87,7 +86,7 @@ for (const { name, provider, missing } of await providersUnderTest()) {
     // Node 24 run in `npm test` (test/node24) runs this file there with native required.
     it(`${name} is unavailable on Node ${process.version} because node:crypto has no ML-KEM (${missing})`, async () => {
       expect(name).toBe('native');
-      expect(typeof (await import('node:crypto') as Record<string, unknown>).encapsulate).not.toBe('function');
+      expect(typeof ((await import('node:crypto')) as Record<string, unknown>).encapsulate).not.toBe('function');
     });
   });
 }
@@ -100,7 +99,9 @@ function vectorSuite(providerName: string, provider: PrimitiveProvider): void {
     return name;
   };
   it('every vector file in the directory is exercised', () => {
-    const files = readdirSync(VECTOR_DIR).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(VECTOR_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(files).toEqual([...FILES].sort());
   });
 

@@ -26,7 +26,10 @@ async function recordingWrapper(): Promise<{ wrapper: SeedWrapper; seeds: Uint8A
   return {
     seeds,
     wrapper: {
-      wrap: (seed, binding) => (seeds.push(seed.slice()), inner.wrap(seed, binding)),
+      wrap: (seed, binding) => {
+        seeds.push(seed.slice());
+        return inner.wrap(seed, binding);
+      },
       unwrap: (wrapped, binding) => inner.unwrap(wrapped, binding),
     },
   };
@@ -77,7 +80,9 @@ describe('engine', () => {
   test('tenants never see each other’s keys', async () => {
     const engine = await Engine.create();
     unwrap(await engine.execute({ tenant: 'a' }, 'kms.generate', { algorithm: 'Kyber768' }, id));
-    const sealed = unwrap(await engine.execute({ tenant: 'a' }, 'kem.encrypt', { plaintext: 'aGk=', key_version: 1 }, id)) as { ciphertext: string };
+    const sealed = unwrap(await engine.execute({ tenant: 'a' }, 'kem.encrypt', { plaintext: 'aGk=', key_version: 1 }, id)) as {
+      ciphertext: string;
+    };
     expect(await engine.execute({ tenant: 'b' }, 'kms.list', { algorithm: 'Kyber768' }, id)).toMatchObject({ data: { keys: [] } });
     unwrap(await engine.execute({ tenant: 'b' }, 'kms.generate', { algorithm: 'Kyber768' }, id));
     // tenant b's version 1 is another key: a's ciphertext does not open under it
@@ -111,7 +116,11 @@ describe('engine', () => {
     const onError = vi.fn();
     const engine = await Engine.create({ store: broken, onError });
     const envelope = await engine.execute(caller, 'kms.list', { algorithm: 'Kyber768' }, id);
-    expect(envelope).toEqual({ error: { code: 'ERR_INTERNAL_001', message: 'Internal server error' }, request_id: id, timestamp: expect.any(String) });
+    expect(envelope).toEqual({
+      error: { code: 'ERR_INTERNAL_001', message: 'Internal server error' },
+      request_id: id,
+      timestamp: expect.any(String),
+    });
     expect(JSON.stringify(envelope)).not.toContain(secret);
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: secret }), 'kms.list');
   });
@@ -162,12 +171,24 @@ describe('facade', () => {
   test('unwrap throws the QpherError subclass with code, status and request id', async () => {
     const q = new Qpher({ backend: new LocalBackend() });
     const requestId = '6f1c2a7e-52b3-4c61-9a0f-1e2d3c4b5a69';
-    const error = await q.kms.get({ algorithm: 'Kyber768', key_version: 3 }, { requestId }).then(unwrap).catch((e: unknown) => e);
+    const error = await q.kms
+      .get({ algorithm: 'Kyber768', key_version: 3 }, { requestId })
+      .then(unwrap)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeyVersionNotFoundError);
     expect(error).toBeInstanceOf(QpherError);
-    expect(error).toMatchObject({ code: 'ERR_KEM_005', status: 404, requestId, name: 'KeyVersionNotFoundError', message: 'Key version not found' });
+    expect(error).toMatchObject({
+      code: 'ERR_KEM_005',
+      status: 404,
+      requestId,
+      name: 'KeyVersionNotFoundError',
+      message: 'Key version not found',
+    });
     unwrap(await q.kms.generate({ algorithm: 'Kyber768' }));
-    const forbidden = await q.kms.generate({ algorithm: 'Kyber768' }).then(unwrap).catch((e: unknown) => e);
+    const forbidden = await q.kms
+      .generate({ algorithm: 'Kyber768' })
+      .then(unwrap)
+      .catch((e: unknown) => e);
     expect(forbidden).toBeInstanceOf(ForbiddenError);
     expect(forbidden).toMatchObject({ status: 403 });
   });

@@ -16,9 +16,19 @@ const onNode24 = process.env.QPHER_EXPECT_NODE_MAJOR === '24';
 describe.skipIf(onNode24)('Node 24', () => {
   it('runs providers (native required), engine and server with its store under Node 24', () => {
     const run = fileURLToPath(new URL('./run.mjs', import.meta.url));
-    const files = ['test/crypto/vectors.test.ts', 'test/providers', 'test/engine', 'test/server/sqlite.test.ts', 'test/server/integration.test.ts'];
-    const result = spawnSync(process.execPath, [run, ...files, '--reporter=dot'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+    const files = [
+      'test/crypto/vectors.test.ts',
+      'test/providers',
+      'test/engine',
+      'test/server/sqlite.test.ts',
+      'test/server/integration.test.ts',
+    ];
+    const result = spawnSync(process.execPath, [run, ...files, '--reporter=dot'], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colours
+    const output = `${result.stdout}\n${result.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
     const summary = /Tests\s+(\d+) passed/.exec(output);
     if (result.status !== 0) console.error(output.slice(-4000));
     expect(result.status).toBe(0);

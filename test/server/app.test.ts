@@ -21,15 +21,21 @@ let other: string;
 let readOnly: string;
 let logLines: string[];
 
-async function send(method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}, target = app): Promise<Reply> {
+async function send(
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+  target = app,
+): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers['X-API-Key'] = options.key;
   let body: BodyInit | undefined;
   if (options.body !== undefined) {
-    body = typeof options.body === 'string' || options.body instanceof Uint8Array ? (options.body as BodyInit) : JSON.stringify(options.body);
+    body =
+      typeof options.body === 'string' || options.body instanceof Uint8Array ? (options.body as BodyInit) : JSON.stringify(options.body);
     headers['Content-Type'] ??= 'application/json';
   }
-  const response = await target.request('http://localhost' + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await target.request(`http://localhost${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   return { status: response.status, headers: response.headers, body: JSON.parse(await response.text()) };
 }
 
@@ -59,7 +65,11 @@ describe('envelope and headers', () => {
 
   it('answers every hostile input with the right envelope', async () => {
     for (const c of hostileCases()) {
-      const reply = await send(c.method, c.path, { key: acme, ...(c.headers ? { headers: c.headers } : {}), ...(c.body !== undefined ? { body: c.body } : {}) });
+      const reply = await send(c.method, c.path, {
+        key: acme,
+        ...(c.headers ? { headers: c.headers } : {}),
+        ...(c.body !== undefined ? { body: c.body } : {}),
+      });
       const body = expectEnvelope(reply, c.status, c.code);
       if (c.message) expect(body.error.message, c.name).toMatch(c.message);
       expect(ErrorEnvelopeSchema.safeParse(body).success, c.name).toBe(true);
@@ -72,7 +82,10 @@ describe('envelope and headers', () => {
     const local = await engine.execute({ tenant: 'x' }, 'kem.encrypt', request, crypto.randomUUID());
     const reply = await send('POST', '/api/v1/kem/encrypt', { key: acme, body: request });
     expect(reply.body.error).toEqual((local as { error: unknown }).error);
-    const exact = await send('POST', '/api/v1/kem/encrypt', { key: acme, body: { plaintext: Buffer.alloc(1_048_576).toString('base64'), key_version: 1 } });
+    const exact = await send('POST', '/api/v1/kem/encrypt', {
+      key: acme,
+      body: { plaintext: Buffer.alloc(1_048_576).toString('base64'), key_version: 1 },
+    });
     expectEnvelope(exact, 200);
   });
 
@@ -89,8 +102,11 @@ describe('envelope and headers', () => {
 describe('auth, scopes, tenants', () => {
   it('401 for missing, malformed, unknown and revoked keys', async () => {
     const { key, record } = await keys.create('temp');
-    for (const k of [undefined, 'invalid_key', 'qph_' + 'A'.repeat(43), 'qph_short', key + 'x']) {
-      const reply = await send('POST', '/api/v1/kem/encrypt', { ...(k ? { key: k } : {}), body: { plaintext: 'dGVzdA==', key_version: 1 } });
+    for (const k of [undefined, 'invalid_key', `qph_${'A'.repeat(43)}`, 'qph_short', `${key}x`]) {
+      const reply = await send('POST', '/api/v1/kem/encrypt', {
+        ...(k ? { key: k } : {}),
+        body: { plaintext: 'dGVzdA==', key_version: 1 },
+      });
       expect(expectEnvelope(reply, 401, 'ERR_AUTH_001').error.message).toBe('Invalid or missing API key');
     }
     expectEnvelope(await send('GET', '/api/v1/kms/keys?algorithm=Kyber768', { key }), 200);
@@ -112,7 +128,11 @@ describe('auth, scopes, tenants', () => {
   it('keeps tenants apart', async () => {
     expectEnvelope(await send('GET', '/api/v1/kms/keys/active?algorithm=Kyber768', { key: other }), 404, 'ERR_NOT_FOUND_001');
     expect(expectEnvelope(await send('GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: other }), 200).data.keys).toEqual([]);
-    expectEnvelope(await send('POST', '/api/v1/kem/encrypt', { key: other, body: { plaintext: 'dGVzdA==', key_version: 1 } }), 404, 'ERR_KEM_005');
+    expectEnvelope(
+      await send('POST', '/api/v1/kem/encrypt', { key: other, body: { plaintext: 'dGVzdA==', key_version: 1 } }),
+      404,
+      'ERR_KEM_005',
+    );
   });
 
   it('parses scopes', () => {
@@ -172,7 +192,7 @@ describe('idempotency', () => {
   });
 
   it('replays errors too, is scoped per tenant, and rejects malformed keys', async () => {
-    const headers = { 'Idempotency-Key': 'gen-' + crypto.randomUUID() };
+    const headers = { 'Idempotency-Key': `gen-${crypto.randomUUID()}` };
     const first = await send('POST', '/api/v1/kms/keys/generate', { key: acme, body: { algorithm: 'Kyber768' }, headers });
     expectEnvelope(first, 403, 'ERR_FORBIDDEN_001');
     const again = await send('POST', '/api/v1/kms/keys/generate', { key: acme, body: { algorithm: 'Kyber768' }, headers });
@@ -180,7 +200,11 @@ describe('idempotency', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     const otherTenant = await send('POST', '/api/v1/kms/keys/generate', { key: other, body: { algorithm: 'Kyber768' }, headers });
     expectEnvelope(otherTenant, 201);
-    const bad = await send('POST', '/api/v1/kms/keys/rotate', { key: acme, body: { algorithm: 'Kyber768' }, headers: { 'Idempotency-Key': 'has space' } });
+    const bad = await send('POST', '/api/v1/kms/keys/rotate', {
+      key: acme,
+      body: { algorithm: 'Kyber768' },
+      headers: { 'Idempotency-Key': 'has space' },
+    });
     expectEnvelope(bad, 400, 'ERR_INVALID_001');
   });
 
@@ -200,7 +224,12 @@ describe('idempotency', () => {
       apiKeys: keys,
       idempotency: { reserve: () => ({ state: 'unknown' }), complete: () => {}, release: () => {} },
     });
-    const reply = await send('POST', '/api/v1/kms/keys/rotate', { key: acme, body: { algorithm: 'Kyber768' }, headers: { 'Idempotency-Key': 'k' } }, unknown);
+    const reply = await send(
+      'POST',
+      '/api/v1/kms/keys/rotate',
+      { key: acme, body: { algorithm: 'Kyber768' }, headers: { 'Idempotency-Key': 'k' } },
+      unknown,
+    );
     expect(expectEnvelope(reply, 503, 'ERR_SERVICE_001').error.message).toMatch(/check the keyring/);
   });
 
@@ -228,13 +257,22 @@ describe('routes', () => {
       expect(Object.keys(entry.responses)).toContain(String(op.status));
     }
     const refs: string[] = [];
-    JSON.stringify(doc, (k, v) => (k === '$ref' && refs.push(v), v));
+    JSON.stringify(doc, (k, v) => {
+      if (k === '$ref') refs.push(v);
+      return v;
+    });
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) {
-      const target = ref.slice(2).split('/').reduce((node: any, part: string) => node?.[part], doc);
+      const target = ref
+        .slice(2)
+        .split('/')
+        .reduce((node: any, part: string) => node?.[part], doc);
       expect(target, ref).toBeDefined();
     }
-    expect(doc.paths['/api/v1/kem/encrypt'].post.requestBody.content['application/json'].schema.required).toEqual(['plaintext', 'key_version']);
+    expect(doc.paths['/api/v1/kem/encrypt'].post.requestBody.content['application/json'].schema.required).toEqual([
+      'plaintext',
+      'key_version',
+    ]);
     expect(doc.paths['/api/v1/kms/keys/{algorithm}/{key_version}'].get.parameters.map((p: any) => p.in)).toContain('path');
   });
 

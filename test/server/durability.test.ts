@@ -28,7 +28,10 @@ describe('durability', () => {
       server = await startServer(dir);
       const got = await call(server.url, 'GET', `/api/v1/kms/keys/Dilithium3/${version}`, { key });
       expect(expectEnvelope(got, 200).data.status).toBe('active');
-      const sig = await call(server.url, 'POST', '/api/v1/signature/sign', { key, body: { message: b64('after crash'), key_version: version } });
+      const sig = await call(server.url, 'POST', '/api/v1/signature/sign', {
+        key,
+        body: { message: b64('after crash'), key_version: version },
+      });
       expectEnvelope(sig, 200);
     }
     await server.stop();
@@ -55,7 +58,10 @@ describe('durability', () => {
     await Promise.all(workers);
     expect(acknowledged.length).toBeGreaterThan(0);
     server = await startServer(dir);
-    const keys = expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Dilithium3', { key }), 200).data.keys as { key_version: number; status: string }[];
+    const keys = expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Dilithium3', { key }), 200).data.keys as {
+      key_version: number;
+      status: string;
+    }[];
     const versions = keys.map((k) => k.key_version);
     for (const v of acknowledged) expect(versions).toContain(v);
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
@@ -69,11 +75,16 @@ describe('durability', () => {
     expectEnvelope(await call(a.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Kyber768' } }), 201);
     const perServer = 12;
     const replies = await Promise.all(
-      Array.from({ length: perServer * 2 }, (_, i) => call(i % 2 ? b.url : a.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } })),
+      Array.from({ length: perServer * 2 }, (_, i) =>
+        call(i % 2 ? b.url : a.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } }),
+      ),
     );
     const versions = replies.map((r) => expectEnvelope(r, 200).data.key_version as number);
     expect(new Set(versions).size).toBe(versions.length);
-    const keys = expectEnvelope(await call(b.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key }), 200).data.keys as { key_version: number; status: string }[];
+    const keys = expectEnvelope(await call(b.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key }), 200).data.keys as {
+      key_version: number;
+      status: string;
+    }[];
     expect(keys.map((k) => k.key_version)).toEqual(Array.from({ length: perServer * 2 + 1 }, (_, i) => i + 1));
     expect(keys.filter((k) => k.status === 'active').map((k) => k.key_version)).toEqual([Math.max(...versions)]);
     expect(await a.stop()).toBe(0);
@@ -115,8 +126,14 @@ describe('master key', () => {
     const key = await createApiKey(dir, 'acme');
     const [a, b] = await Promise.all([startServer(dir), startServer(dir)]);
     expectEnvelope(await call(a.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Kyber768' } }), 201);
-    const ct = expectEnvelope(await call(b.url, 'POST', '/api/v1/kem/encrypt', { key, body: { plaintext: b64('shared'), key_version: 1 } }), 200).data.ciphertext;
-    expect(expectEnvelope(await call(a.url, 'POST', '/api/v1/kem/decrypt', { key, body: { ciphertext: ct, key_version: 1 } }), 200).data.plaintext).toBe(b64('shared'));
+    const ct = expectEnvelope(
+      await call(b.url, 'POST', '/api/v1/kem/encrypt', { key, body: { plaintext: b64('shared'), key_version: 1 } }),
+      200,
+    ).data.ciphertext;
+    expect(
+      expectEnvelope(await call(a.url, 'POST', '/api/v1/kem/decrypt', { key, body: { ciphertext: ct, key_version: 1 } }), 200).data
+        .plaintext,
+    ).toBe(b64('shared'));
     expect(await a.stop()).toBe(0);
     expect(await b.stop()).toBe(0);
   });

@@ -56,30 +56,79 @@ async function curl(args: string[]): Promise<any> {
 describe('the spec workflow over HTTP', () => {
   it('runs the full cURL workflow with curl itself (steps 1-5)', async () => {
     const base = server.url;
-    const step1 = await curl(['-X', 'POST', `${base}/api/v1/kms/keys/generate`, '-H', `X-API-Key: ${acme}`, '-H', 'Content-Type: application/json', '-d', '{"algorithm": "Kyber768"}']);
+    const step1 = await curl([
+      '-X',
+      'POST',
+      `${base}/api/v1/kms/keys/generate`,
+      '-H',
+      `X-API-Key: ${acme}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{"algorithm": "Kyber768"}',
+    ]);
     expect(step1.data).toMatchObject({ key_version: 1, algorithm: 'Kyber768', status: 'active' });
     const step2 = await curl([
-      '-X', 'POST', `${base}/api/v1/kem/encrypt`, '-H', `X-API-Key: ${acme}`, '-H', 'Content-Type: application/json',
-      '-H', 'X-Request-ID: 550e8400-e29b-41d4-a716-446655440000',
-      '-d', '{\n"plaintext": "c2Vuc2l0aXZlIGRhdGEgdG8gcHJvdGVjdA==",\n"key_version": 1\n}',
+      '-X',
+      'POST',
+      `${base}/api/v1/kem/encrypt`,
+      '-H',
+      `X-API-Key: ${acme}`,
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      'X-Request-ID: 550e8400-e29b-41d4-a716-446655440000',
+      '-d',
+      '{\n"plaintext": "c2Vuc2l0aXZlIGRhdGEgdG8gcHJvdGVjdA==",\n"key_version": 1\n}',
     ]);
     expect(step2.request_id).toBe('550e8400-e29b-41d4-a716-446655440000');
     expect(step2.data.key_version).toBe(1);
     const step3 = await curl([
-      '-X', 'POST', `${base}/api/v1/kem/decrypt`, '-H', `X-API-Key: ${acme}`, '-H', 'Content-Type: application/json',
-      '-d', JSON.stringify({ ciphertext: step2.data.ciphertext, key_version: 1 }),
+      '-X',
+      'POST',
+      `${base}/api/v1/kem/decrypt`,
+      '-H',
+      `X-API-Key: ${acme}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify({ ciphertext: step2.data.ciphertext, key_version: 1 }),
     ]);
     expect(step3.data.plaintext).toBe('c2Vuc2l0aXZlIGRhdGEgdG8gcHJvdGVjdA==');
-    const gen = await curl(['-X', 'POST', `${base}/api/v1/kms/keys/generate`, '-H', `X-API-Key: ${acme}`, '-H', 'Content-Type: application/json', '-d', '{"algorithm": "Dilithium3"}']);
+    const gen = await curl([
+      '-X',
+      'POST',
+      `${base}/api/v1/kms/keys/generate`,
+      '-H',
+      `X-API-Key: ${acme}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{"algorithm": "Dilithium3"}',
+    ]);
     expect(gen.data.status).toBe('active');
     const step4 = await curl([
-      '-X', 'POST', `${base}/api/v1/signature/sign`, '-H', `X-API-Key: ${acme}`, '-H', 'Content-Type: application/json',
-      '-d', '{\n"message": "SW52b2ljZSAjMTIzNA==",\n"key_version": 1\n}',
+      '-X',
+      'POST',
+      `${base}/api/v1/signature/sign`,
+      '-H',
+      `X-API-Key: ${acme}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{\n"message": "SW52b2ljZSAjMTIzNA==",\n"key_version": 1\n}',
     ]);
     expect(step4.data.key_version).toBe(1);
     const step5 = await curl([
-      '-X', 'POST', `${base}/api/v1/signature/verify`, '-H', `X-API-Key: ${acme}`, '-H', 'Content-Type: application/json',
-      '-d', JSON.stringify({ message: 'SW52b2ljZSAjMTIzNA==', signature: step4.data.signature, key_version: 1 }),
+      '-X',
+      'POST',
+      `${base}/api/v1/signature/verify`,
+      '-H',
+      `X-API-Key: ${acme}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify({ message: 'SW52b2ljZSAjMTIzNA==', signature: step4.data.signature, key_version: 1 }),
     ]);
     expect(step5.data).toEqual({ valid: true });
   });
@@ -95,28 +144,65 @@ describe('the spec workflow over HTTP', () => {
     const refused = await call(server.url, 'POST', '/api/v1/kms/keys/generate', { ...k, body: { algorithm: 'Kyber768' } });
     expect(expectEnvelope(refused, 403, 'ERR_FORBIDDEN_001').error.message).toMatch(/rotate/);
 
-    const rotated = expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, body: { algorithm: 'Kyber768' } }), 200);
+    const rotated = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, body: { algorithm: 'Kyber768' } }),
+      200,
+    );
     expect(rotated.data).toMatchObject({ key_version: 2, status: 'active', algorithm: 'Kyber768' });
     expect(expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys/Kyber768/1', k), 200).data.status).toBe('retired');
 
-    const ct = expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/encrypt', { ...k, body: { plaintext: b64('v2'), key_version: 2 } }), 200).data.ciphertext;
-    const retired = expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/retire', { ...k, body: { algorithm: 'Kyber768', key_version: 2 } }), 200);
+    const ct = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kem/encrypt', { ...k, body: { plaintext: b64('v2'), key_version: 2 } }),
+      200,
+    ).data.ciphertext;
+    const retired = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/retire', { ...k, body: { algorithm: 'Kyber768', key_version: 2 } }),
+      200,
+    );
     expect(retired.data).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/encrypt', { ...k, body: { plaintext: b64('x'), key_version: 2 } }), 403, 'ERR_FORBIDDEN_001');
-    expect(expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/decrypt', { ...k, body: { ciphertext: ct, key_version: 2 } }), 200).data.plaintext).toBe(b64('v2'));
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kem/encrypt', { ...k, body: { plaintext: b64('x'), key_version: 2 } }),
+      403,
+      'ERR_FORBIDDEN_001',
+    );
+    expect(
+      expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/decrypt', { ...k, body: { ciphertext: ct, key_version: 2 } }), 200).data
+        .plaintext,
+    ).toBe(b64('v2'));
     expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys/active?algorithm=Kyber768', k), 404, 'ERR_NOT_FOUND_001');
 
-    const archived = expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/archive', { ...k, body: { algorithm: 'Kyber768', key_version: 2 } }), 200);
+    const archived = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/archive', { ...k, body: { algorithm: 'Kyber768', key_version: 2 } }),
+      200,
+    );
     expect(archived.data.status).toBe('archived');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/decrypt', { ...k, body: { ciphertext: ct, key_version: 2 } }), 403, 'ERR_FORBIDDEN_001');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/retire', { ...k, body: { algorithm: 'Kyber768', key_version: 2 } }), 403, 'ERR_FORBIDDEN_001');
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kem/decrypt', { ...k, body: { ciphertext: ct, key_version: 2 } }),
+      403,
+      'ERR_FORBIDDEN_001',
+    );
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/retire', { ...k, body: { algorithm: 'Kyber768', key_version: 2 } }),
+      403,
+      'ERR_FORBIDDEN_001',
+    );
     expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys/Kyber768/77', k), 404, 'ERR_KEM_005');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/encrypt', { ...k, body: { plaintext: b64('x'), key_version: 77 } }), 404, 'ERR_KEM_005');
-    expect(expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, body: { algorithm: 'Kyber768' } }), 200).data.key_version).toBe(3);
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kem/encrypt', { ...k, body: { plaintext: b64('x'), key_version: 77 } }),
+      404,
+      'ERR_KEM_005',
+    );
+    expect(
+      expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, body: { algorithm: 'Kyber768' } }), 200).data
+        .key_version,
+    ).toBe(3);
   });
 
   it('answers the spec error examples (401, 400) with the spec messages', async () => {
-    const auth = await call(server.url, 'POST', '/api/v1/kem/encrypt', { key: 'invalid_key', body: { plaintext: 'dGVzdA==', key_version: 1 } });
+    const auth = await call(server.url, 'POST', '/api/v1/kem/encrypt', {
+      key: 'invalid_key',
+      body: { plaintext: 'dGVzdA==', key_version: 1 },
+    });
     expect(expectEnvelope(auth, 401, 'ERR_AUTH_001').error.message).toBe('Invalid or missing API key');
     expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768'), 401, 'ERR_AUTH_001');
     const invalid = await call(server.url, 'POST', '/api/v1/kem/encrypt', { key: acme, body: { plaintext: 'dGVzdA==' } });
@@ -128,33 +214,63 @@ describe('the spec workflow over HTTP', () => {
 
 describe('tenants and scopes', () => {
   it('never shows one tenant the keys of another', async () => {
-    expect(expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: globex }), 200).data.keys).toEqual([]);
+    expect(expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: globex }), 200).data.keys).toEqual(
+      [],
+    );
     expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys/Kyber768/1', { key: globex }), 404, 'ERR_KEM_005');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/signature/sign', { key: globex, body: { message: 'eA==', key_version: 1 } }), 404, 'ERR_KEM_005');
-    const own = expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/generate', { key: globex, body: { algorithm: 'Kyber768' } }), 201);
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/signature/sign', { key: globex, body: { message: 'eA==', key_version: 1 } }),
+      404,
+      'ERR_KEM_005',
+    );
+    const own = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/generate', { key: globex, body: { algorithm: 'Kyber768' } }),
+      201,
+    );
     expect(own.data.key_version).toBe(1); // versions are per tenant
   });
 
   it('enforces scopes with 403 ERR_FORBIDDEN_001', async () => {
     expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Dilithium3', { key: acmeRead }), 200);
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: acmeRead, body: { algorithm: 'Kyber768' } }), 403, 'ERR_FORBIDDEN_001');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/signature/sign', { key: acmeKem, body: { message: 'eA==', key_version: 1 } }), 403, 'ERR_FORBIDDEN_001');
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: acmeRead, body: { algorithm: 'Kyber768' } }),
+      403,
+      'ERR_FORBIDDEN_001',
+    );
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/signature/sign', { key: acmeKem, body: { message: 'eA==', key_version: 1 } }),
+      403,
+      'ERR_FORBIDDEN_001',
+    );
     expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: acmeKem }), 403, 'ERR_FORBIDDEN_001');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/encrypt', { key: acmeKem, body: { plaintext: 'eA==', key_version: 3 } }), 200);
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kem/encrypt', { key: acmeKem, body: { plaintext: 'eA==', key_version: 3 } }),
+      200,
+    );
   });
 });
 
 describe('idempotency over HTTP', () => {
   it('replays a rotate, refuses another body, and survives a restart of the store', async () => {
     const headers = { 'Idempotency-Key': crypto.randomUUID() };
-    const first = expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: globex, body: { algorithm: 'Kyber768' }, headers }), 200);
+    const first = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: globex, body: { algorithm: 'Kyber768' }, headers }),
+      200,
+    );
     const again = await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: globex, body: { algorithm: 'Kyber768' }, headers });
     expect(expectEnvelope(again, 200).data).toEqual(first.data);
     expect(again.body.request_id).not.toBe(first.request_id);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: globex, body: { algorithm: 'Dilithium3' }, headers }), 400, 'ERR_INVALID_001');
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: globex, body: { algorithm: 'Dilithium3' }, headers }),
+      400,
+      'ERR_INVALID_001',
+    );
     // Another tenant using the same key is a different request.
-    expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: acme, body: { algorithm: 'Dilithium3' }, headers }), 200);
+    expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key: acme, body: { algorithm: 'Dilithium3' }, headers }),
+      200,
+    );
     const keys = expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: globex }), 200).data.keys;
     expect(keys.at(-1).key_version).toBe(first.data.key_version);
   });
@@ -164,7 +280,11 @@ describe('hostile inputs', () => {
   it('answers each with the right envelope and stays healthy', async () => {
     for (const c of hostileCases()) {
       const headers: Record<string, string> = { 'X-API-Key': acme, ...c.headers };
-      const response = await fetch(server.url + c.path, { method: c.method, headers, ...(c.body !== undefined ? { body: c.body as BodyInit } : {}) });
+      const response = await fetch(server.url + c.path, {
+        method: c.method,
+        headers,
+        ...(c.body !== undefined ? { body: c.body as BodyInit } : {}),
+      });
       const reply = { status: response.status, headers: response.headers, body: JSON.parse(await response.text()) };
       const body = expectEnvelope(reply, c.status, c.code);
       if (c.message) expect(body.error.message, c.name).toMatch(c.message);
@@ -178,7 +298,10 @@ describe('hostile inputs', () => {
 
   it('answers what the HTTP parser refuses (header injection, huge headers) with an envelope', async () => {
     const injected = parseRaw(
-      await rawHttp(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: 550e8400-e29b-41d4-a716-446655440000\rX-Injected: 1\r\n\r\n'),
+      await rawHttp(
+        server.port,
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: 550e8400-e29b-41d4-a716-446655440000\rX-Injected: 1\r\n\r\n',
+      ),
     );
     expectEnvelope(injected, 400, 'ERR_INVALID_001');
     const huge = parseRaw(await rawHttp(server.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: ${'a'.repeat(70_000)}\r\n\r\n`));
@@ -221,13 +344,20 @@ describe('api-key CLI, shutdown and restart', () => {
   });
 
   it('finishes a request in flight on SIGTERM, exits 0, and keeps everything after a restart', async () => {
-    const ct = expectEnvelope(await call(server.url, 'POST', '/api/v1/kem/encrypt', { key: acme, body: { plaintext: b64('persist me'), key_version: 3 } }), 200).data.ciphertext;
+    const ct = expectEnvelope(
+      await call(server.url, 'POST', '/api/v1/kem/encrypt', { key: acme, body: { plaintext: b64('persist me'), key_version: 3 } }),
+      200,
+    ).data.ciphertext;
     const body = JSON.stringify({ plaintext: b64('in flight'), key_version: 3 });
     const agent = new Agent({ keepAlive: true });
     const inFlight = new Promise<{ status: number; body: any }>((resolve, reject) => {
       const req = httpRequest(
         `${server.url}/api/v1/kem/encrypt`,
-        { method: 'POST', agent, headers: { 'X-API-Key': acme, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        {
+          method: 'POST',
+          agent,
+          headers: { 'X-API-Key': acme, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8').on('data', (c: string) => (text += c));

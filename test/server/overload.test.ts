@@ -23,11 +23,16 @@ beforeAll(async () => {
   dir = await tempDir();
   key = await createApiKey(dir, 'load');
   server = await startServer(dir, [
-    '--provider', 'noble',
-    '--crypto-threads', '2',
-    '--crypto-queue', String(QUEUE),
-    '--crypto-deadline-ms', String(DEADLINE_MS),
-    '--rate-limit', '1000000:1000000',
+    '--provider',
+    'noble',
+    '--crypto-threads',
+    '2',
+    '--crypto-queue',
+    String(QUEUE),
+    '--crypto-deadline-ms',
+    String(DEADLINE_MS),
+    '--rate-limit',
+    '1000000:1000000',
   ]);
   expect((await call(server.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Dilithium3' } })).status).toBe(201);
 });
@@ -44,7 +49,7 @@ describe('10× overload', () => {
     const sign = async () => {
       const started = performance.now();
       try {
-        const response = await fetch(server.url + '/api/v1/signature/sign', {
+        const response = await fetch(`${server.url}/api/v1/signature/sign`, {
           method: 'POST',
           headers: { 'X-API-Key': key, 'Content-Type': 'application/json' },
           body,
@@ -61,12 +66,14 @@ describe('10× overload', () => {
     for (let i = 0; i < 6; i++) await sign();
     const t0 = performance.now();
     let done = 0;
-    await Promise.all([0, 1].map(async () => {
-      while (performance.now() - t0 < 1000) {
-        expect((await sign()).status).toBe(200);
-        done++;
-      }
-    }));
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (performance.now() - t0 < 1000) {
+          expect((await sign()).status).toBe(200);
+          done++;
+        }
+      }),
+    );
     const capacity = (done * 1000) / (performance.now() - t0);
     const baseline = rssMiB(server.proc.pid!);
 
@@ -97,7 +104,10 @@ describe('10× overload', () => {
       total,
       ok: count(200),
       busy: count(503),
-      other: answers.filter((a) => a.status !== 200 && a.status !== 503).map((a) => a.status + ('error' in a ? ` ${a.error}` : '')).slice(0, 5),
+      other: answers
+        .filter((a) => a.status !== 200 && a.status !== 503)
+        .map((a) => a.status + ('error' in a ? ` ${a.error}` : ''))
+        .slice(0, 5),
       clientMaxMs: Math.round(Math.max(...answers.map((a) => a.ms))),
       serverMaxMs: Math.round(serverMaxMs),
       logged: logged.length,

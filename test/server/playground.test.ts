@@ -94,7 +94,7 @@ describe('servePlayground', () => {
 
   it('adds the extra headers it is given (HSTS over HTTPS) and refuses a missing directory argument', async () => {
     const hsts = 'max-age=31536000; includeSubDomains';
-    const response = (await servePlayground(dir, { headers: { 'Strict-Transport-Security': hsts } })(new Request(origin + '/sw.js')))!;
+    const response = (await servePlayground(dir, { headers: { 'Strict-Transport-Security': hsts } })(new Request(`${origin}/sw.js`)))!;
     expect(response.headers.get('strict-transport-security')).toBe(hsts);
     expect(response.headers.get('content-security-policy')).toBe(PLAYGROUND_CSP);
     expect(() => servePlayground('')).toThrow(TypeError);

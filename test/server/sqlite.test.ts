@@ -31,7 +31,10 @@ afterAll(async () => {
 describe('SqliteStore', () => {
   it('reads back what update wrote, per (tenant, algorithm)', async () => {
     await store.update('t', 'Kyber768', () => ({ keys: [key(1)], result: null }));
-    await store.update('t', 'Kyber768', (keys) => ({ keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)], result: null }));
+    await store.update('t', 'Kyber768', (keys) => ({
+      keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)],
+      result: null,
+    }));
     expect((await store.read('t', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'],
       [2, 'active'],
@@ -42,7 +45,11 @@ describe('SqliteStore', () => {
   });
 
   it('rolls back when change throws and when a constraint fails', async () => {
-    await expect(store.update('t', 'Kyber768', () => { throw new Error('nope'); })).rejects.toThrow('nope');
+    await expect(
+      store.update('t', 'Kyber768', () => {
+        throw new Error('nope');
+      }),
+    ).rejects.toThrow('nope');
     // A second active key violates the one-active-key index: nothing of the change is kept.
     await expect(store.update('t', 'Kyber768', (keys) => ({ keys: [...keys, key(3)], result: null }))).rejects.toThrow(/UNIQUE/);
     expect((await store.read('t', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
@@ -103,7 +110,13 @@ describe('SqliteStore', () => {
 
     // A change that was refused (rolled back) or wrote nothing does not count.
     expect(store.reserve('c', 'gen-1', 'f', t0)).toEqual({ state: 'acquired' });
-    await expect(store.run('c', 'gen-1', () => store.update('c', 'Kyber768', () => { throw new Error('refused'); }))).rejects.toThrow();
+    await expect(
+      store.run('c', 'gen-1', () =>
+        store.update('c', 'Kyber768', () => {
+          throw new Error('refused');
+        }),
+      ),
+    ).rejects.toThrow();
     await store.run('c', 'gen-1', () => store.update('c', 'Kyber768', () => ({ result: null })));
     expect(store.reserve('c', 'gen-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
   });

@@ -20,9 +20,23 @@ describe('TLS', () => {
   beforeAll(async () => {
     dir = await freshDir();
     await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
     ]);
     cert = await readFile(join(dir, 'cert.pem'));
   });
@@ -32,16 +46,22 @@ describe('TLS', () => {
     const server = await startServer(dir, ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
 
-    const reply = await new Promise<{ status: number; headers: Record<string, unknown>; body: any; protocol: string }>((resolve, reject) => {
-      const req = httpsRequest(`${server.url}/api/v1/kms/keys/generate`, { method: 'POST', ca: cert, headers: { 'X-API-Key': key, 'Content-Type': 'application/json' } }, (res) => {
-        let text = '';
-        const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? '';
-        res.setEncoding('utf8').on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text), protocol }));
-      });
-      req.on('error', reject);
-      req.end('{"algorithm":"Dilithium3"}');
-    });
+    const reply = await new Promise<{ status: number; headers: Record<string, unknown>; body: any; protocol: string }>(
+      (resolve, reject) => {
+        const req = httpsRequest(
+          `${server.url}/api/v1/kms/keys/generate`,
+          { method: 'POST', ca: cert, headers: { 'X-API-Key': key, 'Content-Type': 'application/json' } },
+          (res) => {
+            let text = '';
+            const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? '';
+            res.setEncoding('utf8').on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text), protocol }));
+          },
+        );
+        req.on('error', reject);
+        req.end('{"algorithm":"Dilithium3"}');
+      },
+    );
     expect(reply.protocol).toBe('TLSv1.3');
     expect(reply.status).toBe(201);
     expect(reply.body.data.algorithm).toBe('Dilithium3');
@@ -76,7 +96,7 @@ describe('playground', () => {
     await mkdir(join(site, 'assets'), { recursive: true });
     await writeFile(join(site, 'index.html'), '<!doctype html><title>Qpher playground</title>');
     const server = await startServer(dir, ['--playground', site]);
-    const page = await fetch(server.url + '/');
+    const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");

@@ -42,7 +42,17 @@ export function stagePackage(tag: string): string {
   const pkg = join(stage, 'node_modules/qpher');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(pkg, { recursive: true });
-  const tsc = [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(pkg, 'dist'), '--sourceMap', 'false', '--declaration', 'false'];
+  const tsc = [
+    join(repoRoot, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    join(pkg, 'dist'),
+    '--sourceMap',
+    'false',
+    '--declaration',
+    'false',
+  ];
   try {
     execFileSync(process.execPath, tsc, { cwd: repoRoot, stdio: 'pipe' });
   } catch (error) {
@@ -74,7 +84,8 @@ function installedAt(stage: string): Plugin {
       if (id !== 'qpher' && !id.startsWith('qpher/')) return null;
       const resolved = await this.resolve(id, importer, { ...options, skipSelf: true });
       // Never fall back to anything else (the repo's own dist/ through self-reference, say).
-      if (!resolved || !(resolved.id.startsWith(stage) || resolved.id.startsWith(real))) throw new Error(`${id} did not resolve inside ${stage}: ${resolved?.id}`);
+      if (!resolved || !(resolved.id.startsWith(stage) || resolved.id.startsWith(real)))
+        throw new Error(`${id} did not resolve inside ${stage}: ${resolved?.id}`);
       return resolved;
     },
   };
@@ -138,10 +149,16 @@ async function buildOnce(stage: string, entry: string, packageOnly: boolean): Pr
   const chunks = new Map(items.filter((i): i is Rolldown.OutputChunk => i.type === 'chunk').map((c) => [c.fileName, c]));
   // The main thread loads the entry and, transitively, its static imports; dynamic imports
   // (the in-process engine, for Node) are never fetched by a browser page on the Worker path.
-  const mainFiles = staticClosure(chunks, [...chunks.values()].filter((c) => c.isEntry).map((c) => c.fileName));
+  const mainFiles = staticClosure(
+    chunks,
+    [...chunks.values()].filter((c) => c.isEntry).map((c) => c.fileName),
+  );
   // Likewise the Worker: its entry chunk and what that imports statically; chunks it may import
   // dynamically later are reported as 'worker-lazy', not counted in the row.
-  const workerFiles = staticClosure(workerChunks, [...workerChunks.values()].filter((c) => c.isEntry).map((c) => c.fileName));
+  const workerFiles = staticClosure(
+    workerChunks,
+    [...workerChunks.values()].filter((c) => c.isEntry).map((c) => c.fileName),
+  );
 
   const sizes: Sizes = { main: 0, worker: 0, files: [], mainModules: [] };
   for (const file of mainFiles) sizes.mainModules.push(...(chunks.get(file)?.moduleIds ?? []).map((id) => relative(repoRoot, id)));
@@ -182,4 +199,3 @@ export async function buildApp(stage: string, outDir: string): Promise<void> {
 }
 
 export const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
-

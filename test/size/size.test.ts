@@ -29,11 +29,13 @@ beforeAll(async () => {
 afterAll(() => removeStage(stage));
 
 /** Chunks only a dynamic import() reaches (the in-process engine for Node, optional providers). */
-const lazy = (r: RowSizes) => r.total.files.filter((f) => f.kind === 'lazy' || f.kind === 'worker-lazy').reduce((sum, f) => sum + f.gzip, 0);
+const lazy = (r: RowSizes) =>
+  r.total.files.filter((f) => f.kind === 'lazy' || f.kind === 'worker-lazy').reduce((sum, f) => sum + f.gzip, 0);
 
 const row = (name: string) => rows.get(name)!;
 const deps = (modules: string[]) => modules.filter((m) => m.includes('node_modules/') && !m.includes('node_modules/qpher/'));
-const own = (modules: string[]) => modules.filter((m) => m.includes('node_modules/qpher/')).map((m) => m.replace(/.*node_modules\/qpher\/dist\//, ''));
+const own = (modules: string[]) =>
+  modules.filter((m) => m.includes('node_modules/qpher/')).map((m) => m.replace(/.*node_modules\/qpher\/dist\//, ''));
 
 describe.each(['', '-subpath'])('budgets (root entry%s)', (suffix) => {
   test(`Qpher + RemoteBackend ≤ ${kb(BUDGETS.remote)}, with no post-quantum code, zod or Worker`, () => {

@@ -110,9 +110,7 @@ describe('IndexedDbKeyStore', () => {
   it('never mints a version twice when two connections update at once', async () => {
     const name = freshDb();
     const [tabA, tabB] = [open(name), open(name)];
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? tabA : tabB).update('t', 'Dilithium3', append)),
-    );
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? tabA : tabB).update('t', 'Dilithium3', append)));
     expect(new Set(results).size).toBe(40);
     expect((await tabA.read('t', 'Dilithium3')).map((k) => k.key_version)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
@@ -122,7 +120,7 @@ describe('IndexedDbKeyStore', () => {
     await store.update('t', 'Kyber768', append);
     const proto = globalThis.IDBObjectStore.prototype;
     const put = proto.put;
-    proto.put = function () {
+    proto.put = () => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     };
     try {
@@ -202,7 +200,13 @@ describe('Engine over IndexedDbKeyStore', () => {
     const store = open(name);
     const inner = aesGcmSeedWrapper(await store.wrappingKey());
     const wrapper: SeedWrapper = seeds
-      ? { wrap: (seed, binding) => (seeds.push(seed.slice()), inner.wrap(seed, binding)), unwrap: inner.unwrap }
+      ? {
+          wrap: (seed, binding) => {
+            seeds.push(seed.slice());
+            return inner.wrap(seed, binding);
+          },
+          unwrap: inner.unwrap,
+        }
       : inner;
     return Engine.create({ store, wrapper });
   }
@@ -247,12 +251,14 @@ describe('Engine over IndexedDbKeyStore', () => {
     const engine = await engineFor(freshDb());
     const proto = globalThis.IDBObjectStore.prototype;
     const put = proto.put;
-    proto.put = function () {
+    proto.put = () => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     };
     try {
       const envelope = await engine.execute(caller, 'kms.generate', { algorithm: 'Kyber768' }, 'q');
-      expect(envelope).toMatchObject({ error: { code: 'ERR_SERVICE_001', message: 'Browser storage quota exceeded: the keyring was not changed' } });
+      expect(envelope).toMatchObject({
+        error: { code: 'ERR_SERVICE_001', message: 'Browser storage quota exceeded: the keyring was not changed' },
+      });
     } finally {
       proto.put = put;
     }

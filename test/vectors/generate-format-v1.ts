@@ -80,8 +80,7 @@ export async function generate(): Promise<FormatVector[]> {
   const out: FormatVector[] = [];
   for (const v of inputs) {
     const { publicKey } = nobleProvider.mlKem768.keygen(v.seed);
-    const m =
-      v.mode === 'deterministic' ? deriveDeterministicRandomness(v.seed, v.salt!, v.aad, v.plaintext) : v.encapRandomness!;
+    const m = v.mode === 'deterministic' ? deriveDeterministicRandomness(v.seed, v.salt!, v.aad, v.plaintext) : v.encapRandomness!;
     const ciphertext = await sealCiphertext({
       publicKey,
       keyVersion: v.keyVersion,
@@ -108,9 +107,6 @@ export async function generate(): Promise<FormatVector[]> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const vectors = await generate();
   const file = new URL('./format-v1.json', import.meta.url);
-  writeFileSync(
-    file,
-    JSON.stringify({ format: 'qpher ciphertext v1', spec: 'docs/format.md', vectors }, null, 2) + '\n',
-  );
+  writeFileSync(file, `${JSON.stringify({ format: 'qpher ciphertext v1', spec: 'docs/format.md', vectors }, null, 2)}\n`);
   console.log(`wrote ${vectors.length} vectors to ${file.pathname}`);
 }

@@ -45,8 +45,7 @@ export function createHandler(setup: EngineSetup): Handler {
     try {
       engine = await start();
     } catch (error) {
-      const message =
-        error instanceof QpherError && error.code === 'ERR_SERVICE_001' ? error.message : 'Local engine failed to start';
+      const message = error instanceof QpherError && error.code === 'ERR_SERVICE_001' ? error.message : 'Local engine failed to start';
       return { type: 'envelope', id, envelope: errorEnvelope('ERR_SERVICE_001', message, requestId) };
     }
     try {

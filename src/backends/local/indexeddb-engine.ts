@@ -8,10 +8,7 @@ import { aesGcmSeedWrapper } from '../../engine/seed-wrapper.js';
 import { IndexedDbKeyStore } from '../../stores/indexeddb.js';
 import type { InitMessage } from './protocol.js';
 
-export async function startIndexedDbEngine(
-  init: InitMessage,
-  options: Omit<EngineOptions, 'store' | 'wrapper'> = {},
-): Promise<Engine> {
+export async function startIndexedDbEngine(init: InitMessage, options: Omit<EngineOptions, 'store' | 'wrapper'> = {}): Promise<Engine> {
   const store = new IndexedDbKeyStore(init.dbName);
   const wrapper = aesGcmSeedWrapper(await store.wrappingKey());
   return Engine.create({

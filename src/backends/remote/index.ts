@@ -153,7 +153,11 @@ export class RemoteBackend implements Backend {
       // Not followed: fetch would carry X-API-Key to wherever the Location points.
       response.body?.cancel().catch(() => {});
       return {
-        envelope: errorEnvelope('ERR_BAD_GATEWAY_001', `The server answered with a redirect (HTTP ${status}), which is not followed`, requestId),
+        envelope: errorEnvelope(
+          'ERR_BAD_GATEWAY_001',
+          `The server answered with a redirect (HTTP ${status}), which is not followed`,
+          requestId,
+        ),
         retry: false,
       };
     }

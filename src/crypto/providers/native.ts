@@ -22,7 +22,18 @@
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { equalBytes } from '@noble/post-quantum/utils.js';
 import { checkDsaSecretKey } from './checks.js';
-import { isVerifiable, ML_DSA_65, ML_KEM_768, nobleProvider, requireBytes, type Aes256Gcm, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
+import {
+  isVerifiable,
+  ML_DSA_65,
+  ML_KEM_768,
+  nobleProvider,
+  requireBytes,
+  type Aes256Gcm,
+  type KeyPair,
+  type MlDsa65,
+  type MlKem768,
+  type PrimitiveProvider,
+} from '../primitives.js';
 
 type KeyObject = import('node:crypto').KeyObject;
 type SignKey = KeyObject | { key: KeyObject; context: Buffer };
@@ -69,7 +80,6 @@ const KEM_SPKI = hex('308204b2300b060960864801650304040203820' + '4a100'); // â€
 const DSA_SPKI = hex('308207b2300b0609608648016503040312038207a100'); // â€– pk (1952)
 const KEM_SECRET_KEY_LENGTH = 2400;
 const DSA_SECRET_KEY_LENGTH = 4032;
-
 
 /** KeyObjects per Uint8Array, checked against a private copy of the bytes they came from. */
 class KeyCache {

@@ -21,7 +21,17 @@
  * @module
  */
 import { checkDsaSecretKey, trustDsaSecretKey } from './checks.js';
-import { isVerifiable, ML_DSA_65, ML_KEM_768, nobleProvider, requireBytes, type KeyPair, type MlDsa65, type MlKem768, type PrimitiveProvider } from '../primitives.js';
+import {
+  isVerifiable,
+  ML_DSA_65,
+  ML_KEM_768,
+  nobleProvider,
+  requireBytes,
+  type KeyPair,
+  type MlDsa65,
+  type MlKem768,
+  type PrimitiveProvider,
+} from '../primitives.js';
 
 /** The parts of an Emscripten liboqs module (one algorithm per module) that this file uses. */
 export interface OqsModule {
@@ -72,7 +82,7 @@ function tapeRunner(): <T>(tape: Uint8Array, fn: () => T) => T {
       offset += bytes.length;
       return bytes;
     };
-    const own = Object.prototype.hasOwnProperty.call(host, slot);
+    const own = Object.hasOwn(host, slot);
     const previous = host[slot];
     host[slot] = fake;
     let result: T;
@@ -86,7 +96,6 @@ function tapeRunner(): <T>(tape: Uint8Array, fn: () => T) => T {
     return result;
   };
 }
-
 
 const KEM_SECRET_KEY_LENGTH = 2400; // FIPS 203 Table 3
 const DSA_SECRET_KEY_LENGTH = 4032;
@@ -159,7 +168,10 @@ function build(kemModule: OqsModule, sigModule: OqsModule): PrimitiveProvider {
     keygen(seed: Uint8Array): KeyPair {
       requireBytes(seed, 'seed', ML_KEM_768.seedLength);
       try {
-        check(withTape(seed, () => kemModule._OQS_KEM_keypair!(kem, kPk, kSk)), 'ML-KEM keypair'); // reads d‖z in one call
+        check(
+          withTape(seed, () => kemModule._OQS_KEM_keypair!(kem, kPk, kSk)),
+          'ML-KEM keypair',
+        ); // reads d‖z in one call
         return { publicKey: k.read(kPk, ML_KEM_768.publicKeyLength), secretKey: k.read(kSk, KEM_SECRET_KEY_LENGTH) };
       } finally {
         k.wipe(kSk, KEM_SECRET_KEY_LENGTH);
@@ -199,7 +211,10 @@ function build(kemModule: OqsModule, sigModule: OqsModule): PrimitiveProvider {
     keygen(seed: Uint8Array): KeyPair {
       requireBytes(seed, 'seed', ML_DSA_65.seedLength);
       try {
-        check(withTape(seed, () => sigModule._OQS_SIG_keypair!(sig, sPk, sSk)), 'ML-DSA keypair');
+        check(
+          withTape(seed, () => sigModule._OQS_SIG_keypair!(sig, sPk, sSk)),
+          'ML-DSA keypair',
+        );
         const pair = { publicKey: s.read(sPk, ML_DSA_65.publicKeyLength), secretKey: s.read(sSk, DSA_SECRET_KEY_LENGTH) };
         trustDsaSecretKey(pair.secretKey);
         return pair;
@@ -222,7 +237,10 @@ function build(kemModule: OqsModule, sigModule: OqsModule): PrimitiveProvider {
       s.write(sSk, secretKey);
       const run = () => sigModule._OQS_SIG_sign!(sig, sSig, sLen, msgPtr, msg.length, sSk);
       try {
-        check(randomness === undefined ? run() : withTape(randomness === false ? ZERO_RND : randomness, run), 'ML-DSA sign (invalid secret key?)');
+        check(
+          randomness === undefined ? run() : withTape(randomness === false ? ZERO_RND : randomness, run),
+          'ML-DSA sign (invalid secret key?)',
+        );
         return s.read(sSig, ML_DSA_65.signatureLength);
       } finally {
         s.wipe(sSk, DSA_SECRET_KEY_LENGTH);
@@ -251,7 +269,8 @@ function defaultFactories(): OqsFactories {
   const load = async (file: string): Promise<OqsModule> => {
     const specifier = '@oqs/liboqs-js';
     const entry = import.meta.resolve(specifier); // src/index.js; the dist files are not in its exports map
-    const factory = ((await import(/* @vite-ignore */ new URL(`../dist/${file}`, entry).href)) as { default: () => Promise<OqsModule> }).default;
+    const factory = ((await import(/* @vite-ignore */ new URL(`../dist/${file}`, entry).href)) as { default: () => Promise<OqsModule> })
+      .default;
     return factory();
   };
   return { mlKem768: () => load('ml-kem-768.min.js'), mlDsa65: () => load('ml-dsa-65.min.js') };

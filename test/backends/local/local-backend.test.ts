@@ -64,7 +64,8 @@ describe('the shared handler', () => {
       }
       return Engine.create();
     });
-    const list = (id: number) => handle({ type: 'call', id, operation: 'kms.list', request: { algorithm: 'Kyber768' }, requestId: `r${id}` });
+    const list = (id: number) =>
+      handle({ type: 'call', id, operation: 'kms.list', request: { algorithm: 'Kyber768' }, requestId: `r${id}` });
     expect(await list(1)).toMatchObject({ id: 1, envelope: { error: { code: 'ERR_INTERNAL_001' } } }); // no init yet
     await handle({ type: 'init', dbName: 'x', tenant: 't' });
     const waiting = list(2); // waits for the first start, which then fails

@@ -90,9 +90,7 @@ describe('LocalBackend over a Worker', () => {
   it('settles every pending call with ERR_SERVICE_001 when the Worker fails to load, and retries later', async () => {
     StandInWorker.made = [];
     const backend = new LocalBackend({ worker: worker('fail-load'), dbName: dbName() });
-    const envelopes = await Promise.all(
-      ['x', 'y'].map((id) => backend.call('kms.list', { algorithm: 'Kyber768' }, { requestId: id })),
-    );
+    const envelopes = await Promise.all(['x', 'y'].map((id) => backend.call('kms.list', { algorithm: 'Kyber768' }, { requestId: id })));
     for (const envelope of envelopes) expect(envelope).toMatchObject({ error: { code: 'ERR_SERVICE_001' } });
     expect(StandInWorker.made[0]!.terminated).toBe(true);
     expect(await backend.call('kms.list', { algorithm: 'Kyber768' }, { requestId: 'z' })).toMatchObject({

@@ -45,7 +45,9 @@ async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; e
 
 describe('requests on the wire', () => {
   it('POSTs the JSON body with X-API-Key, Content-Type and X-Request-ID, and returns the envelope as is', async () => {
-    const { backend, requests } = await setup((req, res) => send(res, 200, { ...ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 }), extra: 'kept' }));
+    const { backend, requests } = await setup((req, res) =>
+      send(res, 200, { ...ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 }), extra: 'kept' }),
+    );
     const envelope = await call(backend, { requestId: 'rid-42' });
     expect(envelope).toMatchObject({ data: { ciphertext: 'AAAA', key_version: 1 }, request_id: 'rid-42', extra: 'kept' });
     expect(requests).toHaveLength(1);
@@ -79,10 +81,13 @@ describe('requests on the wire', () => {
     }
   });
 
-  it('answers a GET whose path field is missing with the engine\'s ERR_INVALID_001, without a request', async () => {
+  it("answers a GET whose path field is missing with the engine's ERR_INVALID_001, without a request", async () => {
     const { backend, requests } = await setup((req, res) => send(res, 200, ok(req.headers['x-request-id'], {})));
     const envelope = await backend.call('kms.get', { algorithm: 'Kyber768' }, { requestId: 'g' });
-    expect(envelope).toMatchObject({ error: { code: 'ERR_INVALID_001', message: 'Validation failed: key_version is required' }, request_id: 'g' });
+    expect(envelope).toMatchObject({
+      error: { code: 'ERR_INVALID_001', message: 'Validation failed: key_version is required' },
+      request_id: 'g',
+    });
     expect(requests).toHaveLength(0);
   });
 
@@ -94,7 +99,9 @@ describe('requests on the wire', () => {
   });
 
   it('works under the Qpher facade (bytes become base64, the request id is sent)', async () => {
-    const { backend, requests } = await setup((req, res) => send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 })));
+    const { backend, requests } = await setup((req, res) =>
+      send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 })),
+    );
     const q = new Qpher({ backend });
     const envelope = await q.kem.encrypt({ plaintext: new TextEncoder().encode('hello'), key_version: 1 }, { requestId: 'facade-1' });
     expect(envelope.request_id).toBe('facade-1');
@@ -123,7 +130,9 @@ describe('requests on the wire', () => {
 describe('retries', () => {
   it('retries 503 twice then succeeds: 3 attempts, the same X-Request-ID on each', async () => {
     const { backend, requests } = await setup((req, res, i) =>
-      i < 2 ? send(res, 503, fail(req.headers['x-request-id'], 'ERR_SERVICE_001', 'busy')) : send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 })),
+      i < 2
+        ? send(res, 503, fail(req.headers['x-request-id'], 'ERR_SERVICE_001', 'busy'))
+        : send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 })),
     );
     const envelope = await call(backend, { requestId: 'same-every-time' });
     expect(envelope).toMatchObject({ data: { ciphertext: 'AAAA' }, request_id: 'same-every-time' });
@@ -132,7 +141,10 @@ describe('retries', () => {
   });
 
   it('returns the last 503 envelope when the retries run out (1 + retries attempts)', async () => {
-    const { backend, requests } = await setup((req, res) => send(res, 503, fail(req.headers['x-request-id'], 'ERR_SERVICE_001', 'still busy')), { retries: 2 });
+    const { backend, requests } = await setup(
+      (req, res) => send(res, 503, fail(req.headers['x-request-id'], 'ERR_SERVICE_001', 'still busy')),
+      { retries: 2 },
+    );
     expect(await call(backend)).toMatchObject({ error: { code: 'ERR_SERVICE_001', message: 'still busy' }, request_id: 'req-1' });
     expect(requests).toHaveLength(3);
   });
@@ -140,7 +152,9 @@ describe('retries', () => {
   it('honours 429 Retry-After: 1 (waits about a second, then succeeds)', async () => {
     const { backend, requests } = await setup((req, res, i) =>
       i === 0
-        ? send(res, 429, fail(req.headers['x-request-id'], 'ERR_RATE_001', 'Rate limit exceeded. Retry after 1 seconds.'), { 'retry-after': '1' })
+        ? send(res, 429, fail(req.headers['x-request-id'], 'ERR_RATE_001', 'Rate limit exceeded. Retry after 1 seconds.'), {
+            'retry-after': '1',
+          })
         : send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 })),
     );
     const result = await timed(call(backend));
@@ -154,7 +168,9 @@ describe('retries', () => {
   it('honours Retry-After given as an HTTP date', async () => {
     const { backend, requests } = await setup((req, res, i) =>
       i === 0
-        ? send(res, 503, fail(req.headers['x-request-id'], 'ERR_SERVICE_001', 'later'), { 'retry-after': new Date(Date.now() + 2000).toUTCString() })
+        ? send(res, 503, fail(req.headers['x-request-id'], 'ERR_SERVICE_001', 'later'), {
+            'retry-after': new Date(Date.now() + 2000).toUTCString(),
+          })
         : send(res, 200, ok(req.headers['x-request-id'], {})),
     );
     await call(backend);
@@ -165,9 +181,12 @@ describe('retries', () => {
   });
 
   it('does not wait for a Retry-After beyond the deadline: returns the 429 at once', async () => {
-    const { backend, requests } = await setup((req, res) => send(res, 429, fail(req.headers['x-request-id'], 'ERR_RATE_001', 'slow down'), { 'retry-after': '10' }), {
-      timeoutMs: 2000,
-    });
+    const { backend, requests } = await setup(
+      (req, res) => send(res, 429, fail(req.headers['x-request-id'], 'ERR_RATE_001', 'slow down'), { 'retry-after': '10' }),
+      {
+        timeoutMs: 2000,
+      },
+    );
     const result = await timed(call(backend));
     expect(errorCode(result.value!)).toBe('ERR_RATE_001');
     expect(result.ms).toBeLessThan(500);
@@ -175,7 +194,9 @@ describe('retries', () => {
   });
 
   it('retries after a connection reset', async () => {
-    const { backend, requests } = await setup((req, res, i) => (i === 0 ? res.socket?.destroy() : send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 }))));
+    const { backend, requests } = await setup((req, res, i) =>
+      i === 0 ? res.socket?.destroy() : send(res, 200, ok(req.headers['x-request-id'], { ciphertext: 'AAAA', key_version: 1 })),
+    );
     expect(await call(backend)).toMatchObject({ data: { ciphertext: 'AAAA' }, request_id: 'req-1' });
     expect(requests).toHaveLength(2);
   });
@@ -274,7 +295,13 @@ describe('idempotent KMS calls', () => {
       }
       state.version++;
       state.made++;
-      const data = { key_version: state.version, algorithm: 'Kyber768', status: 'active', public_key: 'AAAA', created_at: new Date().toISOString() };
+      const data = {
+        key_version: state.version,
+        algorithm: 'Kyber768',
+        status: 'active',
+        public_key: 'AAAA',
+        created_at: new Date().toISOString(),
+      };
       if (key !== undefined) stored.set(key, { status: 200, data });
       if (i === 0) return res.socket?.destroy(); // performed, but the response is lost
       send(res, 200, ok(id, data));
@@ -344,7 +371,12 @@ describe('deadlines and abort', () => {
   });
 
   it('times out even with a fetch that ignores its signal', async () => {
-    const backend = new RemoteBackend({ baseUrl: 'https://qpher.example', apiKey: API_KEY, fetch: () => new Promise(() => {}), timeoutMs: 200 });
+    const backend = new RemoteBackend({
+      baseUrl: 'https://qpher.example',
+      apiKey: API_KEY,
+      fetch: () => new Promise(() => {}),
+      timeoutMs: 200,
+    });
     const result = await timed(call(backend));
     expect(errorCode(result.value!)).toBe('ERR_TIMEOUT_001');
     expect(result.ms).toBeLessThan(300);
@@ -403,16 +435,28 @@ describe('deadlines and abort', () => {
 describe('tolerant reader', () => {
   it('normalises error.error_code to error.code', async () => {
     const { backend } = await setup((req, res) =>
-      send(res, 401, { error: { error_code: 'ERR_AUTH_001', message: 'Invalid or missing API key' }, request_id: req.headers['x-request-id'], timestamp: new Date().toISOString() }),
+      send(res, 401, {
+        error: { error_code: 'ERR_AUTH_001', message: 'Invalid or missing API key' },
+        request_id: req.headers['x-request-id'],
+        timestamp: new Date().toISOString(),
+      }),
     );
     const envelope = await call(backend, { requestId: 'legacy' });
-    expect(envelope).toEqual({ error: { code: 'ERR_AUTH_001', message: 'Invalid or missing API key' }, request_id: 'legacy', timestamp: expect.any(String) });
+    expect(envelope).toEqual({
+      error: { code: 'ERR_AUTH_001', message: 'Invalid or missing API key' },
+      request_id: 'legacy',
+      timestamp: expect.any(String),
+    });
   });
 
   it('fills a missing message, request_id or timestamp', async () => {
     const { backend } = await setup((_req, res) => send(res, 404, { error: { code: 'ERR_KEM_005' } }));
     const envelope = await call(backend, { requestId: 'sparse' });
-    expect(envelope).toEqual({ error: { code: 'ERR_KEM_005', message: 'Key version not found' }, request_id: 'sparse', timestamp: expect.any(String) });
+    expect(envelope).toEqual({
+      error: { code: 'ERR_KEM_005', message: 'Key version not found' },
+      request_id: 'sparse',
+      timestamp: expect.any(String),
+    });
   });
 });
 
@@ -422,7 +466,14 @@ describe('construction and secrecy', () => {
       expect(() => new RemoteBackend({ baseUrl, apiKey: API_KEY }), baseUrl).toThrow(TypeError);
     }
     expect(() => new RemoteBackend({ baseUrl: 'http://example.com', apiKey: API_KEY })).toThrow(/https:.*loopback/);
-    for (const baseUrl of ['https://example.com', 'http://127.0.0.1:8080', 'http://127.1.2.3', 'http://localhost:3000', 'http://[::1]:9000', new URL('https://x.example/api')]) {
+    for (const baseUrl of [
+      'https://example.com',
+      'http://127.0.0.1:8080',
+      'http://127.1.2.3',
+      'http://localhost:3000',
+      'http://[::1]:9000',
+      new URL('https://x.example/api'),
+    ]) {
       expect(() => new RemoteBackend({ baseUrl, apiKey: API_KEY }), String(baseUrl)).not.toThrow();
     }
   });
