@@ -8,6 +8,9 @@
  * of their contents, into sw.js: each build therefore ships a byte-different service worker
  * whenever any file changed, which is what makes browsers install the new one.
  * No workbox: the whole precache is ~60 lines in demo/sw.ts.
+ *
+ * The page imports the library by its package name, `qpher`, as an app would; the alias points
+ * that name at the sources (tsconfig.json's `paths` does the same for the type checker).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -74,6 +77,7 @@ export default defineConfig({
   base: '/',
   logLevel: 'warn',
   publicDir: false,
+  resolve: { alias: [{ find: /^qpher$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
   plugins: [precacheManifest()],
   build: {
     outDir,

@@ -39,3 +39,8 @@ export async function fingerprint(publicKeyBase64: string): Promise<{ short: str
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0'));
   return { short: hex.slice(0, 8).join(':'), full: hex.join('') };
 }
+
+/** An optional text field's bytes: undefined when it is empty, so the request leaves the field out. */
+export function optionalUtf8(text: string): Uint8Array | undefined {
+  return text === '' ? undefined : utf8(text);
+}
