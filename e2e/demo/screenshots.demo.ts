@@ -14,7 +14,7 @@ for (const width of [375, 1440]) {
     await page.getByRole('button', { name: 'Generate ML-KEM-768 key' }).click();
     await keyRows(page, 1);
     await page.getByRole('button', { name: 'Rotate ML-KEM-768' }).click();
-    // One call per panel at a time: the key panel ignores a second click until the rotate is shown.
+    // One call per panel at a time: the key panel's buttons are aria-disabled until the rotate is shown.
     await keyRows(page, 2);
     await page.getByRole('button', { name: 'Generate ML-DSA-65 key' }).click();
     await keyRows(page, 3);
