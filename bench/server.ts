@@ -16,8 +16,8 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { selectProvider, type ProviderChoice } from '../src/crypto/select-provider.js';
 import { Engine } from '../src/engine/engine.js';
-import { createApp } from '../src/server/app.js';
-import { MemoryApiKeys } from '../src/server/auth.js';
+import { createApp } from '../packages/server/src/app.js';
+import { MemoryApiKeys } from '../packages/server/src/auth.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = 3;
@@ -37,7 +37,7 @@ function median(values: number[]): number {
 }
 
 function cli(args: string[]) {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server/cli.ts'), ...args], {
+  return spawn(process.execPath, ['--conditions=qpher-source', '--import', 'tsx', join(ROOT, 'packages/server/src/cli.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, QPHER_MASTER_KEY: '' },

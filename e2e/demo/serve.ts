@@ -1,6 +1,6 @@
 /**
  * The e2e origin for the playground: a real `qpher serve --dev` on 127.0.0.1:PORT with a fresh
- * data directory, serving the playground that `vite build` just wrote to dist/playground at `/`
+ * data directory, serving the playground that `vite build` just wrote to packages/server/dist/playground at `/`
  * next to the API (same origin, as `npm start` does).
  *
  *   node --import tsx e2e/demo/serve.ts [--port 41741]
@@ -18,16 +18,17 @@ const { values } = parseArgs({ options: { port: { type: 'string', default: '4174
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cache = fileURLToPath(new URL('../../node_modules/.cache/qpher-demo-e2e/', import.meta.url));
 const dataDir = `${cache}data`;
-const playgroundDir = fileURLToPath(new URL('../../dist/playground', import.meta.url));
+const playgroundDir = fileURLToPath(new URL('../../packages/server/dist/playground', import.meta.url));
 
 await rm(dataDir, { recursive: true, force: true });
 await rm(`${cache}server.json`, { force: true }); // never let a spec read the last run's key
 await mkdir(cache, { recursive: true });
 
 const args = [
+  '--conditions=qpher-source',
   '--import',
   'tsx',
-  'src/server/cli.ts',
+  'packages/server/src/cli.ts',
   'serve',
   '--port',
   values.port,

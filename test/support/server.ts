@@ -11,8 +11,9 @@ import { connect } from 'node:net';
 import { afterAll } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/server/cli.ts');
-const NODE_ARGS = ['--import', 'tsx', CLI];
+const CLI = join(ROOT, 'packages/server/src/cli.ts');
+// `qpher-source`: the CLI's `qpher/host` import resolves to src/ (see package.json `exports`).
+const NODE_ARGS = ['--conditions=qpher-source', '--import', 'tsx', CLI];
 
 export interface ServerProcess {
   url: string;

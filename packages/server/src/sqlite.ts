@@ -14,12 +14,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
-import type { Algorithm } from '../contract/algorithms.js';
-import type { Scope } from '../contract/operations.js';
-import type { ApiKeyLookup, ApiKeyRecord } from '../server/auth.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from '../server/idempotency.js';
-import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './keystore.js';
-import { ServiceUnavailableError } from '../errors.js';
+import type { Algorithm } from 'qpher/host';
+import type { Scope } from 'qpher/host';
+import type { ApiKeyLookup, ApiKeyRecord } from './auth.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from './idempotency.js';
+import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from 'qpher/host';
+import { ServiceUnavailableError } from 'qpher/host';
 
 const SCHEMA_VERSION = 2;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;

@@ -11,10 +11,10 @@
  * @module
  */
 import { Hono, type Context } from 'hono';
-import { statusOf, type ErrorCode } from '../contract/codes.js';
-import { errorEnvelope, isErrorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
-import { OPERATIONS, OPERATION_NAMES, type OperationName } from '../contract/operations.js';
-import type { Engine } from '../engine/engine.js';
+import { statusOf, type ErrorCode } from 'qpher/host';
+import { errorEnvelope, isErrorEnvelope, successEnvelope, type Envelope } from 'qpher/host';
+import { OPERATIONS, OPERATION_NAMES, type OperationName } from 'qpher/host';
+import type { Engine } from 'qpher/host';
 import { authenticate, type ApiKeyLookup, type ApiKeyRecord } from './auth.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, isJsonContentType, parseJsonBody, readBody } from './body.js';
 import {
@@ -24,7 +24,7 @@ import {
   type IdempotencyStore,
   type StoredResponse,
 } from './idempotency.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildOpenApiDocument } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, TokenBuckets, type RateLimit } from './rate-limit.js';
 
 export interface AppOptions {
