@@ -1,5 +1,6 @@
 /**
- * Builds the playground (demo/) into dist/playground, the directory `qpher serve` serves at `/`.
+ * Builds the playground (demo/) into packages/server/dist/playground (shipped in the qpher-server
+ * package), the directory `qpher serve` serves at `/`.
  *
  * Two entries: the page (demo/index.html, which pulls in the library and its Worker) and the
  * service worker (demo/sw.ts), emitted at a fixed name, `/sw.js`, so that its scope is the whole
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('./demo', import.meta.url));
-const outDir = fileURLToPath(new URL('./dist/playground', import.meta.url));
+const outDir = fileURLToPath(new URL('./packages/server/dist/playground', import.meta.url));
 const SERVICE_WORKER = 'sw.js';
 /** Replaced in the built sw.js; must match demo/sw.ts. */
 const PLACEHOLDER = '__QPHER_PRECACHE_MANIFEST__';

@@ -1,9 +1,42 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// `qpher-source`: the server package imports `qpher/host` (and tests `qpher/*`) from src/, not dist/
+// (see the `exports` of package.json), so no build is needed before testing.
+const conditions = ['qpher-source', ...defaultServerConditions];
+
+/** Suites that start real `qpher serve` processes, install packages, or run another Node. */
+const INTEGRATION = [
+  'packages/server/test/integration.test.ts',
+  'packages/server/test/durability.test.ts',
+  'packages/server/test/overload.test.ts',
+  'packages/server/test/tls.test.ts',
+  'test/packaging/**/*.test.ts',
+];
+
+// `npx vitest run --project unit` (or integration, browser, size, node-lts) runs one group.
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          exclude: [...INTEGRATION, 'test/contract/**', 'test/size/**', 'test/node24/**', '**/node_modules/**'],
+        },
+      },
+      { extends: true, test: { name: 'integration', include: INTEGRATION } },
+      // Chromium + vite preview + a real server: the contract suite on every backend.
+      { extends: true, test: { name: 'browser', include: ['test/contract/**/*.test.ts'] } },
+      // Vite builds of the fixture web app against the budgets.
+      { extends: true, test: { name: 'size', include: ['test/size/**/*.test.ts'] } },
+      // A child vitest under another Node LTS (test/node24/).
+      { extends: true, test: { name: 'node-lts', include: ['test/node24/**/*.test.ts'] } },
+    ],
   },
 });

@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
+import { SOURCE_CLI, spawnServe } from '../test/support/serve.js';
 import { selectProvider, type ProviderChoice } from '../src/crypto/select-provider.js';
 import { Engine } from '../src/engine/engine.js';
-import { createApp } from '../src/server/app.js';
-import { MemoryApiKeys } from '../src/server/auth.js';
+import { createApp } from '../packages/server/src/app.js';
+import { MemoryApiKeys } from '../packages/server/src/auth.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = 3;
@@ -37,7 +38,7 @@ function median(values: number[]): number {
 }
 
 function cli(args: string[]) {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server/cli.ts'), ...args], {
+  return spawn(process.execPath, [...SOURCE_CLI, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, QPHER_MASTER_KEY: '' },
@@ -80,8 +81,12 @@ export interface ServerBenchRow {
 export async function benchServer(): Promise<ServerBenchRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qpher-bench-'));
   const key = (await output(cli(['api-key', 'create', '--tenant', 'bench', '--data-dir', dir]))).trim();
-  const server = cli(['serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--data-dir', dir]);
-  const url = /listening on (\S+)/.exec(await output(server, /listening on \S+/))![1]!;
+  const server = await spawnServe(
+    process.execPath,
+    [...SOURCE_CLI, 'serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--data-dir', dir],
+    { env: { ...process.env, QPHER_MASTER_KEY: '' } },
+  );
+  const url = server.url;
   const headers = { 'X-API-Key': key, 'Content-Type': 'application/json' };
   for (const algorithm of ['Kyber768', 'Dilithium3']) {
     const res = await fetch(`${url}/api/v1/kms/keys/generate`, { method: 'POST', headers, body: JSON.stringify({ algorithm }) });
@@ -139,8 +144,7 @@ export async function benchServer(): Promise<ServerBenchRow[]> {
       ratio: median(server_rps) / median(engine_ops),
     });
   }
-  server.kill('SIGTERM');
-  await new Promise((r) => server.on('exit', r));
+  await server.stop();
   await rm(dir, { recursive: true, force: true });
   return rows;
 }
@@ -177,9 +181,13 @@ export async function benchServerLoad({
 } = {}): Promise<ServerLoadRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'qpher-bench-'));
   const key = (await output(cli(['api-key', 'create', '--tenant', 'bench', '--data-dir', dir]))).trim();
-  const server = cli(['serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--provider', provider, '--data-dir', dir]);
+  const server = await spawnServe(
+    process.execPath,
+    [...SOURCE_CLI, 'serve', '--port', '0', '--quiet', '--rate-limit', '1000000:1000000', '--provider', provider, '--data-dir', dir],
+    { env: { ...process.env, QPHER_MASTER_KEY: '' } },
+  );
   try {
-    const url = /listening on (\S+)/.exec(await output(server, /listening on \S+/))![1]!;
+    const url = server.url;
     const headers = { 'X-API-Key': key, 'Content-Type': 'application/json' };
     for (const algorithm of ['Kyber768', 'Dilithium3']) {
       const res = await fetch(`${url}/api/v1/kms/keys/generate`, { method: 'POST', headers, body: JSON.stringify({ algorithm }) });
@@ -225,8 +233,7 @@ export async function benchServerLoad({
     }
     return rows;
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.on('exit', r));
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The e2e origin for the playground: a real `qpher serve --dev` on 127.0.0.1:PORT with a fresh
- * data directory, serving the playground that `vite build` just wrote to dist/playground at `/`
+ * data directory, serving the playground that `vite build` just wrote to packages/server/dist/playground at `/`
  * next to the API (same origin, as `npm start` does).
  *
  *   node --import tsx e2e/demo/serve.ts [--port 41741]
@@ -9,61 +9,51 @@
  * dev API key is the one the server itself prints with `--dev`), and refuses to go on if the
  * server does not serve the playground. SIGTERM/SIGINT stop the server gracefully.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SOURCE_CLI, spawnServe } from '../../test/support/serve.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '41741' } } });
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cache = fileURLToPath(new URL('../../node_modules/.cache/qpher-demo-e2e/', import.meta.url));
 const dataDir = `${cache}data`;
-const playgroundDir = fileURLToPath(new URL('../../dist/playground', import.meta.url));
+const playgroundDir = fileURLToPath(new URL('../../packages/server/dist/playground', import.meta.url));
 
 await rm(dataDir, { recursive: true, force: true });
 await rm(`${cache}server.json`, { force: true }); // never let a spec read the last run's key
 await mkdir(cache, { recursive: true });
 
-const args = [
-  '--import',
-  'tsx',
-  'src/server/cli.ts',
-  'serve',
-  '--port',
-  values.port,
-  '--data-dir',
-  dataDir,
-  '--playground',
-  playgroundDir,
-  '--dev',
-  '--quiet',
-];
-const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+const server = await spawnServe(
+  process.execPath,
+  [...SOURCE_CLI, 'serve', '--port', values.port, '--data-dir', dataDir, '--playground', playgroundDir, '--dev', '--quiet'],
+  { cwd: repo },
+);
 let stopping = false;
 const stop = () => {
   stopping = true;
-  child.kill('SIGTERM');
+  void server.stop();
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-child.on('exit', (code) => {
-  if (!stopping) process.stderr.write(`qpher serve exited (${code})\n`);
+server.exited.then((code) => {
+  if (!stopping) process.stderr.write(`qpher serve exited (${code}):\n${server.output()}\n`);
   process.exit(stopping ? 0 : 1);
 });
 
-const { url, apiKey } = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
-  let output = '';
-  const timer = setTimeout(() => reject(new Error(`qpher serve --dev printed no URL and key in 20 s:\n${output}`)), 20_000);
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    output += chunk;
-    const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-    const key = /^\s+(qph_[A-Za-z0-9_-]+)\s*$/m.exec(output)?.[1];
-    if (url && key) {
-      clearTimeout(timer);
-      resolve({ url, apiKey: key });
-    }
-  });
+// `--dev` prints the key after the URL line.
+const url = server.url;
+const apiKey = await new Promise<string>((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`qpher serve --dev printed no key in 20 s:\n${server.output()}`)), 20_000);
+  const check = () => {
+    const key = /^\s+(qph_[A-Za-z0-9_-]+)\s*$/m.exec(server.output())?.[1];
+    if (!key) return;
+    clearTimeout(timer);
+    server.proc.stdout!.off('data', check);
+    resolve(key);
+  };
+  server.proc.stdout!.on('data', check);
+  check();
 });
 
 const page = await fetch(`${url}/`);

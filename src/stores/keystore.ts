@@ -31,7 +31,17 @@ export interface KeyringChange<T> {
 export interface KeyStore {
   /** The keyring of (tenant, algorithm) in ascending version order; empty if it has no keys. */
   read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]>;
-  /** Atomically reads the keyring, applies `change`, and writes what it returns. A throw aborts. */
+  /**
+   * Atomically reads the keyring, applies `change`, and writes what it returns. A throw aborts.
+   *
+   * Idempotency commit handshake (server stores): a request with an `Idempotency-Key` runs inside
+   * the store's `run(tenant, key, fn)` (packages/server/src/http/idempotent.ts). A store that
+   * offers it must, in the same transaction as the keyring write made by `update` within `fn`,
+   * mark that reservation committed. Then a process killed between this commit and the stored
+   * response leaves the key "committed, no response", which a retry reports as unknown (503)
+   * instead of running the change a second time; a reservation never marked committed is safe to
+   * run again. Browser stores have no idempotency records and ignore this.
+   */
   update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T>;
   close?(): Promise<void> | void;
 }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LocalBackend, Qpher, RemoteBackend } from '../../src/index.js';
 import { startBrowserBridge, type BrowserBridge } from '../../e2e/browser-bridge.js';
-import { createApiKey, killAll, removeDir, startServer, tempDir, type ServerProcess } from '../server/helpers.js';
+import { createApiKey, killAll, removeDir, startServer, tempDir, type ServerProcess } from '../support/server.js';
 import { scenarios } from './scenarios.js';
 import { Transcript } from './transcript.js';
 

@@ -20,8 +20,8 @@ describe.skipIf(onNode24)('Node 24', () => {
       'test/crypto/vectors.test.ts',
       'test/providers',
       'test/engine',
-      'test/server/sqlite.test.ts',
-      'test/server/integration.test.ts',
+      'packages/server/test/sqlite.test.ts',
+      'packages/server/test/integration.test.ts',
     ];
     const result = spawnSync(process.execPath, [run, ...files, '--reporter=dot'], {
       encoding: 'utf8',

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setupNode24 } from './setup.mjs';
 
-export const NODE24_SUITES = ['test/crypto', 'test/providers', 'test/engine', 'test/server'];
+export const NODE24_SUITES = ['test/crypto', 'test/providers', 'test/engine', 'packages/server/test'];
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { node, sqlite } = setupNode24();

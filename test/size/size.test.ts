@@ -72,10 +72,12 @@ describe.each(['', '-subpath'])('budgets (root entry%s)', (suffix) => {
   });
 });
 
-test('the server entry is offered to Node only', async () => {
+test('the library offers its five entry points and depends on no server or native package', async () => {
   const { readFileSync } = await import('node:fs');
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  expect(Object.keys(manifest.exports['./server'])).toEqual(['types', 'node']);
+  expect(Object.keys(manifest.exports)).toEqual(['.', './remote', './local', './offline', './host', './package.json']);
+  expect(Object.keys(manifest.dependencies).sort()).toEqual(['@noble/hashes', '@noble/post-quantum', 'idb-keyval', 'zod']);
+  expect(manifest.bin).toBeUndefined();
   expect(manifest.sideEffects).toBe(false);
 });
 
@@ -84,7 +86,7 @@ test('each entry loads in Node by its published name and hands out the same clas
   const script = `
     const root = await import('qpher');
     const out = {};
-    for (const entry of ['qpher/remote', 'qpher/local', 'qpher/offline', 'qpher/server']) {
+    for (const entry of ['qpher/remote', 'qpher/local', 'qpher/offline', 'qpher/host']) {
       const m = await import(entry);
       out[entry] = { names: Object.keys(m), same: Object.keys(m).filter((k) => k in root).every((k) => m[k] === root[k]) };
     }
@@ -93,7 +95,7 @@ test('each entry loads in Node by its published name and hands out the same clas
   expect(out['qpher/remote'].names).toEqual(expect.arrayContaining(['Qpher', 'RemoteBackend', 'unwrap', 'QpherError']));
   expect(out['qpher/local'].names).toEqual(expect.arrayContaining(['Qpher', 'LocalBackend', 'unwrap', 'QpherError']));
   expect(out['qpher/offline'].names.sort()).toEqual(['seal', 'verify']);
-  expect(out['qpher/server'].names).toEqual(expect.arrayContaining(['startServer', 'createApp']));
+  expect(out['qpher/host'].names).toEqual(expect.arrayContaining(['Engine', 'selectProvider', 'buildOpenApiDocument']));
   for (const entry of Object.values(out) as { same: boolean }[]) expect(entry.same).toBe(true);
 });
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLAYGROUND_CSP, servePlayground, type PlaygroundHandler } from '../../src/server/playground.js';
+import { PLAYGROUND_CSP, servePlayground, type PlaygroundHandler } from '../src/playground.js';
 
 let base: string;
 let dir: string;

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, call, createApiKey, killAll, removeDir, startServer, tempDir, type ServerProcess } from './helpers.js';
+import { b64, call, createApiKey, killAll, removeDir, startServer, tempDir, type ServerProcess } from '../../../test/support/server.js';
 
 const DEADLINE_MS = 2000;
 const QUEUE = 16;

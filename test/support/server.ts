@@ -1,18 +1,18 @@
 /**
  * Helpers for the server tests: real `qpher` processes (run from source with tsx, so no build is
- * needed) on 127.0.0.1 with port 0, their CLI, and small HTTP helpers.
+ * needed; spawned by serve.ts) on 127.0.0.1 with port 0, their CLI, and small HTTP helpers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll } from 'vitest';
+import { REPO_ROOT, SOURCE_CLI, spawnServe, StartFailure } from './serve.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/server/cli.ts');
-const NODE_ARGS = ['--import', 'tsx', CLI];
+const ROOT = REPO_ROOT;
+const NODE_ARGS = SOURCE_CLI;
 
 export interface ServerProcess {
   url: string;
@@ -52,62 +52,25 @@ export function freshDirs(): () => Promise<string> {
   };
 }
 
-export function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [...NODE_ARGS, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
-    cwd: ROOT,
+export async function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const served = await spawnServe(process.execPath, [...SOURCE_CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    onSpawn: (proc, exited) => {
+      running.add(proc);
+      exited.then(() => running.delete(proc));
+    },
   });
-  running.add(proc);
-  let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
-      running.delete(proc);
-      resolve(code);
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
-    const onData = () => {
-      const match = /listening on (https?:\/\/[^\s]+)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      proc.stdout!.off('data', onData);
-      const url = match[1]!;
-      resolve({
-        url,
-        port: Number(new URL(url).port),
-        proc,
-        output: () => out,
-        stop: async () => {
-          proc.kill('SIGTERM');
-          return exited;
-        },
-        kill9: async () => {
-          proc.kill('SIGKILL');
-          await exited;
-        },
-      });
-    };
-    proc.stdout!.on('data', onData);
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new StartFailure(code, out));
-    });
-  });
+  return {
+    url: served.url,
+    port: Number(new URL(served.url).port),
+    proc: served.proc,
+    output: served.output,
+    stop: served.stop,
+    kill9: served.kill9,
+  };
 }
 
-export class StartFailure extends Error {
-  readonly code: number | null;
-  readonly output: string;
-  constructor(code: number | null, output: string) {
-    super(`server exited with ${code}:\n${output}`);
-    this.code = code;
-    this.output = output;
-  }
-}
+export { StartFailure };
 
 /** Runs the CLI to completion. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

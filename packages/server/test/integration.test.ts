@@ -20,7 +20,7 @@ import {
   startServer,
   tempDir,
   type ServerProcess,
-} from './helpers.js';
+} from '../../../test/support/server.js';
 import { BAD_REQUEST_IDS, hostileCases } from './hostile.js';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createApiKey, expectEnvelope, freshDirs, startServer, StartFailure } from './helpers.js';
+import { call, createApiKey, expectEnvelope, freshDirs, startServer, StartFailure } from '../../../test/support/server.js';
 
 const run = promisify(execFile);
 const freshDir = freshDirs();

@@ -1,12 +1,12 @@
 /** The SQLite store on its own: atomic keyring updates, constraints, API keys, idempotency records. */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredKey } from '../../src/stores/keystore.js';
+import type { StoredKey } from 'qpher/host';
 import Database from 'better-sqlite3';
-import { ServiceUnavailableError } from '../../src/errors.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS } from '../../src/server/idempotency.js';
-import { removeDir, tempDir } from './helpers.js';
+import { ServiceUnavailableError } from 'qpher/host';
+import { SqliteStore } from '../src/sqlite.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS } from '../src/idempotency.js';
+import { removeDir, tempDir } from '../../../test/support/server.js';
 
 let dir: string;
 let store: SqliteStore;

@@ -5,9 +5,9 @@
  * @module
  */
 import { workerData } from 'node:worker_threads';
-import type { CiphertextMode } from '../crypto/format.js';
-import { InlineCrypto } from '../engine/inline-crypto.js';
-import { selectProvider, type ProviderChoice } from '../crypto/select-provider.js';
+import type { CiphertextMode } from 'qpher/host';
+import { InlineCrypto } from 'qpher/host';
+import { selectProvider, type ProviderChoice } from 'qpher/host';
 
 export type CryptoTask =
   | { op: 'info' }

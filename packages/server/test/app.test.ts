@@ -3,15 +3,15 @@
  * auth, scopes, rate limits, idempotency, body handling and the OpenAPI document.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS, OPERATION_NAMES, SCOPES } from '../../src/contract/operations.js';
-import { ErrorEnvelopeSchema } from '../../src/contract/schemas.js';
-import { Engine } from '../../src/engine/engine.js';
-import { createApp } from '../../src/server/app.js';
-import { MemoryApiKeys, parseScopes } from '../../src/server/auth.js';
-import { findDuplicateKey } from '../../src/server/body.js';
-import { parseRateLimit, TokenBuckets } from '../../src/server/rate-limit.js';
+import { OPERATIONS, OPERATION_NAMES, SCOPES } from 'qpher/host';
+import { ErrorEnvelopeSchema } from 'qpher/host';
+import { Engine } from 'qpher/host';
+import { createApp } from '../src/app.js';
+import { MemoryApiKeys, parseScopes } from '../src/auth.js';
+import { findDuplicateKey } from '../src/body.js';
+import { parseRateLimit, TokenBuckets } from '../src/rate-limit.js';
 import { BAD_REQUEST_IDS, hostileCases } from './hostile.js';
-import { b64, expectEnvelope, UUID, type Reply } from './helpers.js';
+import { b64, expectEnvelope, UUID, type Reply } from '../../../test/support/server.js';
 
 let app: ReturnType<typeof createApp>;
 let engine: Engine;

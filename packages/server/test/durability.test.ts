@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { b64, call, createApiKey, expectEnvelope, freshDirs, startServer, StartFailure } from './helpers.js';
+import { b64, call, createApiKey, expectEnvelope, freshDirs, startServer, StartFailure } from '../../../test/support/server.js';
 
 const freshDir = freshDirs();
 

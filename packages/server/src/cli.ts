@@ -19,12 +19,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SCOPES } from '../contract/operations.js';
-import type { SqliteStore } from '../stores/sqlite.js';
+import { SCOPES } from 'qpher/host';
+import type { SqliteStore } from './sqlite.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
 import { isLoopback, openDataDir, startServer } from './node.js';
-import { isProviderChoice } from '../crypto/select-provider.js';
+import { isProviderChoice } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
@@ -146,9 +146,9 @@ async function serve(args: string[]): Promise<number> {
   return await new Promise<number>(() => {}); // runs until a signal
 }
 
-/** The playground `vite build` put in dist/playground, found from src/server or dist/server. */
+/** The playground `vite build` put in packages/server/dist/playground, found from src/ or dist/. */
 function builtPlayground(): string | undefined {
-  for (const relative of ['../playground', '../../dist/playground']) {
+  for (const relative of ['./playground', '../dist/playground']) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(join(dir, 'index.html'))) return dir;
   }

@@ -9,7 +9,7 @@
  * Web Crypto only: this module runs wherever the app does.
  * @module
  */
-import { SCOPES, type Scope } from '../contract/operations.js';
+import { SCOPES, type Scope } from 'qpher/host';
 
 export const API_KEY_PREFIX = 'qph_';
 const API_KEY_RANDOM_BYTES = 32;

@@ -7,17 +7,10 @@
  * @module
  */
 import * as z from 'zod/mini';
-import { ALGORITHMS } from '../contract/algorithms.js';
-import { ERROR_CODES } from '../contract/codes.js';
-import { OPERATIONS, OPERATION_NAMES, type OperationName } from '../contract/operations.js';
-import {
-  ErrorEnvelopeSchema,
-  KeyVersionSchema,
-  requestSchemas,
-  responseSchemas,
-  successEnvelopeSchema,
-  type Limits,
-} from '../contract/schemas.js';
+import { ALGORITHMS } from './algorithms.js';
+import { ERROR_CODES } from './codes.js';
+import { OPERATIONS, OPERATION_NAMES, type OperationName } from './operations.js';
+import { ErrorEnvelopeSchema, KeyVersionSchema, requestSchemas, responseSchemas, successEnvelopeSchema, type Limits } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 

@@ -14,12 +14,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
-import type { Algorithm } from '../contract/algorithms.js';
-import type { Scope } from '../contract/operations.js';
-import type { ApiKeyLookup, ApiKeyRecord } from '../server/auth.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from '../server/idempotency.js';
-import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './keystore.js';
-import { ServiceUnavailableError } from '../errors.js';
+import type { Algorithm } from 'qpher/host';
+import type { Scope } from 'qpher/host';
+import type { ApiKeyLookup, ApiKeyRecord } from './auth.js';
+import { StoreBusyError } from './store-busy.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from './idempotency.js';
+import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from 'qpher/host';
 
 const SCHEMA_VERSION = 2;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
@@ -176,67 +176,85 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   // --- meta (master-key check value) ----------------------------------------------------------
 
   getMeta(name: string): Uint8Array | undefined {
-    const row = this.#statements.getMeta.get(name);
-    return row ? new Uint8Array(row.value) : undefined;
+    return whenNotBusy(() => {
+      const row = this.#statements.getMeta.get(name);
+      return row ? new Uint8Array(row.value) : undefined;
+    });
   }
 
   /** Stores `value` unless `name` exists; returns the value that is stored afterwards. */
   initMeta(name: string, value: Uint8Array): Uint8Array {
-    return this.#db
-      .transaction(() => {
-        this.#statements.insertMeta.run(name, value);
-        return this.getMeta(name)!;
-      })
-      .immediate();
+    return whenNotBusy(() => {
+      return this.#db
+        .transaction(() => {
+          this.#statements.insertMeta.run(name, value);
+          return this.getMeta(name)!;
+        })
+        .immediate();
+    });
   }
 
   // --- API keys ---------------------------------------------------------------------------------
 
   findApiKey(hash: Uint8Array): ApiKeyRecord | undefined {
-    const row = this.#statements.findApiKey.get(hash);
-    return row ? toApiKeyRecord(row) : undefined;
+    return whenNotBusy(() => {
+      const row = this.#statements.findApiKey.get(hash);
+      return row ? toApiKeyRecord(row) : undefined;
+    });
   }
 
   createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): void {
-    this.#statements.insertApiKey.run(record.id, record.hash, record.tenant, record.scopes.join(','), record.created_at);
+    whenNotBusy(() => {
+      this.#statements.insertApiKey.run(record.id, record.hash, record.tenant, record.scopes.join(','), record.created_at);
+    });
   }
 
   listApiKeys(): ApiKeyRecord[] {
-    return this.#statements.listApiKeys.all().map(toApiKeyRecord);
+    return whenNotBusy(() => {
+      return this.#statements.listApiKeys.all().map(toApiKeyRecord);
+    });
   }
 
   /** Returns false when no unrevoked key has this id. */
   revokeApiKey(id: string, now: Date = new Date()): boolean {
-    return this.#statements.revokeApiKey.run(now.toISOString(), id).changes === 1;
+    return whenNotBusy(() => {
+      return this.#statements.revokeApiKey.run(now.toISOString(), id).changes === 1;
+    });
   }
 
   // --- idempotency ------------------------------------------------------------------------------
 
   reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Reservation {
-    const s = this.#statements;
-    if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
-    return this.#db
-      .transaction((): Reservation => {
-        const row = s.getIdempotency.get(tenant, key);
-        if (row && nowMs - row.updated_ms < IDEMPOTENCY_TTL_MS) {
-          if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
-          if (row.response != null) return { state: 'replay', response: JSON.parse(row.response) as StoredResponse };
-          if (nowMs - row.updated_ms < PENDING_TTL_MS) return { state: 'pending' };
-          if (row.committed) return { state: 'unknown' };
-          // Abandoned before its change committed: running it again is safe.
-        }
-        s.putIdempotency.run(tenant, key, fingerprint, nowMs);
-        return { state: 'acquired' };
-      })
-      .immediate();
+    return whenNotBusy(() => {
+      const s = this.#statements;
+      if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
+      return this.#db
+        .transaction((): Reservation => {
+          const row = s.getIdempotency.get(tenant, key);
+          if (row && nowMs - row.updated_ms < IDEMPOTENCY_TTL_MS) {
+            if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
+            if (row.response != null) return { state: 'replay', response: JSON.parse(row.response) as StoredResponse };
+            if (nowMs - row.updated_ms < PENDING_TTL_MS) return { state: 'pending' };
+            if (row.committed) return { state: 'unknown' };
+            // Abandoned before its change committed: running it again is safe.
+          }
+          s.putIdempotency.run(tenant, key, fingerprint, nowMs);
+          return { state: 'acquired' };
+        })
+        .immediate();
+    });
   }
 
   complete(tenant: string, key: string, response: StoredResponse, nowMs: number): void {
-    this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key);
+    whenNotBusy(() => {
+      this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key);
+    });
   }
 
   release(tenant: string, key: string): void {
-    this.#statements.releaseIdempotency.run(tenant, key);
+    whenNotBusy(() => {
+      this.#statements.releaseIdempotency.run(tenant, key);
+    });
   }
 
   run<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T> {
@@ -266,16 +284,17 @@ function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
 }
 
 /**
- * Past the busy timeout, another process still holds the write lock: that is a temporary
- * outage (503, retryable), not an internal error.
+ * Every database call of the store goes through this. Past the busy timeout another process still
+ * holds the write lock (SQLITE_BUSY), or a table is locked by this connection's own open
+ * statement (SQLITE_LOCKED): a temporary outage, raised as StoreBusyError (503, retryable), not an
+ * internal error. Callers never see SQLite's error codes.
  */
 function whenNotBusy<T>(run: () => T): T {
   try {
     return run();
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
-      throw new ServiceUnavailableError('Key store is busy; retry the request');
-    }
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new StoreBusyError();
     throw error;
   }
 }

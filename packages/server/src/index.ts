@@ -4,5 +4,5 @@
  * Embeds the REST server; the `qpher serve` CLI is the usual way to run it.
  * @module
  */
-export { startServer, type ServeOptions, type RunningServer } from './server/node.js';
-export { createApp, type AppOptions } from './server/app.js';
+export { startServer, type ServeOptions, type RunningServer } from './node.js';
+export { createApp, type AppOptions } from './app.js';

@@ -1,30 +1,27 @@
 /**
- * The Node shell around the app: the SQLite store and master key in a data directory, HTTP or
- * HTTPS (TLS 1.3 only) through @hono/node-server, and graceful shutdown (stop accepting, finish
- * requests in flight, close the store).
+ * Listening: the composed server (compose.ts: store, master key, engine, crypto pool, app) on
+ * HTTP or HTTPS (TLS 1.3 only) through @hono/node-server, and graceful shutdown (stop accepting,
+ * finish requests in flight, close the pool and the store). Signals are the CLI's (cli.ts).
  * @module
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
-import { errorEnvelope } from '../contract/envelope.js';
-import { availableParallelism } from 'node:os';
-import { selectProvider, type ProviderChoice } from '../crypto/select-provider.js';
-import { Engine } from '../engine/engine.js';
-import { CryptoPool } from './pool.js';
-import { SqliteStore } from '../stores/sqlite.js';
-import { createApp } from './app.js';
-import { servePlayground } from './playground.js';
-import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
+import { errorEnvelope } from 'qpher/host';
+import { composeServer } from './compose.js';
+import { StartupError } from './master-key.js';
+import type { CryptoPool } from './pool.js';
+import type { SqliteStore } from './sqlite.js';
+import type { ProviderChoice } from 'qpher/host';
 import type { RateLimit } from './rate-limit.js';
 
-export const DB_FILE = 'qpher.db';
 const SHUTDOWN_GRACE_MS = 10_000;
+
+export { DB_FILE, openDataDir } from './compose.js';
 
 export interface ServeOptions {
   host: string;
@@ -63,11 +60,6 @@ export function isLoopback(host: string): boolean {
   return host === '::1' || host === '[::1]';
 }
 
-export async function openDataDir(dataDir: string): Promise<SqliteStore> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteStore(join(dataDir, DB_FILE));
-}
-
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? (() => {});
   if (!options.tls && !isLoopback(options.host) && !options.insecureHttp) {
@@ -86,47 +78,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
   }
 
-  const store = await openDataDir(options.dataDir);
   let closing = false;
   let server: Server | undefined;
-  let pool: CryptoPool | undefined;
+  const { app, store, pool } = await composeServer(options, { hsts: tlsOptions !== undefined, ready: () => !closing, log });
   try {
-    const masterKey = await loadMasterKey(options.dataDir, options.env);
-    log(`master key from ${masterKey.origin}; data in ${store.path}`);
-    const wrapper = await masterKeyWrapper(masterKey, store);
-    const provider = await selectProvider(options.provider ?? 'auto');
-    const threads = options.cryptoThreads ?? availableParallelism();
-    if (threads > 0) {
-      pool = await CryptoPool.start({
-        threads,
-        provider: provider.name as ProviderChoice,
-        ...(options.cryptoQueue !== undefined ? { maxQueue: options.cryptoQueue } : {}),
-        ...(options.cryptoDeadlineMs !== undefined ? { deadlineMs: options.cryptoDeadlineMs } : {}),
-      });
-    }
-    log(
-      `crypto: ${provider.name} provider, ${pool ? `${pool.threads} worker thread(s), queue ${pool.maxQueue}, deadline ${pool.deadlineMs} ms` : 'on the event loop'}`,
-    );
-    const engine = await Engine.create({
-      store,
-      wrapper,
-      provider,
-      ...(pool ? { offload: pool } : {}),
-      onError: (error, operation) =>
-        log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
-    });
-    const app = createApp({
-      engine,
-      apiKeys: store,
-      idempotency: store,
-      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-      ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
-      hsts: tlsOptions !== undefined,
-      ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
-      ready: () => !closing && store.ping(),
-      readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0 },
-      log,
-    });
     server = (
       tlsOptions
         ? createAdaptorServer({

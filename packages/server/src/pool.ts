@@ -15,10 +15,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { CiphertextMode } from '../crypto/format.js';
-import type { ProviderChoice } from '../crypto/select-provider.js';
-import type { CryptoOffload, KeyRef, PublicKeyRef } from '../engine/offload.js';
-import { GatewayTimeoutError, ServiceUnavailableError } from '../errors.js';
+import type { CiphertextMode } from 'qpher/host';
+import type { ProviderChoice } from 'qpher/host';
+import type { CryptoOffload, KeyRef, PublicKeyRef } from 'qpher/host';
+import { GatewayTimeoutError, ServiceUnavailableError } from 'qpher/host';
 import type { CryptoTask } from './crypto-worker.js';
 
 export interface PoolOptions {

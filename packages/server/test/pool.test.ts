@@ -5,9 +5,9 @@
  * afterwards (no thread is killed); pool signatures verify.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { nobleProvider } from '../../src/crypto/primitives.js';
-import { GatewayTimeoutError, ServiceUnavailableError } from '../../src/errors.js';
-import { CryptoPool } from '../../src/server/pool.js';
+import { nobleProvider, selectProvider } from 'qpher/host';
+import { GatewayTimeoutError, ServiceUnavailableError } from 'qpher/host';
+import { CryptoPool } from '../src/pool.js';
 
 let pool: CryptoPool | undefined;
 afterEach(async () => {
@@ -57,7 +57,7 @@ describe('CryptoPool', () => {
   });
 
   it('an explicit provider the runtime lacks stops start-up', async () => {
-    const native = (await import('../../src/crypto/providers/native.js')).nativeProvider();
+    const native = await selectProvider('native').catch(() => undefined);
     if (native) return; // Node 24: native is there
     await expect(CryptoPool.start({ threads: 1, provider: 'native' })).rejects.toThrow(/Node 24/);
   });

@@ -10,9 +10,9 @@
  */
 import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { base64ToBytes, bytesToBase64 } from '../encoding.js';
-import { aesGcmSeedWrapper, type SeedWrapper } from '../engine/seed-wrapper.js';
-import type { SqliteStore } from '../stores/sqlite.js';
+import { base64ToBytes, bytesToBase64 } from 'qpher/host';
+import { aesGcmSeedWrapper, type SeedWrapper } from 'qpher/host';
+import type { SqliteStore } from './sqlite.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'QPHER_MASTER_KEY';

@@ -1,0 +1,57 @@
+/**
+ * Turns an HTTP request into the operation's request object (400 ERR_INVALID_001 when it cannot):
+ * GET operations from the query string or the path, POST operations from a JSON body (checked
+ * Content-Type, size limit, no duplicate keys; see body.ts). Sets `request` and `rawText`.
+ * Validation of the fields themselves is the engine's, against the contract's schemas.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { OPERATIONS, type OperationName } from 'qpher/host';
+import { BodyError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
+import { type Env, fail } from './context.js';
+
+export function parseRequest(options: { maxBodyBytes: number }): (name: OperationName) => MiddlewareHandler<Env> {
+  return (name) => async (c, next) => {
+    let request: unknown;
+    let rawText = '';
+    if (OPERATIONS[name].method === 'GET') {
+      const built = name === 'kms.get' ? pathRequest(c) : queryRequest(c);
+      if (typeof built === 'string') return fail(c, 'ERR_INVALID_001', built);
+      request = built;
+    } else {
+      if (!isJsonContentType(c.req.header('content-type') ?? null)) {
+        return fail(c, 'ERR_INVALID_001', 'Validation failed: Content-Type must be application/json');
+      }
+      try {
+        const parsed = parseJsonBody(await readBody(c.req.raw, options.maxBodyBytes));
+        request = parsed.value;
+        rawText = parsed.text;
+      } catch (error) {
+        if (error instanceof BodyError) return fail(c, 'ERR_INVALID_001', error.message);
+        throw error;
+      }
+    }
+    c.set('request', request);
+    c.set('rawText', rawText);
+    await next();
+  };
+}
+
+/** `GET /kms/keys?algorithm=…`: every query parameter is a field (unknown ones are refused by name). */
+function queryRequest(c: Context<Env>): Record<string, string> | string {
+  const request: Record<string, string> = {};
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (values.length > 1) return `Validation failed: query parameter ${JSON.stringify(name)} is given more than once`;
+    request[name] = values[0]!;
+  }
+  return request;
+}
+
+/** `GET /kms/keys/{algorithm}/{key_version}`: the version is a number when it looks like one. */
+function pathRequest(c: Context<Env>): Record<string, unknown> {
+  const version = c.req.param('key_version') ?? '';
+  return {
+    algorithm: c.req.param('algorithm'),
+    key_version: /^-?\d{1,20}$/.test(version) ? Number(version) : version,
+  };
+}
