@@ -9,8 +9,10 @@
  * @module
  */
 import * as z from 'zod/mini';
-import { ALGORITHMS, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { ALGORITHMS, algorithmsFor, factsOfKind, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
+import { formatOverhead } from '../crypto/format.js';
 
 export interface Limits {
   /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */
@@ -21,9 +23,10 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxPayloadBytes: 1_048_576, maxAadBytes: 65_536 };
 
-/** header (6) ‖ ML-KEM-768 encapsulation (1088) ‖ AES-GCM tag (16); see docs/format.md. */
-export const CIPHERTEXT_OVERHEAD = 1110;
-export const MAX_CONTEXT_BYTES = 255; // FIPS 204 §5.2: ctx is at most 255 bytes
+/** The most a ciphertext adds to its plaintext under any KEM of the table (header, KEM ciphertext, tag). */
+export const CIPHERTEXT_OVERHEAD = Math.max(...factsOfKind('kem').map(formatOverhead));
+/** The largest signing context of any signature algorithm of the table (FIPS 204 §5.2: 255). */
+export const MAX_CONTEXT_BYTES = Math.max(...factsOfKind('signature').map((f) => f.sizes.context));
 export const MAX_SALT_BYTES = 256;
 /** A signature is 3,309 bytes; anything longer is refused before decoding, anything else is checked. */
 const MAX_SIGNATURE_BYTES = 4096;
@@ -37,6 +40,15 @@ function base64Field(name: string, maxBytes: number, minBytes = 0) {
 }
 
 export const AlgorithmSchema = z.enum(ALGORITHMS);
+/**
+ * The algorithms one operation accepts (the table's `operations`): naming another is a 400 that
+ * lists the accepted ones ("algorithm must be one of ...").
+ */
+export function algorithmSchemaFor(operation: OperationName) {
+  return z.enum(algorithmsFor(operation));
+}
+/** Operations that take a key_version may name its algorithm; absent, the operation's first one. */
+const optionalAlgorithm = (operation: OperationName) => z.optional(algorithmSchemaFor(operation));
 export const KeyStatusSchema = z.enum(KEY_STATUSES);
 export const KeyVersionSchema = z.int().check(z.gte(1), z.lte(MAX_KEY_VERSION));
 const ModeSchema = z.enum(['standard', 'deterministic']);
@@ -56,6 +68,7 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
       .strictObject({
         plaintext: payload('plaintext'),
         key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('kem.encrypt'),
         mode: z.optional(ModeSchema),
         salt: z.optional(base64Field('salt', MAX_SALT_BYTES, 1)),
         aad,
@@ -68,22 +81,29 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
     'kem.decrypt': z.strictObject({
       ciphertext: base64Field('ciphertext', limits.maxPayloadBytes + CIPHERTEXT_OVERHEAD),
       key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.decrypt'),
       aad,
     }),
-    'signature.sign': z.strictObject({ message: payload('message'), key_version: KeyVersionSchema, context }),
+    'signature.sign': z.strictObject({
+      message: payload('message'),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('signature.sign'),
+      context,
+    }),
     'signature.verify': z.strictObject({
       message: payload('message'),
       signature: base64Field('signature', MAX_SIGNATURE_BYTES),
       key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('signature.verify'),
       context,
     }),
-    'kms.generate': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.rotate': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.list': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.active': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.get': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
-    'kms.retire': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
-    'kms.archive': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
+    'kms.generate': z.strictObject({ algorithm: algorithmSchemaFor('kms.generate') }),
+    'kms.rotate': z.strictObject({ algorithm: algorithmSchemaFor('kms.rotate') }),
+    'kms.list': z.strictObject({ algorithm: algorithmSchemaFor('kms.list') }),
+    'kms.active': z.strictObject({ algorithm: algorithmSchemaFor('kms.active') }),
+    'kms.get': z.strictObject({ algorithm: algorithmSchemaFor('kms.get'), key_version: KeyVersionSchema }),
+    'kms.retire': z.strictObject({ algorithm: algorithmSchemaFor('kms.retire'), key_version: KeyVersionSchema }),
+    'kms.archive': z.strictObject({ algorithm: algorithmSchemaFor('kms.archive'), key_version: KeyVersionSchema }),
   } as const;
 }
 

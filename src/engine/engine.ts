@@ -8,7 +8,7 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { KEM_ALGORITHM, SIGNATURE_ALGORITHM, type Algorithm } from '../contract/algorithms.js';
+import { algorithmsFor, type Algorithm } from '../contract/algorithms.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
 import {
@@ -27,8 +27,8 @@ import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
-import { InlineCrypto } from './inline-crypto.js';
-import type { CryptoOffload } from './offload.js';
+import { InlineCryptoRunner } from './inline-crypto-runner.js';
+import type { CryptoRunner } from './crypto-runner.js';
 import * as lifecycle from './lifecycle.js';
 import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
 
@@ -44,10 +44,12 @@ export interface EngineOptions {
   wrapper?: SeedWrapper;
   provider?: PrimitiveProvider;
   /**
-   * Run seal/open/sign/verify elsewhere (the server's worker-thread pool). Key generation and
-   * everything else stays here. Default: on this thread with `provider`.
+   * Where seal/open/sign/verify run (the server passes its worker-thread pool). Key generation
+   * and everything else stays here. Default: an InlineCryptoRunner on this thread with `provider`.
    */
-  offload?: CryptoOffload;
+  crypto?: CryptoRunner;
+  /** Old name of `crypto`, still read so src/server compiles unchanged. */
+  offload?: CryptoRunner;
   limits?: Partial<Limits>;
   now?: () => Date;
   /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
@@ -62,7 +64,7 @@ export class Engine {
   readonly limits: Limits;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
-  readonly #crypto: CryptoOffload;
+  readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
 
@@ -72,12 +74,12 @@ export class Engine {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
-    this.#crypto = options.offload ?? new InlineCrypto(this.provider);
+    this.#crypto = options.crypto ?? options.offload ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
   }
 
-  /** The provider that does this engine's per-request crypto (the pool's, when offloaded). */
+  /** The provider that does this engine's per-request crypto (the pool's, when the server passes one). */
   get providerName(): string {
     return this.#crypto.provider;
   }
@@ -107,9 +109,10 @@ export class Engine {
 
   readonly #handlers: Handlers = {
     'kem.encrypt': async (caller, req) => {
-      const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
+      const algorithm = req.algorithm ?? algorithmsFor('kem.encrypt')[0];
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'encrypt');
-      const key = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
+      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const plaintext = decode(req.plaintext);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
       const deterministic = req.mode === 'deterministic';
@@ -124,6 +127,7 @@ export class Engine {
     },
 
     'kem.decrypt': async (caller, req) => {
+      const algorithm = req.algorithm ?? algorithmsFor('kem.decrypt')[0];
       const ciphertext = decode(req.ciphertext);
       const header = parseHeader(ciphertext);
       if (!header) throw new ValidationError('Decryption failed');
@@ -132,9 +136,9 @@ export class Engine {
           `Validation failed: ciphertext was encrypted with key_version ${header.keyVersion}, but key_version ${req.key_version} was given`,
         );
       }
-      const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'decrypt');
-      const key = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
+      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
       try {
         return { plaintext: bytesToBase64(await this.#crypto.open(key, { ciphertext, aad })) };
@@ -146,18 +150,20 @@ export class Engine {
     },
 
     'signature.sign': async (caller, req) => {
-      const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
+      const algorithm = req.algorithm ?? algorithmsFor('signature.sign')[0];
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'sign');
-      const key = await this.#keys.ref(caller.tenant, SIGNATURE_ALGORITHM, stored);
+      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
       const signature = await this.#crypto.sign(key, decode(req.message), context);
       return { signature: bytesToBase64(signature), key_version: stored.key_version };
     },
 
     'signature.verify': async (caller, req) => {
-      const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
+      const algorithm = req.algorithm ?? algorithmsFor('signature.verify')[0];
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'verify');
-      const key = this.#keys.publicRef(caller.tenant, SIGNATURE_ALGORITHM, stored);
+      const key = this.#keys.publicRef(caller.tenant, algorithm, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
       return { valid: await this.#crypto.verify(key, decode(req.signature), decode(req.message), context) };
     },

@@ -99,12 +99,13 @@ export function hostileCases(): HostileCase[] {
       'ERR_INVALID_001',
       /duplicate field/,
     ),
+    post('unknown field', '{"plaintext":"dGVzdA==","key_version":1,"cipher":"none"}', 400, 'ERR_INVALID_001', /unknown field "cipher"/),
     post(
-      'unknown field',
-      '{"plaintext":"dGVzdA==","key_version":1,"algorithm":"none"}',
+      'algorithm of another kind',
+      '{"plaintext":"dGVzdA==","key_version":1,"algorithm":"Dilithium3"}',
       400,
       'ERR_INVALID_001',
-      /unknown field "algorithm"/,
+      /algorithm must be one of "Kyber768"$/,
     ),
     post(
       '__proto__ field',
