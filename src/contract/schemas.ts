@@ -10,6 +10,7 @@
  */
 import * as z from 'zod/mini';
 import { ALGORITHMS, algorithmsFor, factsOfKind, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { decodeListCursor } from './list-cursor.js';
 import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
 import { formatOverhead } from '../crypto/format.js';
@@ -52,6 +53,25 @@ const optionalAlgorithm = (operation: OperationName) => z.optional(algorithmSche
 export const KeyStatusSchema = z.enum(KEY_STATUSES);
 export const KeyVersionSchema = z.int().check(z.gte(1), z.lte(MAX_KEY_VERSION));
 const ModeSchema = z.enum(['standard', 'deterministic']);
+
+/** `kms.list` page sizes: `limit` defaults to 100 and is at most 1000. */
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * A page size: an integer, or its decimal digits (a query string carries only strings, and both
+ * backends must accept what the other sends). The engine reads it with `Number`.
+ */
+const ListLimitSchema = z.custom<number | string>(
+  (value) => {
+    const n = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_LIST_LIMIT;
+  },
+  { message: `limit must be an integer from 1 to ${MAX_LIST_LIMIT}` },
+);
+const ListCursorSchema = z
+  .string()
+  .check(z.refine((s) => decodeListCursor(s) !== undefined, { message: 'cursor is not a cursor from a previous page of this list' }));
 
 function requireSaltForDeterministic(r: { mode?: string | undefined; salt?: string | undefined }) {
   if (r.mode === 'deterministic') return r.salt !== undefined;
@@ -99,7 +119,12 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
     }),
     'kms.generate': z.strictObject({ algorithm: algorithmSchemaFor('kms.generate') }),
     'kms.rotate': z.strictObject({ algorithm: algorithmSchemaFor('kms.rotate') }),
-    'kms.list': z.strictObject({ algorithm: algorithmSchemaFor('kms.list') }),
+    'kms.list': z.strictObject({
+      algorithm: z.optional(algorithmSchemaFor('kms.list')),
+      status: z.optional(KeyStatusSchema),
+      limit: z.optional(ListLimitSchema),
+      cursor: z.optional(ListCursorSchema),
+    }),
     'kms.active': z.strictObject({ algorithm: algorithmSchemaFor('kms.active') }),
     'kms.get': z.strictObject({ algorithm: algorithmSchemaFor('kms.get'), key_version: KeyVersionSchema }),
     'kms.retire': z.strictObject({ algorithm: algorithmSchemaFor('kms.retire'), key_version: KeyVersionSchema }),
@@ -127,8 +152,13 @@ export const responseSchemas = {
   'signature.sign': z.object({ signature: z.string(), key_version: KeyVersionSchema }),
   'signature.verify': z.object({ valid: z.boolean() }),
   'kms.generate': KeyInfoSchema,
-  'kms.rotate': KeyInfoSchema,
-  'kms.list': z.object({ keys: z.array(KeyInfoSchema) }),
+  /** The new version's record, and the version it retired (`null` when none was active). */
+  'kms.rotate': z.object({ ...KeyInfoSchema.shape, old_key_version: z.nullable(KeyVersionSchema) }),
+  /**
+   * `total`: keys matching the filters, over all pages. `next_cursor` is present while more
+   * remain. Ordered by algorithm (table order), then key_version.
+   */
+  'kms.list': z.object({ keys: z.array(KeyInfoSchema), total: z.int(), next_cursor: z.optional(z.string()) }),
   'kms.active': KeyInfoSchema,
   'kms.get': KeyInfoSchema,
   'kms.retire': KeyStatusChangeSchema,
@@ -138,7 +168,8 @@ export const responseSchemas = {
 export type Responses = { [K in keyof typeof responseSchemas]: z.infer<(typeof responseSchemas)[K]> };
 export type KeyInfo = z.infer<typeof KeyInfoSchema>;
 
-export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
+/** `code` and `error_code` always carry the same value (envelope.ts builds both). */
+export const ErrorBodySchema = z.object({ code: z.string(), error_code: z.string(), message: z.string() });
 export const ErrorEnvelopeSchema = z.object({ error: ErrorBodySchema, request_id: z.string(), timestamp: Timestamp });
 export function successEnvelopeSchema<T extends z.ZodMiniType>(data: T) {
   return z.object({ data, request_id: z.string(), timestamp: Timestamp });

@@ -8,11 +8,13 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { algorithmsFor, type Algorithm } from '../contract/algorithms.js';
+import { ALGORITHMS, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
+import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
 import {
   DEFAULT_LIMITS,
+  DEFAULT_LIST_LIMIT,
   describeIssues,
   requestSchemas,
   type KeyInfo,
@@ -128,6 +130,9 @@ export class Engine {
 
     'kem.decrypt': async (caller, req) => {
       const algorithm = req.algorithm ?? algorithmsFor('kem.decrypt')[0];
+      // The named version must exist before anything about the ciphertext is looked at: a missing
+      // version is 404 ERR_KEM_005 whatever the header says.
+      const stored = await this.#find(caller, algorithm, req.key_version);
       const ciphertext = decode(req.ciphertext);
       const header = parseHeader(ciphertext);
       if (!header) throw new ValidationError('Decryption failed');
@@ -136,7 +141,6 @@ export class Engine {
           `Validation failed: ciphertext was encrypted with key_version ${header.keyVersion}, but key_version ${req.key_version} was given`,
         );
       }
-      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'decrypt');
       const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
@@ -175,7 +179,8 @@ export class Engine {
 
     'kms.rotate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh)));
+      const { created, retiredVersion } = await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh));
+      return { ...keyInfo(req.algorithm, created), old_key_version: retiredVersion ?? null };
     },
 
     'kms.retire': async (caller, req) => {
@@ -189,8 +194,28 @@ export class Engine {
     },
 
     'kms.list': async (caller, req) => {
-      const keys = await this.store.read(caller.tenant, req.algorithm);
-      return { keys: keys.map((k) => keyInfo(req.algorithm, k)) };
+      const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
+      const matching: KeyInfo[] = [];
+      for (const algorithm of algorithms) {
+        for (const key of await this.store.read(caller.tenant, algorithm)) {
+          if (req.status === undefined || key.status === req.status) matching.push(keyInfo(algorithm, key));
+        }
+      }
+      // Stores keep each keyring ascending by version; ALGORITHMS is the table's order.
+      const after = req.cursor === undefined ? undefined : decodeListCursor(req.cursor)!;
+      const start =
+        after === undefined
+          ? 0
+          : matching.findIndex(
+              (k) =>
+                ALGORITHMS.indexOf(k.algorithm) > ALGORITHMS.indexOf(after.algorithm) ||
+                (k.algorithm === after.algorithm && k.key_version > after.key_version),
+            );
+      const limit = req.limit === undefined ? DEFAULT_LIST_LIMIT : Number(req.limit);
+      const page = start === -1 ? [] : matching.slice(start, start + limit);
+      const last = page.at(-1);
+      const more = start !== -1 && start + limit < matching.length;
+      return { keys: page, total: matching.length, ...(more && last ? { next_cursor: encodeListCursor(last) } : {}) };
     },
 
     'kms.active': async (caller, req) => {

@@ -13,6 +13,7 @@
 import { Hono, type Context } from 'hono';
 import { statusOf, type ErrorCode } from '../contract/codes.js';
 import { errorEnvelope, isErrorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
+import { requestIdFor } from '../contract/request-id.js';
 import { OPERATIONS, OPERATION_NAMES, type OperationName } from '../contract/operations.js';
 import type { Engine } from '../engine/engine.js';
 import { authenticate, type ApiKeyLookup, type ApiKeyRecord } from './auth.js';
@@ -55,7 +56,6 @@ export interface AppOptions {
   now?: () => number;
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HSTS = 'max-age=31536000; includeSubDomains';
 
 type Env = { Variables: { requestId: string; passthrough: boolean } };
@@ -82,7 +82,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.use('*', async (c, next) => {
     const started = performance.now();
     const given = c.req.header('x-request-id');
-    const requestId = given !== undefined && UUID_PATTERN.test(given) ? given : globalThis.crypto.randomUUID();
+    const requestId = requestIdFor(given);
     c.set('requestId', requestId);
     await next();
     const headers = c.res.headers;
