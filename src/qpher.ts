@@ -8,6 +8,7 @@ import type { Envelope } from './contract/envelope.js';
 import type { OperationName } from './contract/operations.js';
 import type { Requests, Responses } from './contract/schemas.js';
 import type { Backend, CallOptions } from './backends/backend.js';
+import { requestIdFor } from './contract/request-id.js';
 import { bytesToBase64 } from './encoding.js';
 
 const BINARY_FIELDS = new Set(['plaintext', 'ciphertext', 'message', 'signature', 'salt', 'aad', 'context']);
@@ -44,7 +45,8 @@ export class Qpher {
 
   readonly kms = {
     generate: (request: Input<'kms.generate'>, options?: CallOptions) => this.#call('kms.generate', request, options),
-    list: (request: Input<'kms.list'>, options?: CallOptions) => this.#call('kms.list', request, options),
+    /** Every key, or those of one `algorithm` and/or `status`; pages of `limit` (default 100) from `cursor`. */
+    list: (request: Input<'kms.list'> = {}, options?: CallOptions) => this.#call('kms.list', request, options),
     active: (request: Input<'kms.active'>, options?: CallOptions) => this.#call('kms.active', request, options),
     get: (request: Input<'kms.get'>, options?: CallOptions) => this.#call('kms.get', request, options),
     rotate: (request: Input<'kms.rotate'>, options?: CallOptions) => this.#call('kms.rotate', request, options),
@@ -58,7 +60,7 @@ export class Qpher {
   }
 
   #call<K extends OperationName>(operation: K, request: Input<K>, options: CallOptions = {}): Promise<Envelope<Responses[K]>> {
-    const requestId = options.requestId ?? globalThis.crypto.randomUUID();
+    const requestId = requestIdFor(options.requestId);
     return this.#backend.call(operation, toWire(request), { ...options, requestId }) as Promise<Envelope<Responses[K]>>;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Every operation of the REST API, with its route, success status, required scope and whether
- * it changes a keyring. Free of zod on purpose: the facade and the remote backend import this
+ * Every operation of the REST API, with its route (and alias routes), success status, required
+ * scope and whether it changes a keyring. Free of zod on purpose: the facade and the remote backend import this
  * table and must stay small in a browser bundle; the schemas live in `schemas.ts`.
  * @module
  */
@@ -13,7 +13,15 @@ export const OPERATIONS = {
   'kms.generate': { method: 'POST', path: '/api/v1/kms/keys/generate', status: 201, scope: 'kms:write', mutates: true },
   'kms.list': { method: 'GET', path: '/api/v1/kms/keys', status: 200, scope: 'kms:read', mutates: false },
   'kms.active': { method: 'GET', path: '/api/v1/kms/keys/active', status: 200, scope: 'kms:read', mutates: false },
-  'kms.get': { method: 'GET', path: '/api/v1/kms/keys/{algorithm}/{key_version}', status: 200, scope: 'kms:read', mutates: false },
+  'kms.get': {
+    method: 'GET',
+    path: '/api/v1/kms/keys/{algorithm}/{key_version}',
+    // The published SDKs' form: the version in the path, the algorithm in the query string.
+    aliases: ['/api/v1/kms/keys/{key_version}'],
+    status: 200,
+    scope: 'kms:read',
+    mutates: false,
+  },
   'kms.rotate': { method: 'POST', path: '/api/v1/kms/keys/rotate', status: 200, scope: 'kms:write', mutates: true },
   'kms.retire': { method: 'POST', path: '/api/v1/kms/keys/retire', status: 200, scope: 'kms:write', mutates: true },
   'kms.archive': { method: 'POST', path: '/api/v1/kms/keys/archive', status: 200, scope: 'kms:write', mutates: true },
@@ -23,4 +31,13 @@ export type OperationName = keyof typeof OPERATIONS;
 export type Scope = (typeof OPERATIONS)[OperationName]['scope'];
 
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];
+
+/**
+ * Every path an operation answers on: its own, then its aliases (other paths for the same
+ * operation, whose placeholders come from the path and every other field from the query string).
+ */
+export function pathsOf(operation: OperationName): readonly string[] {
+  const op: { path: string; aliases?: readonly string[] } = OPERATIONS[operation];
+  return [op.path, ...(op.aliases ?? [])];
+}
 export const SCOPES: readonly Scope[] = [...new Set(OPERATION_NAMES.map((op) => OPERATIONS[op].scope))];

@@ -9,8 +9,11 @@
  * @module
  */
 import * as z from 'zod/mini';
-import { ALGORITHMS, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { ALGORITHMS, algorithmsFor, factsOfKind, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { decodeListCursor } from './list-cursor.js';
+import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
+import { formatOverhead } from '../crypto/format.js';
 
 export interface Limits {
   /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */
@@ -21,9 +24,10 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxPayloadBytes: 1_048_576, maxAadBytes: 65_536 };
 
-/** header (6) ‖ ML-KEM-768 encapsulation (1088) ‖ AES-GCM tag (16); see docs/format.md. */
-export const CIPHERTEXT_OVERHEAD = 1110;
-export const MAX_CONTEXT_BYTES = 255; // FIPS 204 §5.2: ctx is at most 255 bytes
+/** The most a ciphertext adds to its plaintext under any KEM of the table (header, KEM ciphertext, tag). */
+export const CIPHERTEXT_OVERHEAD = Math.max(...factsOfKind('kem').map(formatOverhead));
+/** The largest signing context of any signature algorithm of the table (FIPS 204 §5.2: 255). */
+export const MAX_CONTEXT_BYTES = Math.max(...factsOfKind('signature').map((f) => f.sizes.context));
 export const MAX_SALT_BYTES = 256;
 /** A signature is 3,309 bytes; anything longer is refused before decoding, anything else is checked. */
 const MAX_SIGNATURE_BYTES = 4096;
@@ -37,9 +41,37 @@ function base64Field(name: string, maxBytes: number, minBytes = 0) {
 }
 
 export const AlgorithmSchema = z.enum(ALGORITHMS);
+/**
+ * The algorithms one operation accepts (the table's `operations`): naming another is a 400 that
+ * lists the accepted ones ("algorithm must be one of ...").
+ */
+export function algorithmSchemaFor(operation: OperationName) {
+  return z.enum(algorithmsFor(operation));
+}
+/** Operations that take a key_version may name its algorithm; absent, the operation's first one. */
+const optionalAlgorithm = (operation: OperationName) => z.optional(algorithmSchemaFor(operation));
 export const KeyStatusSchema = z.enum(KEY_STATUSES);
 export const KeyVersionSchema = z.int().check(z.gte(1), z.lte(MAX_KEY_VERSION));
 const ModeSchema = z.enum(['standard', 'deterministic']);
+
+/** `kms.list` page sizes: `limit` defaults to 100 and is at most 1000. */
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * A page size: an integer, or its decimal digits (a query string carries only strings, and both
+ * backends must accept what the other sends). The engine reads it with `Number`.
+ */
+const ListLimitSchema = z.custom<number | string>(
+  (value) => {
+    const n = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_LIST_LIMIT;
+  },
+  { message: `limit must be an integer from 1 to ${MAX_LIST_LIMIT}` },
+);
+const ListCursorSchema = z
+  .string()
+  .check(z.refine((s) => decodeListCursor(s) !== undefined, { message: 'cursor is not a cursor from a previous page of this list' }));
 
 function requireSaltForDeterministic(r: { mode?: string | undefined; salt?: string | undefined }) {
   if (r.mode === 'deterministic') return r.salt !== undefined;
@@ -56,6 +88,7 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
       .strictObject({
         plaintext: payload('plaintext'),
         key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('kem.encrypt'),
         mode: z.optional(ModeSchema),
         salt: z.optional(base64Field('salt', MAX_SALT_BYTES, 1)),
         aad,
@@ -68,22 +101,34 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
     'kem.decrypt': z.strictObject({
       ciphertext: base64Field('ciphertext', limits.maxPayloadBytes + CIPHERTEXT_OVERHEAD),
       key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.decrypt'),
       aad,
     }),
-    'signature.sign': z.strictObject({ message: payload('message'), key_version: KeyVersionSchema, context }),
+    'signature.sign': z.strictObject({
+      message: payload('message'),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('signature.sign'),
+      context,
+    }),
     'signature.verify': z.strictObject({
       message: payload('message'),
       signature: base64Field('signature', MAX_SIGNATURE_BYTES),
       key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('signature.verify'),
       context,
     }),
-    'kms.generate': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.rotate': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.list': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.active': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.get': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
-    'kms.retire': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
-    'kms.archive': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
+    'kms.generate': z.strictObject({ algorithm: algorithmSchemaFor('kms.generate') }),
+    'kms.rotate': z.strictObject({ algorithm: algorithmSchemaFor('kms.rotate') }),
+    'kms.list': z.strictObject({
+      algorithm: z.optional(algorithmSchemaFor('kms.list')),
+      status: z.optional(KeyStatusSchema),
+      limit: z.optional(ListLimitSchema),
+      cursor: z.optional(ListCursorSchema),
+    }),
+    'kms.active': z.strictObject({ algorithm: algorithmSchemaFor('kms.active') }),
+    'kms.get': z.strictObject({ algorithm: algorithmSchemaFor('kms.get'), key_version: KeyVersionSchema }),
+    'kms.retire': z.strictObject({ algorithm: algorithmSchemaFor('kms.retire'), key_version: KeyVersionSchema }),
+    'kms.archive': z.strictObject({ algorithm: algorithmSchemaFor('kms.archive'), key_version: KeyVersionSchema }),
   } as const;
 }
 
@@ -107,8 +152,13 @@ export const responseSchemas = {
   'signature.sign': z.object({ signature: z.string(), key_version: KeyVersionSchema }),
   'signature.verify': z.object({ valid: z.boolean() }),
   'kms.generate': KeyInfoSchema,
-  'kms.rotate': KeyInfoSchema,
-  'kms.list': z.object({ keys: z.array(KeyInfoSchema) }),
+  /** The new version's record, and the version it retired (`null` when none was active). */
+  'kms.rotate': z.object({ ...KeyInfoSchema.shape, old_key_version: z.nullable(KeyVersionSchema) }),
+  /**
+   * `total`: keys matching the filters, over all pages. `next_cursor` is present while more
+   * remain. Ordered by algorithm (table order), then key_version.
+   */
+  'kms.list': z.object({ keys: z.array(KeyInfoSchema), total: z.int(), next_cursor: z.optional(z.string()) }),
   'kms.active': KeyInfoSchema,
   'kms.get': KeyInfoSchema,
   'kms.retire': KeyStatusChangeSchema,
@@ -118,7 +168,8 @@ export const responseSchemas = {
 export type Responses = { [K in keyof typeof responseSchemas]: z.infer<(typeof responseSchemas)[K]> };
 export type KeyInfo = z.infer<typeof KeyInfoSchema>;
 
-export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
+/** `code` and `error_code` always carry the same value (envelope.ts builds both). */
+export const ErrorBodySchema = z.object({ code: z.string(), error_code: z.string(), message: z.string() });
 export const ErrorEnvelopeSchema = z.object({ error: ErrorBodySchema, request_id: z.string(), timestamp: Timestamp });
 export function successEnvelopeSchema<T extends z.ZodMiniType>(data: T) {
   return z.object({ data, request_id: z.string(), timestamp: Timestamp });

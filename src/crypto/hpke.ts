@@ -22,16 +22,18 @@
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { ML_KEM_768, nobleProvider, requireBytes, type PrimitiveProvider } from './primitives.js';
+import { ALGORITHM_TABLE, type KemFacts } from '../contract/algorithms.js';
+import { kemOf, nobleProvider, requireBytes, type PrimitiveProvider } from './primitives.js';
 
-const KEM_ID = 0x0041; // draft-ietf-hpke-pq §8.1, ML-KEM-768
+const KEM: KemFacts = ALGORITHM_TABLE.Kyber768;
+const KEM_ID = KEM.hpkeKemId; // draft-ietf-hpke-pq §8.1, ML-KEM-768
 const KDF_ID = 0x0001; // RFC 9180 §7.2, HKDF-SHA256
 const AEAD_ID = 0x0002; // RFC 9180 §7.3, AES-256-GCM
 const MODE_BASE = 0x00; // RFC 9180 §5.1, Table 1
 const NK = 32; // AES-256-GCM key length
 const NN = 12; // AES-GCM nonce length
-/** Expanded ML-KEM-768 decapsulation key length (FIPS 203 Table 3). */
-const EXPANDED_SECRET_KEY_LENGTH = 2400;
+/** AES-GCM's 16-byte tag, appended to every AEAD output. */
+export const AEAD_TAG_LENGTH = 16;
 
 const HPKE_V1 = utf8ToBytes('HPKE-v1');
 // RFC 9180 §5.1: suite_id = "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2)
@@ -94,7 +96,7 @@ async function aesGcm(
       name: 'AES-GCM',
       iv: bufferSource(nonce),
       additionalData: bufferSource(aad),
-      tagLength: 128,
+      tagLength: AEAD_TAG_LENGTH * 8,
     };
     const out =
       direction === 'encrypt'
@@ -121,12 +123,12 @@ export async function hpkeSeal(args: {
   requireBytes(info, 'info');
   requireBytes(aad, 'aad');
   requireBytes(plaintext, 'plaintext');
-  if (publicKey.length !== ML_KEM_768.publicKeyLength) {
-    throw new RangeError(`"publicKey" must be ${ML_KEM_768.publicKeyLength} bytes, got ${publicKey.length}`);
+  if (publicKey.length !== KEM.sizes.publicKey) {
+    throw new RangeError(`"publicKey" must be ${KEM.sizes.publicKey} bytes, got ${publicKey.length}`);
   }
   let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
   try {
-    encapsulated = provider.mlKem768.encapsulate(publicKey, encapRandomness);
+    encapsulated = kemOf(provider, KEM).encapsulate(publicKey, encapRandomness);
   } catch (cause) {
     if (cause instanceof RangeError || cause instanceof TypeError) throw cause; // our own argument checks
     // draft-ietf-hpke-pq §3: a failed FIPS 203 §7.2 encapsulation key check is an EncapError.
@@ -140,8 +142,8 @@ export async function hpkeSeal(args: {
 }
 
 /**
- * RFC 9180 §6.1 OpenBase. `secretKey` is the 64-byte seed d‖z (the draft-ietf-hpke-pq private
- * key) or the provider's expanded 2400-byte decapsulation key. Throws on authentication failure.
+ * RFC 9180 §6.1 OpenBase. `secretKey` is the seed d‖z (the draft-ietf-hpke-pq private key) or
+ * the provider's expanded decapsulation key (`sizes.seed` / `sizes.secretKey` of the table). Throws on authentication failure.
  */
 export async function hpkeOpen(args: {
   secretKey: Uint8Array;
@@ -158,17 +160,16 @@ export async function hpkeOpen(args: {
   requireBytes(aad, 'aad');
   requireBytes(ciphertext, 'ciphertext');
   let decapsulationKey: Uint8Array;
-  if (secretKey.length === ML_KEM_768.seedLength) {
+  const kem = kemOf(provider, KEM);
+  if (secretKey.length === KEM.sizes.seed) {
     // draft-ietf-hpke-pq §3 Decap: expand the seed with ML-KEM.KeyGen_internal(d, z).
-    decapsulationKey = provider.mlKem768.keygen(secretKey).secretKey;
-  } else if (secretKey.length === EXPANDED_SECRET_KEY_LENGTH) {
+    decapsulationKey = kem.keygen(secretKey).secretKey;
+  } else if (secretKey.length === KEM.sizes.secretKey) {
     decapsulationKey = secretKey;
   } else {
-    throw new RangeError(
-      `"secretKey" must be the ${ML_KEM_768.seedLength}-byte seed or the ${EXPANDED_SECRET_KEY_LENGTH}-byte decapsulation key`,
-    );
+    throw new RangeError(`"secretKey" must be the ${KEM.sizes.seed}-byte seed or the ${KEM.sizes.secretKey}-byte decapsulation key`);
   }
-  const sharedSecret = provider.mlKem768.decapsulate(enc, decapsulationKey);
+  const sharedSecret = kem.decapsulate(enc, decapsulationKey);
   if (decapsulationKey !== secretKey) decapsulationKey.fill(0);
   const { key, baseNonce } = keySchedule(sharedSecret, info);
   sharedSecret.fill(0);

@@ -10,9 +10,13 @@
  * @module
  */
 import { base64ToBytes, bytesToBase64 } from '../encoding.js';
+import { ALGORITHM_TABLE, isKeyVersion } from '../contract/algorithms.js';
 import { sealCiphertext } from './format.js';
-import { ML_DSA_65, nobleProvider } from './primitives.js';
+import { nobleProvider } from './primitives.js';
 import { decodeSpki, type PqAlgorithm } from './spki.js';
+
+const KEM = ALGORITHM_TABLE.Kyber768;
+const DSA = ALGORITHM_TABLE.Dilithium3;
 
 /** Strings are the wire form (strict padded base64, RFC 4648 §4); bytes pass through. */
 function binaryField(value: unknown, name: string): Uint8Array {
@@ -41,9 +45,9 @@ export async function sealWithPublicKey(input: {
   aad?: string | Uint8Array;
 }): Promise<string> {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  const publicKey = publicKeyField(input.public_key, 'ML-KEM-768');
+  const publicKey = publicKeyField(input.public_key, KEM.standard);
   const keyVersion = input.key_version;
-  if (typeof keyVersion !== 'number' || !Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > 0xffffffff) {
+  if (!isKeyVersion(keyVersion)) {
     throw new RangeError('"key_version" must be an integer in 1..2^32-1');
   }
   const plaintext = binaryField(input.plaintext, 'plaintext');
@@ -69,12 +73,12 @@ export function verifyWithPublicKey(input: {
   context?: string | Uint8Array;
 }): boolean {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  const publicKey = publicKeyField(input.public_key, 'ML-DSA-65');
+  const publicKey = publicKeyField(input.public_key, DSA.standard);
   const message = binaryField(input.message, 'message');
   const signature = binaryField(input.signature, 'signature');
   const context = input.context === undefined ? undefined : binaryField(input.context, 'context');
-  if (context !== undefined && context.length > ML_DSA_65.maxContextLength) {
-    throw new RangeError(`"context" must be ${ML_DSA_65.maxContextLength} bytes or less`);
+  if (context !== undefined && context.length > DSA.sizes.context) {
+    throw new RangeError(`"context" must be ${DSA.sizes.context} bytes or less`);
   }
   return nobleProvider.mlDsa65.verify(signature, message, publicKey, context === undefined ? {} : { context });
 }

@@ -12,6 +12,7 @@ import type { Transcript } from './transcript.js';
 export type Scenario = (q: Qpher, t: Transcript) => Promise<void>;
 
 const MiB = 1_048_576;
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const text = (s: string) => bytesToBase64(new TextEncoder().encode(s));
 const HELLO = text('sensitive data to protect');
 
@@ -25,9 +26,11 @@ export function ok<T>(envelope: Envelope<T>): T {
 export function fails(envelope: Envelope, code: string, message?: string | RegExp): void {
   if (!('error' in envelope)) throw new Error(`expected ${code}, got data ${JSON.stringify(envelope.data).slice(0, 200)}`);
   expect(envelope.error.code).toBe(code);
+  // the published SDKs read error_code: always there, always equal to code
+  expect(envelope.error.error_code).toBe(code);
   if (message !== undefined) expect(envelope.error.message).toMatch(message);
   expect(Object.keys(envelope).sort()).toEqual(['error', 'request_id', 'timestamp']);
-  expect(Object.keys(envelope.error).sort()).toEqual(['code', 'message']);
+  expect(Object.keys(envelope.error).sort()).toEqual(['code', 'error_code', 'message']);
   expect(envelope.error.message).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/); // no stack traces
 }
 
@@ -113,13 +116,13 @@ export const scenarios: Record<string, Scenario> = {
 
   async 'key lifecycle: generate, rotate, retire, archive and what each state allows'(q, t) {
     fails(t.record('active none', await q.kms.active({ algorithm: 'Kyber768' })), 'ERR_NOT_FOUND_001');
-    expect(ok(t.record('list empty', await q.kms.list({ algorithm: 'Kyber768' })))).toEqual({ keys: [] });
+    expect(ok(t.record('list empty', await q.kms.list({ algorithm: 'Kyber768' })))).toEqual({ keys: [], total: 0 });
     ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
     fails(t.record('generate again', await q.kms.generate({ algorithm: 'Kyber768' })), 'ERR_FORBIDDEN_001', /rotate/);
     const v1 = ok(t.record('encrypt v1', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
 
     const rotated = ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
-    expect(rotated).toMatchObject({ key_version: 2, status: 'active', algorithm: 'Kyber768' });
+    expect(rotated).toMatchObject({ key_version: 2, status: 'active', algorithm: 'Kyber768', old_key_version: 1 });
     const listed = ok(t.record('list', await q.kms.list({ algorithm: 'Kyber768' })));
     expect(listed.keys.map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'],
@@ -163,8 +166,9 @@ export const scenarios: Record<string, Scenario> = {
     fails(t.record('encrypt archived', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
     fails(t.record('retire archived', await q.kms.retire({ algorithm: 'Kyber768', key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
 
-    // rotate with no active key generates; versions are never reused (archived v1 still counts)
-    expect(ok(t.record('rotate from none', await q.kms.rotate({ algorithm: 'Kyber768' }))).key_version).toBe(3);
+    // rotate with no active key generates (old_key_version null); versions are never reused (archived v1 still counts)
+    const fromNone = ok(t.record('rotate from none', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    expect(fromNone).toMatchObject({ key_version: 3, status: 'active', old_key_version: null });
     ok(t.record('archive active', await q.kms.archive({ algorithm: 'Kyber768', key_version: 3 })));
     expect(ok(t.record('generate after archive', await q.kms.generate({ algorithm: 'Kyber768' }))).key_version).toBe(4);
 
@@ -311,7 +315,8 @@ export const scenarios: Record<string, Scenario> = {
       ['plaintext whitespace', { plaintext: 'aGVs bG8=', key_version: 1 }, /plaintext must be valid base64/],
       ['plaintext non-canonical', { plaintext: 'aGVsbG9=', key_version: 1 }, /plaintext must be valid base64/],
       ['plaintext unicode', { plaintext: 'héllo==', key_version: 1 }, /plaintext must be valid base64/],
-      ['unknown field', { plaintext: HELLO, key_version: 1, algorithm: 'Kyber768' }, /unknown field "algorithm"/],
+      ['unknown field', { plaintext: HELLO, key_version: 1, cipher: 'Kyber768' }, /unknown field "cipher"/],
+      ['algorithm of another kind', { plaintext: HELLO, key_version: 1, algorithm: 'Dilithium3' }, /algorithm must be one of "Kyber768"$/],
       ['proto field', JSON.parse('{"plaintext":"aGk=","key_version":1,"__proto__":{"x":1}}'), /unknown field "__proto__"/],
       ['null body', null, /request body must be a JSON object/],
       ['array body', [HELLO, 1], /request body must be a JSON object/],
@@ -382,6 +387,93 @@ export const scenarios: Record<string, Scenario> = {
     expect(atob(dsa.public_key).length).toBe(1974);
   },
 
+  async 'rotate answers with the new key record and the version it retired'(q, t) {
+    const first = ok(t.record('rotate from nothing', await q.kms.rotate({ algorithm: 'Dilithium3' })));
+    expect(Object.keys(first).sort()).toEqual(['algorithm', 'created_at', 'key_version', 'old_key_version', 'public_key', 'status']);
+    expect(first).toMatchObject({ key_version: 1, algorithm: 'Dilithium3', status: 'active', old_key_version: null });
+    const second = ok(t.record('rotate again', await q.kms.rotate({ algorithm: 'Dilithium3' })));
+    expect(second).toMatchObject({ key_version: 2, status: 'active', old_key_version: 1 });
+    expect(second.public_key).not.toBe(first.public_key);
+    // the record is the one get returns, plus old_key_version
+    const { old_key_version: _, ...record } = second;
+    expect(ok(t.record('get new', await q.kms.get({ algorithm: 'Dilithium3', key_version: 2 })))).toEqual(record);
+    ok(t.record('retire active', await q.kms.retire({ algorithm: 'Dilithium3', key_version: 2 })));
+    expect(ok(t.record('rotate with none active', await q.kms.rotate({ algorithm: 'Dilithium3' })))).toMatchObject({
+      key_version: 3,
+      old_key_version: null,
+    });
+  },
+
+  async 'list: every algorithm or one, status filter, total, order and cursor paging'(q, t) {
+    expect(ok(t.record('list nothing', await q.kms.list()))).toEqual({ keys: [], total: 0 });
+    ok(t.record('dsa 1', await q.kms.generate({ algorithm: 'Dilithium3' })));
+    ok(t.record('kem 1', await q.kms.generate({ algorithm: 'Kyber768' })));
+    ok(t.record('kem 2', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    ok(t.record('kem 3', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    ok(t.record('archive kem 1', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })));
+    const pairs = (data: { keys: { algorithm: string; key_version: number; status: string }[] }) =>
+      data.keys.map((k) => `${k.algorithm}/${k.key_version}/${k.status}`);
+
+    const all = ok(t.record('list all', await q.kms.list({})));
+    expect(pairs(all)).toEqual(['Kyber768/1/archived', 'Kyber768/2/retired', 'Kyber768/3/active', 'Dilithium3/1/active']);
+    expect(all.total).toBe(4);
+    expect(all.next_cursor).toBeUndefined();
+    const active = ok(t.record('list active', await q.kms.list({ status: 'active' })));
+    expect(pairs(active)).toEqual(['Kyber768/3/active', 'Dilithium3/1/active']);
+    expect(active.total).toBe(2);
+    const kemRetired = ok(t.record('list kem retired', await q.kms.list({ algorithm: 'Kyber768', status: 'retired' })));
+    expect(pairs(kemRetired)).toEqual(['Kyber768/2/retired']);
+    expect(kemRetired.total).toBe(1);
+
+    // pages of 3 then 1; total is the whole count on every page; the last page has no cursor
+    const page1 = ok(t.record('page 1', await q.kms.list({ limit: 3 })));
+    expect(pairs(page1)).toEqual(['Kyber768/1/archived', 'Kyber768/2/retired', 'Kyber768/3/active']);
+    expect(page1.total).toBe(4);
+    expect(typeof page1.next_cursor).toBe('string');
+    const page2 = ok(t.record('page 2', await q.kms.list({ limit: 3, cursor: page1.next_cursor! })));
+    expect(pairs(page2)).toEqual(['Dilithium3/1/active']);
+    expect(page2.total).toBe(4);
+    expect(page2.next_cursor).toBeUndefined();
+    // a cursor keeps working with the same filters; exactly-full last page has no cursor
+    const single = ok(t.record('page of 1', await q.kms.list({ algorithm: 'Kyber768', limit: 1 })));
+    expect(pairs(single)).toEqual(['Kyber768/1/archived']);
+    const next = ok(t.record('page of 1, next', await q.kms.list({ algorithm: 'Kyber768', limit: 2, cursor: single.next_cursor! })));
+    expect(pairs(next)).toEqual(['Kyber768/2/retired', 'Kyber768/3/active']);
+    expect(next.next_cursor).toBeUndefined();
+
+    fails(t.record('limit 0', await q.kms.list({ limit: 0 })), 'ERR_INVALID_001', /limit must be an integer from 1 to 1000/);
+    fails(t.record('limit 1001', await q.kms.list({ limit: 1001 })), 'ERR_INVALID_001', /limit must be an integer from 1 to 1000/);
+    fails(t.record('limit fraction', await q.kms.list({ limit: 1.5 })), 'ERR_INVALID_001', /limit must be an integer/);
+    fails(t.record('bad cursor', await q.kms.list({ cursor: 'not-a-cursor' })), 'ERR_INVALID_001', /cursor is not a cursor/);
+    fails(t.record('bad status', await q.kms.list({ status: 'deleted' } as never)), 'ERR_INVALID_001', /status must be one of/);
+  },
+
+  async 'a missing key_version is 404 ERR_KEM_005 before any header or ciphertext check'(q, t) {
+    ok(t.record('generate kem', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const sealed = ok(t.record('encrypt v1', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
+    // the header names version 1, which exists; version 7 does not: not found wins over the mismatch
+    fails(
+      t.record('decrypt missing, header names v1', await q.kem.decrypt({ ciphertext: sealed.ciphertext, key_version: 7 })),
+      'ERR_KEM_005',
+      /^Key version not found$/,
+    );
+    fails(
+      t.record('decrypt missing, garbage ciphertext', await q.kem.decrypt({ ciphertext: text('garbage'), key_version: 7 })),
+      'ERR_KEM_005',
+    );
+    fails(
+      t.record('verify missing, short signature', await q.signature.verify({ message: HELLO, signature: text('x'), key_version: 7 })),
+      'ERR_KEM_005',
+    );
+    // an existing version still gets the header check
+    ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    fails(
+      t.record('decrypt v2 with v1 ciphertext', await q.kem.decrypt({ ciphertext: sealed.ciphertext, key_version: 2 })),
+      'ERR_INVALID_001',
+      /encrypted with key_version 1, but key_version 2 was given/,
+    );
+  },
+
   async 'request ids: the caller’s is echoed, otherwise a UUID v4 is made'(q, t) {
     const requestId = '550e8400-e29b-41d4-a716-446655440000';
     const mine = t.record('with id', await q.kms.list({ algorithm: 'Kyber768' }, { requestId }));
@@ -389,6 +481,17 @@ export const scenarios: Record<string, Scenario> = {
     const failed = t.record('error with id', await q.kms.active({ algorithm: 'Kyber768' }, { requestId }));
     expect(failed.request_id).toBe(requestId);
     const made = t.record('without id', await q.kms.list({ algorithm: 'Kyber768' }));
-    expect(made.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(made.request_id).toMatch(UUID_V4);
+    // not a UUID but within the rule (1-128 of [A-Za-z0-9._:-]): echoed, on success and on error
+    const traceId = 'trace:web-01.checkout_42';
+    expect(t.record('trace id', await q.kms.list({}, { requestId: traceId })).request_id).toBe(traceId);
+    expect(t.record('trace id error', await q.kms.active({ algorithm: 'Kyber768' }, { requestId: traceId })).request_id).toBe(traceId);
+    const longest = 'a'.repeat(128);
+    expect(t.record('128 characters', await q.kms.list({}, { requestId: longest })).request_id).toBe(longest);
+    // outside the rule: replaced by a fresh UUID v4
+    for (const bad of ['a'.repeat(129), 'has space', 'semi;colon', 'ünï', '']) {
+      const replaced = t.record(`replaced ${bad.length}`, await q.kms.list({}, { requestId: bad }));
+      expect(replaced.request_id, JSON.stringify(bad)).toMatch(UUID_V4);
+    }
   },
 };

@@ -117,7 +117,7 @@ describe('engine', () => {
     const engine = await Engine.create({ store: broken, onError });
     const envelope = await engine.execute(caller, 'kms.list', { algorithm: 'Kyber768' }, id);
     expect(envelope).toEqual({
-      error: { code: 'ERR_INTERNAL_001', message: 'Internal server error' },
+      error: { code: 'ERR_INTERNAL_001', error_code: 'ERR_INTERNAL_001', message: 'Internal server error' },
       request_id: id,
       timestamp: expect.any(String),
     });

@@ -180,10 +180,12 @@ export function expectEnvelope(reply: Reply | ReturnType<typeof parseRaw>, statu
   const problems: string[] = [];
   if (reply.status !== status) problems.push(`status ${reply.status} != ${status}`);
   if (headers['content-type'] !== 'application/json') problems.push(`content-type ${headers['content-type']}`);
-  if (!UUID.test(headers['x-request-id'] ?? '')) problems.push(`x-request-id ${headers['x-request-id']}`);
+  // the request id rule (src/contract/request-id.ts): a caller's id within it, or a UUID
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(headers['x-request-id'] ?? '')) problems.push(`x-request-id ${headers['x-request-id']}`);
   if (reply.body?.request_id !== headers['x-request-id']) problems.push('request_id differs from header');
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(reply.body?.timestamp ?? '')) problems.push('timestamp');
   if (code !== undefined && reply.body?.error?.code !== code) problems.push(`code ${reply.body?.error?.code} != ${code}`);
+  if (reply.body?.error !== undefined && reply.body.error.error_code !== reply.body.error.code) problems.push('error_code != code');
   if (code === undefined && !('data' in (reply.body ?? {}))) problems.push('no data');
   if (problems.length) throw new Error(`bad envelope (${problems.join('; ')}): ${JSON.stringify(reply.body)?.slice(0, 300)}`);
   return reply.body;

@@ -14,7 +14,16 @@
  * @module
  */
 import { Hono } from 'hono';
-import { buildOpenApiDocument, type Engine, isErrorEnvelope, OPERATION_NAMES, OPERATIONS, statusOf, successEnvelope } from 'qpher/host';
+import {
+  buildOpenApiDocument,
+  type Engine,
+  isErrorEnvelope,
+  OPERATION_NAMES,
+  OPERATIONS,
+  pathsOf,
+  statusOf,
+  successEnvelope,
+} from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
@@ -54,11 +63,21 @@ export interface AppOptions {
 }
 
 /** Route patterns of the table, to tell "wrong method" from "no such route". */
-const ROUTE_PATTERNS = OPERATION_NAMES.map((name) => ({
-  name,
-  method: OPERATIONS[name].method,
-  pattern: new RegExp(`^${OPERATIONS[name].path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
-}));
+const ROUTE_PATTERNS = OPERATION_NAMES.flatMap((name) =>
+  pathsOf(name).map((path) => ({
+    name,
+    method: OPERATIONS[name].method,
+    pattern: new RegExp(`^${path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
+    fixed: !path.includes('{'),
+  })),
+);
+
+/** The methods a path answers to; a fixed route (`/kms/keys/rotate`) hides a placeholder one. */
+function methodsFor(pathname: string): string[] {
+  const matches = ROUTE_PATTERNS.filter((r) => r.pattern.test(pathname));
+  const fixed = matches.filter((r) => r.fixed);
+  return [...new Set((fixed.length > 0 ? fixed : matches).map((r) => r.method))];
+}
 
 export function createApp(options: AppOptions): Hono<Env> {
   const engine = options.engine;
@@ -105,21 +124,24 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.body(openapi, 200, { 'Content-Type': 'application/json' });
   });
 
+  // Table order registers `/kms/keys/active` before the alias `/kms/keys/{key_version}`, so
+  // "active" is never taken for a version.
   for (const name of OPERATION_NAMES) {
     const op = OPERATIONS[name];
-    const path = op.path.replace(/\{([a-z_]+)\}/g, ':$1');
     const route = op.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
-    route(path, allowed(op.scope), parsed(name), once(name), async (c) => {
-      const envelope = await engine.execute({ tenant: c.var.apiKey.tenant }, name, c.var.request, c.var.requestId);
-      const status = isErrorEnvelope(envelope) ? statusOf(envelope.error.code) : op.status;
-      c.set('outcome', { envelope, status });
-      return respond(c, envelope, status);
-    });
+    for (const template of pathsOf(name)) {
+      route(template.replace(/\{([a-z_]+)\}/g, ':$1'), allowed(op.scope), parsed(name), once(name), async (c) => {
+        const envelope = await engine.execute({ tenant: c.var.apiKey.tenant }, name, c.var.request, c.var.requestId);
+        const status = isErrorEnvelope(envelope) ? statusOf(envelope.error.code) : op.status;
+        c.set('outcome', { envelope, status });
+        return respond(c, envelope, status);
+      });
+    }
   }
 
   app.notFound((c) => {
     const pathname = new URL(c.req.url).pathname;
-    const allowedMethods = ROUTE_PATTERNS.filter((r) => r.pattern.test(pathname)).map((r) => r.method);
+    const allowedMethods = methodsFor(pathname);
     if (allowedMethods.length > 0) {
       // No spec code means 405; ERR_NOT_FOUND_001 keeps the code -> status table the only truth.
       const response = fail(

@@ -60,7 +60,7 @@ export async function composeServer(
       store,
       wrapper,
       provider,
-      ...(pool ? { offload: pool } : {}),
+      ...(pool ? { crypto: pool } : {}),
       onError: (error, operation) =>
         log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
     });

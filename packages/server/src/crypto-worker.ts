@@ -1,12 +1,12 @@
 /**
- * One thread of the server's crypto pool (see pool.ts): the engine's own InlineCrypto (seal, open,
+ * One thread of the server's crypto pool (see pool.ts): the engine's own InlineCryptoRunner (seal, open,
  * sign, verify, with a bounded LRU of expanded keys per key id) with the provider the pool chose.
  * Keys arrive as seeds with their id; this thread's copy of each seed is wiped after the task.
  * @module
  */
 import { workerData } from 'node:worker_threads';
 import type { CiphertextMode } from 'qpher/host';
-import { InlineCrypto } from 'qpher/host';
+import { InlineCryptoRunner } from 'qpher/host';
 import { selectProvider, type ProviderChoice } from 'qpher/host';
 
 export type CryptoTask =
@@ -27,7 +27,7 @@ export type CryptoTask =
   | { op: 'verify'; id: string; publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array; context?: Uint8Array };
 
 const options = (workerData ?? {}) as { provider?: ProviderChoice; cacheEntries?: number };
-const crypto = new InlineCrypto(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
+const crypto = new InlineCryptoRunner(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
 
 /** Runs `fn`, then wipes this thread's copy of the seed (the expanded key stays cached by id). */
 async function withSeed<T>(seed: Uint8Array, fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 /**
  * The server's crypto pool: seal/open/sign/verify on worker threads (piscina), one per core by
  * default, so that a 7 ms ML-DSA signature never blocks the event loop that does HTTP, auth and
- * the store. It implements the engine's `CryptoOffload` (src/engine/offload.ts).
+ * the store. It implements the engine's `CryptoRunner` (src/engine/crypto-runner.ts).
  *
  * Back-pressure, both answered at once rather than by growing latency:
  * - queue full (`maxQueue` tasks waiting beyond the running ones): ERR_SERVICE_001 (503), and
@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { CiphertextMode } from 'qpher/host';
 import type { ProviderChoice } from 'qpher/host';
-import type { CryptoOffload, KeyRef, PublicKeyRef } from 'qpher/host';
+import type { CryptoRunner, KeyRef, PublicKeyRef } from 'qpher/host';
 import { GatewayTimeoutError, ServiceUnavailableError } from 'qpher/host';
 import type { CryptoTask } from './crypto-worker.js';
 
@@ -37,7 +37,7 @@ export interface PoolOptions {
 const DEFAULT_QUEUE_PER_THREAD = 64;
 const DEFAULT_DEADLINE_MS = 5000;
 
-export class CryptoPool implements CryptoOffload {
+export class CryptoPool implements CryptoRunner {
   readonly provider: string;
   readonly threads: number;
   readonly maxQueue: number;

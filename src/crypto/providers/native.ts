@@ -19,6 +19,7 @@
  * decapsulation) runs in OpenSSL.
  * @module
  */
+import { ALGORITHM_TABLE } from '../../contract/algorithms.js';
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { equalBytes } from '@noble/post-quantum/utils.js';
 import { checkDsaSecretKey } from './checks.js';
@@ -76,10 +77,10 @@ const KEM_SEED_PKCS8 = hex('3054020100300b060960864801650304040204428040'); // �
 const KEM_EXPANDED_PKCS8 = hex('30820978020100300b0609608648016503040402048209640482' + '0960'); // ‖ dk (2400)
 const DSA_SEED_PKCS8 = hex('3034020100300b060960864801650304031204228020'); // ‖ ξ (32)
 const DSA_EXPANDED_PKCS8 = hex('30820fd8020100300b060960864801650304031204820fc404820fc0'); // ‖ sk (4032)
-const KEM_SPKI = hex('308204b2300b060960864801650304040203820' + '4a100'); // ‖ ek (1184)
-const DSA_SPKI = hex('308207b2300b0609608648016503040312038207a100'); // ‖ pk (1952)
-const KEM_SECRET_KEY_LENGTH = 2400;
-const DSA_SECRET_KEY_LENGTH = 4032;
+const KEM_SPKI = hex(ALGORITHM_TABLE.Kyber768.spkiPrefix); // ‖ ek
+const DSA_SPKI = hex(ALGORITHM_TABLE.Dilithium3.spkiPrefix); // ‖ pk
+const KEM_SECRET_KEY_LENGTH = ML_KEM_768.secretKeyLength;
+const DSA_SECRET_KEY_LENGTH = ML_DSA_65.secretKeyLength;
 
 /** KeyObjects per Uint8Array, checked against a private copy of the bytes they came from. */
 class KeyCache {

@@ -1,0 +1,86 @@
+/**
+ * The `CryptoRunner` on the calling thread: seal, open, sign and verify with one primitive
+ * provider, keyed by the `KeyRef` the engine passes. The same class runs inside each of the
+ * server pool's worker threads (src/server/crypto-worker.ts), so there is one implementation
+ * wherever crypto runs. Which primitive a key uses comes from its row of the algorithm table.
+ *
+ * Expanded secret keys are cached per key id (tenant, algorithm, version, public key) in a
+ * bounded LRU and wiped on eviction. The first public-key array seen for an id is kept and reused,
+ * because providers cache per-key state (noble's prepared ML-KEM matrix, OpenSSL key objects) per
+ * Uint8Array. Seeds are borrowed, never kept or wiped here: their owner decides.
+ * @module
+ */
+import { algorithmsFor, factsOf, type Algorithm, type SignatureFacts } from '../contract/algorithms.js';
+import type { OperationName } from '../contract/operations.js';
+import { openCiphertext, sealCiphertext } from '../crypto/format.js';
+import { keygenOf, signerOf, type PrimitiveProvider } from '../crypto/primitives.js';
+import type { CryptoRunner, KeyRef, OpenArgs, PublicKeyRef, SealArgs } from './crypto-runner.js';
+
+interface Entry {
+  publicKey: Uint8Array;
+  secretKey?: Uint8Array;
+}
+
+export const DEFAULT_KEY_CACHE_ENTRIES = 256;
+
+export class InlineCryptoRunner implements CryptoRunner {
+  readonly provider: string;
+  readonly #primitives: PrimitiveProvider;
+  readonly #cache = new Map<string, Entry>();
+  readonly #cacheEntries: number;
+
+  constructor(primitives: PrimitiveProvider, cacheEntries = DEFAULT_KEY_CACHE_ENTRIES) {
+    this.provider = primitives.name;
+    this.#primitives = primitives;
+    this.#cacheEntries = cacheEntries;
+  }
+
+  async seal(key: KeyRef, args: SealArgs): Promise<Uint8Array> {
+    return sealCiphertext({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
+  }
+
+  async open(key: KeyRef, args: OpenArgs): Promise<Uint8Array> {
+    return openCiphertext({ ...args, secretKey: this.#secretKey(key, algorithmOf(key, 'kem.decrypt')), provider: this.#primitives });
+  }
+
+  async sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array> {
+    const algorithm = algorithmOf(key, 'signature.sign');
+    return this.#signer(algorithm).sign(message, this.#secretKey(key, algorithm), context ? { context } : {});
+  }
+
+  async verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array): Promise<boolean> {
+    const signer = this.#signer(algorithmOf(key, 'signature.verify'));
+    return signer.verify(signature, message, this.#entry(key).publicKey, context ? { context } : {});
+  }
+
+  #signer(algorithm: Algorithm) {
+    return signerOf(this.#primitives, factsOf(algorithm) as SignatureFacts);
+  }
+
+  #entry(key: PublicKeyRef): Entry {
+    let found = this.#cache.get(key.id);
+    if (found) {
+      this.#cache.delete(key.id); // re-inserted below: Map order is the LRU order
+    } else {
+      found = { publicKey: key.publicKey };
+      if (this.#cache.size >= this.#cacheEntries) {
+        const oldest = this.#cache.keys().next().value!;
+        this.#cache.get(oldest)?.secretKey?.fill(0);
+        this.#cache.delete(oldest);
+      }
+    }
+    this.#cache.set(key.id, found);
+    return found;
+  }
+
+  #secretKey(key: KeyRef, algorithm: Algorithm): Uint8Array {
+    const found = this.#entry(key);
+    found.secretKey ??= keygenOf(this.#primitives, factsOf(algorithm), key.seed).secretKey;
+    return found.secretKey;
+  }
+}
+
+/** The key's algorithm, or the operation's default when the ref does not say. */
+function algorithmOf(key: PublicKeyRef, operation: OperationName): Algorithm {
+  return key.algorithm ?? algorithmsFor(operation)[0];
+}
