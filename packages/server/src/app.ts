@@ -24,7 +24,7 @@ import {
   type IdempotencyStore,
   type StoredResponse,
 } from './idempotency.js';
-import { buildOpenApiDocument } from 'qpher/host';
+import { servedOpenApi } from './openapi.js';
 import { DEFAULT_RATE_LIMIT, TokenBuckets, type RateLimit } from './rate-limit.js';
 
 export interface AppOptions {
@@ -42,6 +42,8 @@ export interface AppOptions {
   ready?: () => boolean | Promise<boolean>;
   /** Extra fields for a ready `/readyz` answer (the node server reports `provider`, `crypto_threads`). */
   readyInfo?: Record<string, string | number>;
+  /** Base URL for `servers` in the OpenAPI document; default: the request's origin (see openapi.ts). */
+  publicUrl?: string;
   /** One line per request; never keys, bodies or stack traces. Default: none. */
   log?: (line: string) => void;
   /**
@@ -75,7 +77,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   const now = options.now ?? (() => Date.now());
   const waitMs = options.idempotencyWaitMs ?? 10_000;
   const log = options.log;
-  let openapi: string | undefined;
+  const openapi = servedOpenApi(engine.limits, options.publicUrl);
 
   const app = new Hono<Env>();
 
@@ -124,8 +126,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       : fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable: the store is not ready');
   });
   app.get('/api/v1/openapi.json', (c) => {
-    openapi ??= JSON.stringify(buildOpenApiDocument(engine.limits));
-    return c.body(openapi, 200, { 'Content-Type': 'application/json' });
+    return c.body(openapi(c.req.url), 200, { 'Content-Type': 'application/json' });
   });
 
   for (const name of OPERATION_NAMES) {
