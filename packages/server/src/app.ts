@@ -14,16 +14,7 @@
  * @module
  */
 import { Hono } from 'hono';
-import {
-  buildOpenApiDocument,
-  type Engine,
-  isErrorEnvelope,
-  OPERATION_NAMES,
-  OPERATIONS,
-  pathsOf,
-  statusOf,
-  successEnvelope,
-} from 'qpher/host';
+import { type Engine, isErrorEnvelope, OPERATION_NAMES, OPERATIONS, pathsOf, statusOf, successEnvelope } from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
@@ -31,6 +22,7 @@ import { guard } from './http/guard.js';
 import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
+import { servedOpenApi } from './openapi.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBuckets } from './rate-limit.js';
 import { StoreBusyError } from './store-busy.js';
 
@@ -49,6 +41,8 @@ export interface AppOptions {
   ready?: () => boolean | Promise<boolean>;
   /** Extra fields for a ready `/readyz` answer (the node server reports `provider`, `crypto_threads`). */
   readyInfo?: Record<string, string | number>;
+  /** Base URL for `servers` in the OpenAPI document; default: the request's origin (see openapi.ts). */
+  publicUrl?: string;
   /** One line per request; never keys, bodies or stack traces. Default: none. */
   log?: (line: string) => void;
   /**
@@ -92,7 +86,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     waitMs: options.idempotencyWaitMs ?? 10_000,
     now: options.now ?? (() => Date.now()),
   });
-  let openapi: string | undefined;
+  const openapi = servedOpenApi(engine.limits, options.publicUrl);
 
   const app = new Hono<Env>();
   app.use('*', requestContext({ ...(options.hsts !== undefined ? { hsts: options.hsts } : {}), ...(log ? { log } : {}) }));
@@ -120,8 +114,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       : fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable: the store is not ready');
   });
   app.get('/api/v1/openapi.json', (c) => {
-    openapi ??= JSON.stringify(buildOpenApiDocument(engine.limits));
-    return c.body(openapi, 200, { 'Content-Type': 'application/json' });
+    return c.body(openapi(c.req.url), 200, { 'Content-Type': 'application/json' });
   });
 
   // Table order registers `/kms/keys/active` before the alias `/kms/keys/{key_version}`, so

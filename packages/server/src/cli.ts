@@ -6,7 +6,7 @@
  *               [--rate-limit RPS[:BURST]] [--insecure-http] [--dev] [--quiet]
  *               [--playground DIR | --no-playground]
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
- *               [--crypto-queue N] [--crypto-deadline-ms MS]
+ *               [--crypto-queue N] [--crypto-deadline-ms MS] [--public-url URL]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
@@ -24,6 +24,7 @@ import type { SqliteStore } from './sqlite.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
 import { isLoopback, openDataDir, startServer } from './node.js';
+import { parsePublicUrl } from './openapi.js';
 import { isProviderChoice } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
@@ -35,6 +36,7 @@ const USAGE = `Usage:
               [--insecure-http] [--dev] [--quiet] [--playground DIR | --no-playground]
               [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
               [--crypto-queue N] [--crypto-deadline-ms MS]
+              [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
@@ -78,6 +80,7 @@ async function serve(args: string[]): Promise<number> {
     'crypto-threads': { type: 'string' },
     'crypto-queue': { type: 'string' },
     'crypto-deadline-ms': { type: 'string' },
+    'public-url': { type: 'string' },
   });
   if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
   const threads = values['crypto-threads'];
@@ -100,6 +103,15 @@ async function serve(args: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
 
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined) {
+    try {
+      parsePublicUrl(publicUrl);
+    } catch (error) {
+      throw new UsageError(`--${(error as Error).message}`);
+    }
+  }
+
   const playgroundDir = values['no-playground'] ? undefined : (values.playground ?? builtPlayground());
   if (values['insecure-http'] && !values['tls-cert'] && !isLoopback(values.host)) {
     process.stderr.write(
@@ -119,6 +131,7 @@ async function serve(args: string[]): Promise<number> {
     ...(queue !== undefined ? { cryptoQueue: Number(queue) } : {}),
     ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {
       if (!quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);

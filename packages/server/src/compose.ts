@@ -74,6 +74,7 @@ export async function composeServer(
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
       ready: () => shell.ready() && store.ping(),
       readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0 },
+      ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
       log,
     });
     return { app, store, pool, engine };

@@ -36,6 +36,8 @@ export interface ServeOptions {
   playgroundDir?: string;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Base URL clients reach the server at, for `servers` in the OpenAPI document (see openapi.ts). */
+  publicUrl?: string;
   /** Primitive provider (docs/performance.md). Default `auto`: native on Node 24+, else noble. */
   provider?: ProviderChoice;
   /** Crypto worker threads (pool.ts). Default one per core; 0 runs crypto on the event loop. */
