@@ -33,7 +33,7 @@ export class InlineCrypto implements CryptoOffload {
     this.#cacheEntries = cacheEntries;
   }
 
-  async seal(key: KeyRef, args: Parameters<CryptoOffload['seal']>[1]): Promise<Uint8Array> {
+  async seal(key: PublicKeyRef, args: Parameters<CryptoOffload['seal']>[1]): Promise<Uint8Array> {
     return sealCiphertext({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 
