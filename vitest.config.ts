@@ -27,7 +27,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-          exclude: [...INTEGRATION, 'test/contract/**', 'test/size/**', 'test/node24/**', '**/node_modules/**'],
+          exclude: [...INTEGRATION, 'test/contract/**', 'test/size/**', 'test/node-lts/**', '**/node_modules/**'],
         },
       },
       { extends: true, test: { name: 'integration', include: INTEGRATION } },
@@ -35,8 +35,8 @@ export default defineConfig({
       { extends: true, test: { name: 'browser', include: ['test/contract/**/*.test.ts'] } },
       // Vite builds of the fixture web app against the budgets.
       { extends: true, test: { name: 'size', include: ['test/size/**/*.test.ts'] } },
-      // A child vitest under another Node LTS (test/node24/).
-      { extends: true, test: { name: 'node-lts', include: ['test/node24/**/*.test.ts'] } },
+      // Child vitests under the newest Node 24 and 26 (test/node-lts/).
+      { extends: true, test: { name: 'node-lts', include: ['test/node-lts/**/*.test.ts'] } },
     ],
   },
 });

@@ -64,6 +64,8 @@ export interface PrimitiveProvider {
   mlDsa65: MlDsa65;
   /** Optional: HPKE's AEAD without WebCrypto's async round trips (same bytes). */
   aes256Gcm?: Aes256Gcm;
+  /** Optional: HMAC-SHA256 (RFC 2104) of the concatenated messages, for HPKE's HKDF; `@noble/hashes` when absent (same bytes). */
+  hmacSha256?(key: Uint8Array, ...messages: Uint8Array[]): Uint8Array;
 }
 
 const KEM_SIZES = ALGORITHM_TABLE.Kyber768.sizes;

@@ -1,8 +1,9 @@
 /**
  * `CryptoRunner`: where the engine's per-request crypto (seal, open, sign, verify) runs. The
- * engine reads the store, checks the lifecycle and unwraps the seed; it passes the seed with a
- * cache id `(tenant, algorithm, version, public key)` and the runner keeps the expanded key in a
- * bounded cache of its own. Two runners: `InlineCryptoRunner` (./inline-crypto-runner.ts, on the
+ * engine reads the store, checks the lifecycle and unwraps the seed. Each operation gets only what
+ * it needs, with a cache id `(tenant, algorithm, version, public key)`: seal and verify the public
+ * key alone (`PublicKeyRef`), open and sign the seed as well (`KeyRef`); the runner keeps the
+ * expanded key in a bounded cache of its own. Two runners: `InlineCryptoRunner` (./inline-crypto-runner.ts, on the
  * calling thread, the default) and the server's worker-thread pool (src/server/pool.ts), which
  * runs an `InlineCryptoRunner` in each thread and keeps HTTP, auth and the store on the event loop.
  *
@@ -47,7 +48,7 @@ export interface OpenArgs {
 export interface CryptoRunner {
   /** The primitive provider it runs (`noble`, `native`, `wasm`). */
   readonly provider: string;
-  seal(key: KeyRef, args: SealArgs): Promise<Uint8Array>;
+  seal(key: PublicKeyRef, args: SealArgs): Promise<Uint8Array>;
   /** Rejects with a plain Error when the ciphertext does not open. */
   open(key: KeyRef, args: OpenArgs): Promise<Uint8Array>;
   sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;

@@ -35,7 +35,7 @@ export class InlineCryptoRunner implements CryptoRunner {
     this.#cacheEntries = cacheEntries;
   }
 
-  async seal(key: KeyRef, args: SealArgs): Promise<Uint8Array> {
+  async seal(key: PublicKeyRef, args: SealArgs): Promise<Uint8Array> {
     return sealCiphertext({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 

@@ -1,7 +1,8 @@
 /**
  * One thread of the server's crypto pool (see pool.ts): the engine's own InlineCryptoRunner (seal, open,
  * sign, verify, with a bounded LRU of expanded keys per key id) with the provider the pool chose.
- * Keys arrive as seeds with their id; this thread's copy of each seed is wiped after the task.
+ * Keys arrive with their id: seal and verify tasks carry the public key only, open and sign tasks
+ * the seed as well; this thread's copy of a seed is wiped after the task.
  * @module
  */
 import { workerData } from 'node:worker_threads';
@@ -14,7 +15,6 @@ export type CryptoTask =
   | {
       op: 'seal';
       id: string;
-      seed: Uint8Array;
       publicKey: Uint8Array;
       keyVersion: number;
       plaintext: Uint8Array;
@@ -43,8 +43,8 @@ export default async function run(task: CryptoTask): Promise<unknown> {
     case 'info':
       return { provider: crypto.provider };
     case 'seal': {
-      const { id, seed, publicKey, op: _, ...args } = task;
-      return withSeed(seed, () => crypto.seal({ id, seed, publicKey }, args));
+      const { id, publicKey, op: _, ...args } = task;
+      return crypto.seal({ id, publicKey }, args);
     }
     case 'open':
       return withSeed(task.seed, () => crypto.open(task, { ciphertext: task.ciphertext, aad: task.aad }));

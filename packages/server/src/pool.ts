@@ -87,11 +87,12 @@ export class CryptoPool implements CryptoRunner {
     return this.#pool.queueSize;
   }
 
+  /** Sends the public key only (never the seed), like verify; open and sign send the seed. */
   seal(
-    key: KeyRef,
+    key: PublicKeyRef,
     args: { keyVersion: number; plaintext: Uint8Array; aad: Uint8Array; mode: CiphertextMode; encapRandomness?: Uint8Array },
   ) {
-    return this.#run({ op: 'seal', id: key.id, seed: key.seed, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
+    return this.#run({ op: 'seal', id: key.id, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
   }
 
   open(key: KeyRef, args: { ciphertext: Uint8Array; aad: Uint8Array }) {

@@ -2,7 +2,8 @@
  * The crypto pool's back-pressure, directly: a full queue refuses at once with
  * ServiceUnavailableError (ERR_SERVICE_001, 503), a task past its deadline rejects with
  * GatewayTimeoutError (ERR_TIMEOUT_001, 504) at the deadline and the same pool keeps working
- * afterwards (no thread is killed); pool signatures verify.
+ * afterwards (no thread is killed); pool signatures verify; encrypt and verify never send the
+ * seed to a thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { nobleProvider, selectProvider } from 'qpher/host';
@@ -56,9 +57,37 @@ describe('CryptoPool', () => {
     expect(nobleProvider.mlDsa65.verify(await pool.sign(key(), message), message, publicKey)).toBe(true);
   });
 
+  it('encrypt and verify send the public key only: the seed is never read, open and sign do read it', async () => {
+    pool = await CryptoPool.start({ threads: 1, provider: 'noble' });
+    const kemSeed = new Uint8Array(64).fill(5);
+    const kem = { id: 'kem', publicKey: nobleProvider.mlKem768.keygen(kemSeed).publicKey };
+    // A key whose seed is a trap: any read of it (by the pool, or by structured clone of the
+    // object into a task) is recorded and throws.
+    const reads: string[] = [];
+    const trapped = <T extends { id: string; publicKey: Uint8Array }>(ref: T, op: string) =>
+      Object.defineProperty({ ...ref }, 'seed', {
+        enumerable: true,
+        get() {
+          reads.push(op);
+          throw new Error('seed read');
+        },
+      }) as T & { seed: Uint8Array };
+    const plaintext = new TextEncoder().encode('public key only');
+    const aad = new Uint8Array(0);
+    const ciphertext = await pool.seal(trapped(kem, 'seal'), { keyVersion: 1, plaintext, aad, mode: 'standard' });
+    const signature = await pool.sign(key(), message);
+    expect(await pool.verify(trapped({ id: 'k', publicKey }, 'verify'), signature, message)).toBe(true);
+    expect(reads).toEqual([]);
+    // The ciphertext is real: it opens with the seed. And the trap works: open and sign read it.
+    expect(await pool.open({ ...kem, seed: kemSeed.slice() }, { ciphertext, aad })).toEqual(plaintext);
+    await expect((async () => pool!.open(trapped(kem, 'open'), { ciphertext, aad }))()).rejects.toThrow('seed read');
+    await expect((async () => pool!.sign(trapped({ id: 'k', publicKey }, 'sign'), message))()).rejects.toThrow('seed read');
+    expect(reads).toEqual(['open', 'sign']);
+  });
+
   it('an explicit provider the runtime lacks stops start-up', async () => {
     const native = await selectProvider('native').catch(() => undefined);
-    if (native) return; // Node 24: native is there
+    if (native) return; // Node 24.7+: native is there
     await expect(CryptoPool.start({ threads: 1, provider: 'native' })).rejects.toThrow(/Node 24/);
   });
 });
