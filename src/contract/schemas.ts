@@ -144,13 +144,14 @@ export const KeyInfoSchema = z.object({
   public_key: z.string(),
   created_at: Timestamp,
 });
-const KeyStatusChangeSchema = z.object({ key_version: KeyVersionSchema, algorithm: AlgorithmSchema, status: KeyStatusSchema });
+/** Every key operation's answer names the key it used, as the official SDKs read it. */
+const usedKey = { key_version: KeyVersionSchema, algorithm: AlgorithmSchema };
 
 export const responseSchemas = {
-  'kem.encrypt': z.object({ ciphertext: z.string(), key_version: KeyVersionSchema }),
-  'kem.decrypt': z.object({ plaintext: z.string() }),
-  'signature.sign': z.object({ signature: z.string(), key_version: KeyVersionSchema }),
-  'signature.verify': z.object({ valid: z.boolean() }),
+  'kem.encrypt': z.object({ ciphertext: z.string(), ...usedKey }),
+  'kem.decrypt': z.object({ plaintext: z.string(), ...usedKey }),
+  'signature.sign': z.object({ signature: z.string(), ...usedKey }),
+  'signature.verify': z.object({ valid: z.boolean(), ...usedKey }),
   'kms.generate': KeyInfoSchema,
   /** The new version's record, and the version it retired (`null` when none was active). */
   'kms.rotate': z.object({ ...KeyInfoSchema.shape, old_key_version: z.nullable(KeyVersionSchema) }),
@@ -161,8 +162,9 @@ export const responseSchemas = {
   'kms.list': z.object({ keys: z.array(KeyInfoSchema), total: z.int(), next_cursor: z.optional(z.string()) }),
   'kms.active': KeyInfoSchema,
   'kms.get': KeyInfoSchema,
-  'kms.retire': KeyStatusChangeSchema,
-  'kms.archive': KeyStatusChangeSchema,
+  /** The key's whole record after the change (the SDKs read public_key and created_at too). */
+  'kms.retire': KeyInfoSchema,
+  'kms.archive': KeyInfoSchema,
 } as const;
 
 export type Responses = { [K in keyof typeof responseSchemas]: z.infer<(typeof responseSchemas)[K]> };

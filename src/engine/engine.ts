@@ -123,7 +123,7 @@ export class Engine {
         mode: deterministic ? 'deterministic' : 'standard',
         ...(deterministic ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) } : {}),
       });
-      return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version };
+      return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version, algorithm };
     },
 
     'kem.decrypt': async (caller, req) => {
@@ -143,7 +143,8 @@ export class Engine {
       const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
       try {
-        return { plaintext: bytesToBase64(await this.#crypto.open(key, { ciphertext, aad })) };
+        const plaintext = await this.#crypto.open(key, { ciphertext, aad });
+        return { plaintext: bytesToBase64(plaintext), key_version: stored.key_version, algorithm };
       } catch (error) {
         if (error instanceof QpherError) throw error; // the pool is busy or past the deadline: not a bad ciphertext
         // One way to fail: a wrong key, a wrong aad and tampered bytes are indistinguishable.
@@ -158,7 +159,7 @@ export class Engine {
       const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
       const signature = await this.#crypto.sign(key, decode(req.message), context);
-      return { signature: bytesToBase64(signature), key_version: stored.key_version };
+      return { signature: bytesToBase64(signature), key_version: stored.key_version, algorithm };
     },
 
     'signature.verify': async (caller, req) => {
@@ -167,7 +168,8 @@ export class Engine {
       lifecycle.assertUsable(stored, 'verify');
       const key = this.#keys.publicRef(caller.tenant, algorithm, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
-      return { valid: await this.#crypto.verify(key, decode(req.signature), decode(req.message), context) };
+      const valid = await this.#crypto.verify(key, decode(req.signature), decode(req.message), context);
+      return { valid, key_version: stored.key_version, algorithm };
     },
 
     'kms.generate': async (caller, req) => {
@@ -182,13 +184,11 @@ export class Engine {
     },
 
     'kms.retire': async (caller, req) => {
-      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version));
-      return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version)));
     },
 
     'kms.archive': async (caller, req) => {
-      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version));
-      return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version)));
     },
 
     'kms.list': async (caller, req) => {

@@ -56,12 +56,18 @@ export const scenarios: Record<string, Scenario> = {
     expect(atob(sealed.ciphertext).length).toBe(1110 + 25);
     const again = ok(t.record('encrypt again', await q.kem.encrypt({ plaintext: HELLO, key_version: 1 })));
     expect(again.ciphertext).not.toBe(sealed.ciphertext); // standard mode is randomised
-    expect(ok(t.record('decrypt', await q.kem.decrypt({ ciphertext: sealed.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
+    expect(ok(t.record('decrypt', await q.kem.decrypt({ ciphertext: sealed.ciphertext, key_version: 1 })))).toEqual({
+      plaintext: HELLO,
+      key_version: 1,
+      algorithm: 'Kyber768',
+    });
 
     const aad = text('invoice #1234');
     const bound = ok(t.record('encrypt aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, aad })));
     expect(ok(t.record('decrypt aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1, aad })))).toEqual({
       plaintext: HELLO,
+      key_version: 1,
+      algorithm: 'Kyber768',
     });
     fails(
       t.record('decrypt without aad', await q.kem.decrypt({ ciphertext: bound.ciphertext, key_version: 1 })),
@@ -93,7 +99,11 @@ export const scenarios: Record<string, Scenario> = {
       t.record('det aad', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'deterministic', salt, aad: text('a') })),
     );
     expect(withAad.ciphertext).not.toBe(one.ciphertext);
-    expect(ok(t.record('decrypt det', await q.kem.decrypt({ ciphertext: one.ciphertext, key_version: 1 })))).toEqual({ plaintext: HELLO });
+    expect(ok(t.record('decrypt det', await q.kem.decrypt({ ciphertext: one.ciphertext, key_version: 1 })))).toEqual({
+      plaintext: HELLO,
+      key_version: 1,
+      algorithm: 'Kyber768',
+    });
     const standard = ok(t.record('standard', await q.kem.encrypt({ plaintext: HELLO, key_version: 1, mode: 'standard' })));
     expect(standard.ciphertext).not.toBe(one.ciphertext);
     fails(
@@ -138,23 +148,22 @@ export const scenarios: Record<string, Scenario> = {
     );
     expect(ok(t.record('decrypt retired', await q.kem.decrypt({ ciphertext: v1.ciphertext, key_version: 1 })))).toEqual({
       plaintext: HELLO,
+      key_version: 1,
+      algorithm: 'Kyber768',
     });
 
-    expect(ok(t.record('retire v2', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({
-      key_version: 2,
-      algorithm: 'Kyber768',
-      status: 'retired',
-    });
+    // retire and archive answer the key's whole record after the change (the SDKs read it all).
+    const { old_key_version: _, ...v2 } = rotated;
+    expect(ok(t.record('retire v2', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({ ...v2, status: 'retired' });
     expect(ok(t.record('retire v2 again', await q.kms.retire({ algorithm: 'Kyber768', key_version: 2 })))).toEqual({
-      key_version: 2,
-      algorithm: 'Kyber768',
+      ...v2,
       status: 'retired',
     });
     fails(t.record('active after retire', await q.kms.active({ algorithm: 'Kyber768' })), 'ERR_NOT_FOUND_001');
 
+    const v1Info = listed.keys[0]!;
     expect(ok(t.record('archive v1', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })))).toEqual({
-      key_version: 1,
-      algorithm: 'Kyber768',
+      ...v1Info,
       status: 'archived',
     });
     expect(ok(t.record('archive v1 again', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 }))).status).toBe('archived');
@@ -190,30 +199,36 @@ export const scenarios: Record<string, Scenario> = {
     expect(atob(signed.signature).length).toBe(3309);
     expect(ok(t.record('verify', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })))).toEqual({
       valid: true,
+      key_version: 1,
+      algorithm: 'Dilithium3',
     });
     expect(
       ok(t.record('verify other message', await q.signature.verify({ message: text('x'), signature: signed.signature, key_version: 1 }))),
-    ).toEqual({ valid: false });
+    ).toEqual({ valid: false, key_version: 1, algorithm: 'Dilithium3' });
     expect(
       ok(
         t.record('verify flipped', await q.signature.verify({ message: HELLO, signature: flipBit(signed.signature, 100), key_version: 1 })),
       ),
-    ).toEqual({ valid: false });
+    ).toEqual({ valid: false, key_version: 1, algorithm: 'Dilithium3' });
     expect(ok(t.record('verify short', await q.signature.verify({ message: HELLO, signature: 'AAAA', key_version: 1 })))).toEqual({
       valid: false,
+      key_version: 1,
+      algorithm: 'Dilithium3',
     });
     expect(ok(t.record('verify empty', await q.signature.verify({ message: HELLO, signature: '', key_version: 1 })))).toEqual({
       valid: false,
+      key_version: 1,
+      algorithm: 'Dilithium3',
     });
 
     const context = text('qpher-demo/v1');
     const withContext = ok(t.record('sign ctx', await q.signature.sign({ message: HELLO, key_version: 1, context })));
     expect(
       ok(t.record('verify ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1, context }))),
-    ).toEqual({ valid: true });
+    ).toEqual({ valid: true, key_version: 1, algorithm: 'Dilithium3' });
     expect(
       ok(t.record('verify no ctx', await q.signature.verify({ message: HELLO, signature: withContext.signature, key_version: 1 }))),
-    ).toEqual({ valid: false });
+    ).toEqual({ valid: false, key_version: 1, algorithm: 'Dilithium3' });
     const ctx255 = bytesToBase64(new Uint8Array(255).fill(7));
     ok(t.record('sign ctx 255', await q.signature.sign({ message: HELLO, key_version: 1, context: ctx255 })));
     fails(
@@ -230,10 +245,10 @@ export const scenarios: Record<string, Scenario> = {
     );
     expect(
       ok(t.record('verify retired', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 }))),
-    ).toEqual({ valid: true });
+    ).toEqual({ valid: true, key_version: 1, algorithm: 'Dilithium3' });
     expect(
       ok(t.record('verify with v2', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 2 }))),
-    ).toEqual({ valid: false });
+    ).toEqual({ valid: false, key_version: 2, algorithm: 'Dilithium3' });
     ok(t.record('archive', await q.kms.archive({ algorithm: 'Dilithium3', key_version: 1 })));
     fails(
       t.record('verify archived', await q.signature.verify({ message: HELLO, signature: signed.signature, key_version: 1 })),
@@ -352,7 +367,11 @@ export const scenarios: Record<string, Scenario> = {
     ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
     ok(t.record('generate sig', await q.kms.generate({ algorithm: 'Dilithium3' })));
     const empty = ok(t.record('encrypt empty', await q.kem.encrypt({ plaintext: '', key_version: 1 })));
-    expect(ok(t.record('decrypt empty', await q.kem.decrypt({ ciphertext: empty.ciphertext, key_version: 1 })))).toEqual({ plaintext: '' });
+    expect(ok(t.record('decrypt empty', await q.kem.decrypt({ ciphertext: empty.ciphertext, key_version: 1 })))).toEqual({
+      plaintext: '',
+      key_version: 1,
+      algorithm: 'Kyber768',
+    });
 
     const max = new Uint8Array(MiB).map((_, i) => i & 0xff);
     const big = ok(t.record('encrypt 1 MiB', await q.kem.encrypt({ plaintext: max, key_version: 1 })));
@@ -377,6 +396,8 @@ export const scenarios: Record<string, Scenario> = {
     const sealed = await seal({ public_key: kem.public_key, key_version: kem.key_version, plaintext: HELLO, aad: text('ctx') });
     expect(ok(t.record('decrypt sealed', await q.kem.decrypt({ ciphertext: sealed, key_version: 1, aad: text('ctx') })))).toEqual({
       plaintext: HELLO,
+      key_version: 1,
+      algorithm: 'Kyber768',
     });
     const dsa = ok(t.record('generate dsa', await q.kms.generate({ algorithm: 'Dilithium3' })));
     const signed = ok(t.record('sign', await q.signature.sign({ message: HELLO, key_version: 1, context: text('c') })));
