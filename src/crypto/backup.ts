@@ -99,7 +99,6 @@ export async function encodeBackup(
   passphrase: string,
   options: { kdf?: Argon2idParams; salt?: Uint8Array; nonce?: Uint8Array } = {},
 ): Promise<string> {
-  const password = passphraseBytes(passphrase);
   const kdf = options.kdf ?? DEFAULT_KDF_PARAMS;
   if (!kdfWithinLimits(kdf)) throw new RangeError('"kdf" parameters are outside KDF_LIMITS');
   const salt = options.salt ?? globalThis.crypto.getRandomValues(new Uint8Array(SALT_LENGTH));
@@ -107,9 +106,11 @@ export async function encodeBackup(
   if (!(salt instanceof Uint8Array) || salt.length !== SALT_LENGTH) throw new RangeError(`"salt" must be ${SALT_LENGTH} bytes`);
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_LENGTH) throw new RangeError(`"nonce" must be ${NONCE_LENGTH} bytes`);
 
-  const payload = encodePayload(keys);
   const header = encodeHeader(kdf, salt, nonce);
+  const password = passphraseBytes(passphrase);
+  let payload: Uint8Array = new Uint8Array(0);
   try {
+    payload = encodePayload(keys);
     if (header.length + payload.length + TAG_LENGTH > MAX_BACKUP_BYTES) {
       throw new RangeError(`the backup would exceed MAX_BACKUP_BYTES (${MAX_BACKUP_BYTES} bytes)`);
     }
