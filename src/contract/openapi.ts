@@ -39,6 +39,8 @@ const SUMMARIES: Record<OperationName, string> = {
   'kms.rotate': 'Make a new active key and retire the previous one',
   'kms.retire': 'Retire a key version (decrypt/verify only)',
   'kms.archive': 'Archive a key version (no operation at all)',
+  'kms.export': 'Export an encrypted backup of the key rings, private seeds included (server: --allow-key-export)',
+  'kms.import': 'Import a backup from kms/keys/export (adds missing versions; never changes existing ones)',
 };
 
 /**

@@ -27,12 +27,16 @@ import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
+import { assertStoreCanKeepKeys } from '../stores/keeps-keys.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
 import * as lifecycle from './lifecycle.js';
-import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
+import { aesGcmSeedWrapper, ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
+import { decodeBackup, encodeBackup, type Argon2idParams } from '../crypto/backup.js';
+import { readBackupKeys, wipeSeeds } from './key-export.js';
+import { importBackupKeys, seedAccess } from './key-import.js';
 
 /** Who is calling: keyrings are namespaced by tenant, and no tenant sees another's keys. */
 export interface Caller {
@@ -42,7 +46,11 @@ export interface Caller {
 export interface EngineOptions {
   /** Where keyrings live. Default: a new MemoryKeyStore. */
   store?: KeyStore;
-  /** Encrypts seeds at rest. Default: AES-256-GCM under a non-extractable key of this process. */
+  /**
+   * Encrypts seeds at rest. Default: AES-256-GCM under the store's `wrappingKey()` when it has
+   * one, else under a non-extractable key of this process, which only an `ephemeral` store (or
+   * none) may use: any other store without a wrapper is a TypeError (keys would not survive).
+   */
   wrapper?: SeedWrapper;
   provider?: PrimitiveProvider;
   /**
@@ -51,6 +59,8 @@ export interface EngineOptions {
    */
   crypto?: CryptoRunner;
   limits?: Partial<Limits>;
+  /** Argon2id cost of the backups `kms.export` writes. Default DEFAULT_KDF_PARAMS (docs/backup.md). */
+  backupKdf?: Argon2idParams;
   now?: () => Date;
   /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
   onError?: (error: unknown, operation: string) => void;
@@ -64,6 +74,8 @@ export class Engine {
   readonly limits: Limits;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
+  readonly #wrapper: SeedWrapper;
+  readonly #backupKdf: Argon2idParams | undefined;
   readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
@@ -74,6 +86,8 @@ export class Engine {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
+    this.#wrapper = wrapper;
+    this.#backupKdf = options.backupKdf;
     this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
@@ -85,7 +99,11 @@ export class Engine {
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    return new Engine(options, options.wrapper ?? (await ephemeralSeedWrapper()));
+    const { store, wrapper } = options;
+    assertStoreCanKeepKeys(store, wrapper);
+    if (wrapper) return new Engine(options, wrapper);
+    if (store?.wrappingKey) return new Engine(options, aesGcmSeedWrapper(await store.wrappingKey()));
+    return new Engine(options, await ephemeralSeedWrapper());
   }
 
   async execute(caller: Caller, operation: string, request: unknown, requestId: string): Promise<Envelope> {
@@ -223,7 +241,32 @@ export class Engine {
     },
 
     'kms.get': async (caller, req) => keyInfo(req.algorithm, await this.#find(caller, req.algorithm, req.key_version)),
+
+    'kms.export': async (caller, req) => {
+      const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
+      const keys = await readBackupKeys(this.store, caller.tenant, algorithms, this.#seeds(caller));
+      try {
+        const backup = await encodeBackup(keys, req.passphrase, this.#backupKdf ? { kdf: this.#backupKdf } : {});
+        return { backup, keys: keys.length };
+      } finally {
+        wipeSeeds(keys);
+      }
+    },
+
+    'kms.import': async (caller, req) => {
+      // A wrong passphrase or any changed byte fails here, before a key ring is read (ERR_INVALID_001).
+      const keys = await decodeBackup(req.backup, req.passphrase);
+      try {
+        return await importBackupKeys(this.store, caller.tenant, keys, this.#seeds(caller));
+      } finally {
+        wipeSeeds(keys);
+      }
+    },
   };
+
+  #seeds(caller: Caller) {
+    return seedAccess(this.#wrapper, caller.tenant, this.provider);
+  }
 
   async #find(caller: Caller, algorithm: Algorithm, version: number): Promise<StoredKey> {
     return lifecycle.findKey(await this.store.read(caller.tenant, algorithm), version);

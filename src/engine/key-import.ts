@@ -26,7 +26,7 @@ import { encodeSpki } from '../crypto/spki.js';
 import { bytesToBase64 } from '../encoding.js';
 import { ForbiddenError, ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { KeyringChange, KeyStore, StoredKey } from '../stores/keystore.js';
-import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
+import { seedBinding, type SeedWrapper, unwrapStoredSeed } from './seed-wrapper.js';
 
 /** One key version in an import report. */
 export interface ImportedKeyInfo {
@@ -56,7 +56,7 @@ export interface SeedAccess {
 export function seedAccess(wrapper: SeedWrapper, tenant: string, provider: PrimitiveProvider): SeedAccess {
   return {
     wrap: (algorithm, publicKey, seed) => wrapper.wrap(seed, seedBinding(tenant, algorithm, publicKey)),
-    unwrap: (algorithm, key) => wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key)),
+    unwrap: (algorithm, key) => unwrapStoredSeed(wrapper, tenant, algorithm, key),
     publicKeyOf: publicKeyFromSeed(provider),
   };
 }

@@ -14,7 +14,7 @@ import type { KeyRef, PublicKeyRef } from './crypto-runner.js';
 import { keygenOf, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
-import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
+import { seedBinding, type SeedWrapper, unwrapStoredSeed } from './seed-wrapper.js';
 
 export class KeyMaterial {
   readonly #wrapper: SeedWrapper;
@@ -47,7 +47,7 @@ export class KeyMaterial {
       this.#refs.set(id, cached);
       return cached;
     }
-    const seed = await this.#wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
+    const seed = await unwrapStoredSeed(this.#wrapper, tenant, algorithm, key);
     const ref = { id, seed, publicKey: this.publicKey(algorithm, key), algorithm };
     this.#refs.set(id, ref);
     if (this.#refs.size > this.#cacheEntries) this.#refs.delete(this.#refs.keys().next().value!);

@@ -7,6 +7,7 @@
  * @module
  */
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { CryptoError } from '../errors.js';
 
 const IV_LENGTH = 12;
 
@@ -46,4 +47,24 @@ export function seedBinding(tenant: string, algorithm: string, publicKey: string
 /** WebCrypto's types want an ArrayBuffer-backed view; ours always are. */
 function buffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Unwraps a stored key's seed. A seed that does not unwrap means the store was opened with
+ * another wrapping key (another master key, another browser database's key) or its row was
+ * altered: a clear ERR_CRYPTO_001 that names the key, never the bytes or WebCrypto's message.
+ */
+export async function unwrapStoredSeed(
+  wrapper: SeedWrapper,
+  tenant: string,
+  algorithm: string,
+  key: { key_version: number; public_key: string; wrapped_seed: Uint8Array },
+): Promise<Uint8Array> {
+  try {
+    return await wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
+  } catch {
+    throw new CryptoError(
+      `Key ${algorithm} version ${key.key_version} cannot be unwrapped: it was stored under another wrapping key, or its stored bytes changed`,
+    );
+  }
 }

@@ -20,7 +20,7 @@ import type { Envelope } from '../../src/contract/envelope.js';
 import { ForbiddenError, ValidationError, unwrap } from '../../src/errors.js';
 import type { KeyStore, StoredKey } from '../../src/stores/keystore.js';
 import { MemoryKeyStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { SqliteStore } from '../../packages/server/src/sqlite.js';
 import { backupKey } from '../vectors/generate-backup-v1.js';
 
 const T = 'tenant-a';
@@ -83,7 +83,7 @@ describe('into a key ring without that algorithm', () => {
   it('the next rotate continues after the highest imported version', async () => {
     await importBackupKeys(store, T, [kyber(7, 'active', 7)], seeds);
     const fresh = { public_key: kyber(99, 'active', 99).public_key, created_at: at(9), wrapped_seed: new Uint8Array(40) };
-    const created = await store.update(T, 'Kyber768', rotate(fresh));
+    const { created } = await store.update(T, 'Kyber768', rotate(fresh));
     expect(created.key_version).toBe(8);
     expect((await store.read(T, 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
       [7, 'retired'],
@@ -282,10 +282,10 @@ describe('export → backup → import → use', () => {
     await importBackupKeys(store2, T, restored, seedAccess(wrapper2, T, nobleProvider));
     wipeSeeds(restored);
     const engine2 = await Engine.create({ store: store2, wrapper: wrapper2 });
-    expect(await ok(engine2, 'kem.decrypt', { ciphertext: old.ciphertext, key_version: 1 })).toEqual({
+    expect(await ok(engine2, 'kem.decrypt', { ciphertext: old.ciphertext, key_version: 1 })).toMatchObject({
       plaintext: bytesToBase64(utf8ToBytes('kept')),
     });
-    expect(await ok(engine2, 'signature.verify', { message, signature: signed.signature, key_version: 1 })).toEqual({ valid: true });
+    expect(await ok(engine2, 'signature.verify', { message, signature: signed.signature, key_version: 1 })).toMatchObject({ valid: true });
     expect((await store2.read(T, 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'],
       [2, 'active'],
