@@ -21,6 +21,7 @@ const KMS_OPERATIONS = [
   'kms.retire',
   'kms.archive',
   'kms.export',
+  'kms.import',
 ] as const;
 
 interface CommonFacts {
