@@ -28,7 +28,7 @@ export {
   type OperationName,
   type Scope,
 } from './contract/operations.js';
-export { ErrorEnvelopeSchema } from './contract/schemas.js';
+export { ErrorEnvelopeSchema, MAX_BACKUP_BASE64_LENGTH } from './contract/schemas.js';
 export type { CiphertextMode } from './crypto/format.js';
 export { nobleProvider, type PrimitiveProvider } from './crypto/primitives.js';
 export { isProviderChoice, selectProvider, type ProviderChoice, type ProviderName } from './crypto/select-provider.js';

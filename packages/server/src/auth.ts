@@ -9,7 +9,7 @@
  * Web Crypto only: this module runs wherever the app does.
  * @module
  */
-import { SCOPES, type Scope } from 'qpher/host';
+import { DEFAULT_SCOPES, SCOPES, type Scope } from 'qpher/host';
 
 export const API_KEY_PREFIX = 'qph_';
 const API_KEY_RANDOM_BYTES = 32;
@@ -66,9 +66,12 @@ export async function authenticate(lookup: ApiKeyLookup, presented: string | und
   return record;
 }
 
-/** Parses `kem:encrypt,kms:read`; throws a TypeError naming the unknown scope. Empty = all. */
+/**
+ * Parses `kem:encrypt,kms:read`; throws a TypeError naming the unknown scope. Empty = every scope
+ * but `kms:export`, which a key only gets when it is named.
+ */
 export function parseScopes(text: string | undefined): Scope[] {
-  if (text === undefined || text.trim() === '') return [...SCOPES];
+  if (text === undefined || text.trim() === '') return [...DEFAULT_SCOPES];
   const scopes = text
     .split(',')
     .map((s) => s.trim())
@@ -91,7 +94,7 @@ export function assertTenantName(tenant: string): void {
 export class MemoryApiKeys implements ApiKeyLookup {
   readonly #records: ApiKeyRecord[] = [];
 
-  async create(tenant: string, scopes: readonly Scope[] = SCOPES): Promise<{ key: string; record: ApiKeyRecord }> {
+  async create(tenant: string, scopes: readonly Scope[] = DEFAULT_SCOPES): Promise<{ key: string; record: ApiKeyRecord }> {
     assertTenantName(tenant);
     const key = generateApiKey();
     const record: ApiKeyRecord = {

@@ -10,6 +10,7 @@
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
+ *   qpher keys export|import ...   (encrypted key backups, keys-command.ts)
  *
  * Exit status: 0 success (and after SIGTERM), 1 refused to start or failed, 2 bad usage.
  * @module
@@ -18,8 +19,7 @@ import { open, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { SCOPES } from 'qpher/host';
+import { DEFAULT_SCOPES, SCOPES } from 'qpher/host';
 import type { SqliteStore } from './sqlite.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
@@ -27,6 +27,8 @@ import { isLoopback, openDataDir, startServer } from './node.js';
 import { parsePublicUrl } from './openapi.js';
 import { isProviderChoice } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
+import { parse, UsageError } from './cli-args.js';
+import { keysCommand } from './keys-command.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
 
@@ -37,13 +39,16 @@ const USAGE = `Usage:
               [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
               [--crypto-queue N] [--crypto-deadline-ms MS]
               [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
+              [--allow-key-export (serve POST /api/v1/kms/keys/export to keys with kms:export)]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
+                       (no --scopes: every scope but kms:export, which must be named)
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
+  qpher keys export --tenant NAME --out FILE [--algorithm Kyber768|Dilithium3] [--data-dir DIR]
+  qpher keys import --tenant NAME --in FILE [--data-dir DIR]
 
-Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.`;
-
-class UsageError extends Error {}
+Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.
+  QPHER_BACKUP_PASSPHRASE: the passphrase of keys export/import (else asked on a terminal).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -52,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'api-key':
       return apiKey(rest);
+    case 'keys':
+      return keysCommand(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -81,6 +88,7 @@ async function serve(args: string[]): Promise<number> {
     'crypto-queue': { type: 'string' },
     'crypto-deadline-ms': { type: 'string' },
     'public-url': { type: 'string' },
+    'allow-key-export': { type: 'boolean', default: false },
   });
   if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
   const threads = values['crypto-threads'];
@@ -132,6 +140,7 @@ async function serve(args: string[]): Promise<number> {
     ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
+    allowKeyExport: values['allow-key-export'],
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {
       if (!quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -176,7 +185,7 @@ async function printDevKey(store: SqliteStore, dataDir: string, url: string, pla
     () => undefined,
   );
   if (key === undefined || !(await authenticate(store, key))) {
-    key = await createKey(store, 'dev', [...SCOPES]);
+    key = await createKey(store, 'dev', [...DEFAULT_SCOPES]);
     const handle = await open(path, 'w', 0o600);
     await handle.writeFile(`${key}\n`);
     await handle.close();
@@ -257,15 +266,6 @@ async function apiKey(args: string[]): Promise<number> {
     return 0;
   }
   throw new UsageError(`unknown api-key command "${sub ?? ''}"; use create, list or revoke`);
-}
-
-type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-function parse<O extends ParseOptions>(args: string[], options: O, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }
 
 main(process.argv.slice(2)).then(

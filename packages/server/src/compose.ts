@@ -42,6 +42,8 @@ export async function composeServer(
   try {
     const masterKey = await loadMasterKey(options.dataDir, options.env);
     log(`master key from ${masterKey.origin}; data in ${store.path}`);
+    if (options.allowKeyExport)
+      log('key export is enabled (--allow-key-export): API keys with the kms:export scope can export private seeds');
     const wrapper = await masterKeyWrapper(masterKey, store);
     const provider = await selectProvider(options.provider ?? 'auto');
     const threads = options.cryptoThreads ?? availableParallelism();
@@ -70,6 +72,7 @@ export async function composeServer(
       idempotency: store,
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      allowKeyExport: options.allowKeyExport === true,
       hsts: shell.hsts,
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
       ready: () => shell.ready() && store.ping(),

@@ -32,6 +32,8 @@ export interface ServeOptions {
   /** Allow plain HTTP on a non-loopback address. */
   insecureHttp?: boolean;
   maxBodyBytes?: number;
+  /** Serve kms.export (`qpher serve --allow-key-export`); see AppOptions.allowKeyExport. */
+  allowKeyExport?: boolean;
   /** Serve the built playground from this directory at `/` (see playground.ts). */
   playgroundDir?: string;
   log?: (line: string) => void;

@@ -10,8 +10,13 @@ import { OPERATIONS, type OperationName } from 'qpher/host';
 import { BodyError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
 import { type Env, fail } from './context.js';
 
-export function parseRequest(options: { maxBodyBytes: number }): (name: OperationName) => MiddlewareHandler<Env> {
+export function parseRequest(options: {
+  maxBodyBytes: number;
+  /** Per-operation limits above `maxBodyBytes` (kms.import's backups). */
+  maxBodyBytesOf?: Partial<Record<OperationName, number>>;
+}): (name: OperationName) => MiddlewareHandler<Env> {
   return (name) => async (c, next) => {
+    const maxBodyBytes = Math.max(options.maxBodyBytes, options.maxBodyBytesOf?.[name] ?? 0);
     let request: unknown;
     let rawText = '';
     if (OPERATIONS[name].method === 'GET') {
@@ -23,7 +28,7 @@ export function parseRequest(options: { maxBodyBytes: number }): (name: Operatio
         return fail(c, 'ERR_INVALID_001', 'Validation failed: Content-Type must be application/json');
       }
       try {
-        const parsed = parseJsonBody(await readBody(c.req.raw, options.maxBodyBytes));
+        const parsed = parseJsonBody(await readBody(c.req.raw, maxBodyBytes));
         request = parsed.value;
         rawText = parsed.text;
       } catch (error) {
