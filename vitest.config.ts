@@ -12,6 +12,7 @@ const INTEGRATION = [
   'packages/server/test/overload.test.ts',
   'packages/server/test/tls.test.ts',
   'packages/server/test/backup.test.ts',
+  'packages/server/test/store-backup.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 

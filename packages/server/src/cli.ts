@@ -29,6 +29,7 @@ import { isProviderChoice } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 import { parse, UsageError } from './cli-args.js';
 import { keysCommand } from './keys-command.js';
+import { backupStore, restoreStore } from './store-backup.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
 
@@ -46,6 +47,8 @@ const USAGE = `Usage:
   qpher api-key revoke <id> [--data-dir DIR]
   qpher keys export --tenant NAME --out FILE [--algorithm Kyber768|Dilithium3] [--data-dir DIR]
   qpher keys import --tenant NAME --in FILE [--data-dir DIR]
+  qpher backup --out FILE [--data-dir DIR]     (a consistent copy of the store while it serves)
+  qpher restore --in FILE [--data-dir DIR]     (server stopped; same master key)
 
 Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.
   QPHER_BACKUP_PASSPHRASE: the passphrase of keys export/import (else asked on a terminal).`;
@@ -59,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
       return apiKey(rest);
     case 'keys':
       return keysCommand(rest);
+    case 'backup':
+    case 'restore':
+      return storeBackupCommand(command, rest);
     case undefined:
     case '-h':
     case '--help':
@@ -266,6 +272,22 @@ async function apiKey(args: string[]): Promise<number> {
     return 0;
   }
   throw new UsageError(`unknown api-key command "${sub ?? ''}"; use create, list or revoke`);
+}
+
+async function storeBackupCommand(command: 'backup' | 'restore', args: string[]): Promise<number> {
+  const { values } = parse(args, { 'data-dir': { type: 'string', default: './.qpher' }, out: { type: 'string' }, in: { type: 'string' } });
+  process.umask(0o077);
+  const dataDir = values['data-dir'];
+  if (command === 'backup') {
+    if (values.out === undefined || values.in !== undefined) throw new UsageError('backup needs --out FILE (and no --in)');
+    await backupStore(dataDir, values.out);
+    process.stdout.write(`backed up ${join(dataDir, 'qpher.db')} to ${values.out} (the master key is not in it: keep it separately)\n`);
+    return 0;
+  }
+  if (values.in === undefined || values.out !== undefined) throw new UsageError('restore needs --in FILE (and no --out)');
+  const kept = await restoreStore(dataDir, values.in, process.env);
+  process.stdout.write(`restored ${values.in} into ${dataDir}${kept ? `; the replaced store is kept as ${kept}` : ''}\n`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -16,7 +16,7 @@ import type { SqliteStore } from './sqlite.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'QPHER_MASTER_KEY';
-const CHECK_NAME = 'master_key_check';
+export const CHECK_NAME = 'master_key_check';
 const CHECK_PLAINTEXT = new TextEncoder().encode('qpher master key check v1');
 const CHECK_BINDING = new TextEncoder().encode('qpher-master-key-check/v1');
 
@@ -113,4 +113,33 @@ export async function masterKeyWrapper(source: MasterKeySource, store: SqliteSto
     );
   }
   return wrapper;
+}
+
+/**
+ * Whether `source` is the master key that wrote `checkValue` (a store's master_key_check), for
+ * tools that must not write to the store they check (`qpher restore`). Zeroes the key bytes.
+ */
+export async function masterKeyOpens(source: MasterKeySource, checkValue: Uint8Array): Promise<boolean> {
+  const key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
+    'encrypt',
+    'decrypt',
+  ]);
+  source.bytes.fill(0);
+  try {
+    await aesGcmSeedWrapper(key).unwrap(checkValue, CHECK_BINDING);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The master key of an existing installation: never created here (unlike loadMasterKey). */
+export async function existingMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<MasterKeySource> {
+  const fromEnv = env[MASTER_KEY_ENV];
+  if ((fromEnv === undefined || fromEnv === '') && !(await exists(join(dataDir, MASTER_KEY_FILE)))) {
+    throw new StartupError(
+      `No master key: put the one the store was made with in ${join(dataDir, MASTER_KEY_FILE)} (mode 0600) or set ${MASTER_KEY_ENV}`,
+    );
+  }
+  return loadMasterKey(dataDir, env);
 }

@@ -168,6 +168,15 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     if (this.#db.open) this.#db.close();
   }
 
+  /**
+   * A consistent copy of the whole database at `path` while it keeps serving: SQLite's online
+   * backup API (better-sqlite3 `db.backup`), which copies pages in steps and restarts a step a
+   * concurrent write changed, so the copy is one committed state.
+   */
+  async backupTo(path: string): Promise<void> {
+    await this.#db.backup(path);
+  }
+
   /** Readiness: the database file answers a query. */
   ping(): boolean {
     return this.#db.open && this.#statements.ping.get() !== undefined;
