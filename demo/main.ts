@@ -13,6 +13,7 @@ import { mountAppStatus } from './app-status.js';
 import { EventHub, type PlaygroundEvents } from './events.js';
 import type { PlaygroundContext } from './panel.js';
 import { mountBackendPanel } from './panels/backend.js';
+import { mountBackupPanel } from './panels/backup.js';
 import { mountDecryptPanel, mountEncryptPanel } from './panels/kem.js';
 import { mountKeysPanel } from './panels/keys.js';
 import { mountPublicKeyVerifyPanel, mountSealPanel } from './panels/public-key-tools.js';
@@ -29,6 +30,7 @@ mountSignPanel(context);
 mountVerifyPanel(context);
 mountSealPanel(context);
 mountPublicKeyVerifyPanel(context);
+mountBackupPanel(context);
 
 const appStatus = document.getElementById('app-status');
 if (!appStatus) throw new Error('#app-status is missing from index.html');

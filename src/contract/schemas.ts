@@ -14,7 +14,7 @@ import { decodeListCursor } from './list-cursor.js';
 import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
 import { formatOverhead } from '../crypto/format.js';
-import { MAX_BACKUP_BYTES, MAX_PASSPHRASE_LENGTH } from '../crypto/backup.js';
+import { MAX_BACKUP_BYTES, MAX_PASSPHRASE_LENGTH } from '../crypto/backup-limits.js';
 
 export interface Limits {
   /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */

@@ -77,10 +77,8 @@ export const DEFAULT_KDF_PARAMS: Readonly<Argon2idParams> = Object.freeze({ memo
  */
 export const KDF_LIMITS = Object.freeze({ maxMemoryKiB: 262_144, maxPasses: 8, maxParallelism: 4, maxWorkKiB: 524_288 });
 
-/** Largest backup, in bytes before base64 (about 2,000 Dilithium3 or 3,000 Kyber768 versions). */
-export const MAX_BACKUP_BYTES = 4 * 1024 * 1024;
-/** Longest passphrase, in UTF-16 code units; there is no minimum here (that is the caller's policy). */
-export const MAX_PASSPHRASE_LENGTH = 1024;
+import { MAX_BACKUP_BYTES, MAX_PASSPHRASE_LENGTH } from './backup-limits.js';
+export { MAX_BACKUP_BYTES, MAX_PASSPHRASE_LENGTH };
 
 const PREFIX = 'Backup could not be opened: ';
 /** The one message for a wrong passphrase and for every byte the AEAD tag covers. */

@@ -27,16 +27,14 @@ import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
-import { assertStoreCanKeepKeys } from '../stores/keeps-keys.js';
+import { assertStoreCanKeepKeys } from '../backends/keeps-keys.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
 import * as lifecycle from './lifecycle.js';
 import { aesGcmSeedWrapper, ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
-import { decodeBackup, encodeBackup, type Argon2idParams } from '../crypto/backup.js';
-import { readBackupKeys, wipeSeeds } from './key-export.js';
-import { importBackupKeys, seedAccess } from './key-import.js';
+import type { Argon2idParams } from '../crypto/backup.js';
 
 /** Who is calling: keyrings are namespaced by tenant, and no tenant sees another's keys. */
 export interface Caller {
@@ -243,8 +241,9 @@ export class Engine {
     'kms.get': async (caller, req) => keyInfo(req.algorithm, await this.#find(caller, req.algorithm, req.key_version)),
 
     'kms.export': async (caller, req) => {
+      const { encodeBackup, readBackupKeys, wipeSeeds } = await loadBackups();
       const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
-      const keys = await readBackupKeys(this.store, caller.tenant, algorithms, this.#seeds(caller));
+      const keys = await readBackupKeys(this.store, caller.tenant, algorithms, await this.#seeds(caller));
       try {
         const backup = await encodeBackup(keys, req.passphrase, this.#backupKdf ? { kdf: this.#backupKdf } : {});
         return { backup, keys: keys.length };
@@ -254,17 +253,19 @@ export class Engine {
     },
 
     'kms.import': async (caller, req) => {
+      const { decodeBackup, importBackupKeys, wipeSeeds } = await loadBackups();
       // A wrong passphrase or any changed byte fails here, before a key ring is read (ERR_INVALID_001).
       const keys = await decodeBackup(req.backup, req.passphrase);
       try {
-        return await importBackupKeys(this.store, caller.tenant, keys, this.#seeds(caller));
+        return await importBackupKeys(this.store, caller.tenant, keys, await this.#seeds(caller));
       } finally {
         wipeSeeds(keys);
       }
     },
   };
 
-  #seeds(caller: Caller) {
+  async #seeds(caller: Caller) {
+    const { seedAccess } = await loadBackups();
     return seedAccess(this.#wrapper, caller.tenant, this.provider);
   }
 
@@ -281,6 +282,26 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
     status: key.status,
     public_key: key.public_key,
     created_at: key.created_at,
+  };
+}
+
+/**
+ * The backup code (Argon2id, the format, the import rules), loaded on the first export or import:
+ * a dynamic import, so the browser's Worker chunk does not carry it for apps that never back up.
+ */
+async function loadBackups() {
+  const [backup, keyExport, keyImport] = await Promise.all([
+    import('../crypto/backup.js'),
+    import('./key-export.js'),
+    import('./key-import.js'),
+  ]);
+  return {
+    encodeBackup: backup.encodeBackup,
+    decodeBackup: backup.decodeBackup,
+    readBackupKeys: keyExport.readBackupKeys,
+    wipeSeeds: keyExport.wipeSeeds,
+    importBackupKeys: keyImport.importBackupKeys,
+    seedAccess: keyImport.seedAccess,
   };
 }
 

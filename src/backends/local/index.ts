@@ -20,7 +20,7 @@ import type { OperationName } from '../../contract/operations.js';
 import { requestIdFor } from '../../contract/request-id.js';
 import type { EngineOptions } from '../../engine/engine.js';
 import type { Backend, CallOptions } from '../backend.js';
-import { assertStoreCanKeepKeys } from '../../stores/keeps-keys.js';
+import { assertStoreCanKeepKeys } from '../keeps-keys.js';
 import type { InProcessEngine } from './in-process.js';
 import type { CallMessage, InitMessage, MainToWorker, WorkerToMain } from './protocol.js';
 

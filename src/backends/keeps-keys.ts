@@ -4,7 +4,7 @@
  * LocalBackend checks its options with it and must stay small.
  * @module
  */
-import type { KeyStore } from './keystore.js';
+import type { KeyStore } from '../stores/keystore.js';
 
 /**
  * Why a persistent store needs a wrapping key it keeps: without one, seeds would be wrapped under
