@@ -32,12 +32,12 @@ test('backup downloads the keys; restore in a fresh profile brings them back; a 
   const restore = form(fresh, 'Backup and restore');
   await restore.getByLabel('Backup file (for Restore)').setInputFiles(file);
   await restore.getByLabel('Passphrase').fill('not the passphrase');
-  await restore.getByRole('button', { name: 'Restore' }).click();
+  await restore.getByRole('button', { name: 'Restore', exact: true }).click();
   let r = await outcome(result(fresh, 'Backup result'));
   expect(r.state).toBe('error');
   expect(r.json.error.message).toBe('Backup could not be opened: wrong passphrase or damaged backup');
   await restore.getByLabel('Passphrase').fill('a long playground passphrase');
-  await restore.getByRole('button', { name: 'Restore' }).click();
+  await restore.getByRole('button', { name: 'Restore', exact: true }).click();
   r = await outcome(result(fresh, 'Backup result'));
   expect(r.state).toBe('ok');
   expect(r.json.data.imported).toEqual([{ algorithm: 'Kyber768', key_version: 1, status: 'active' }]);

@@ -105,10 +105,10 @@ describe('the main-thread proxy stays small', () => {
     await visit(start);
     const files = [...seen].map((f) => f.slice(f.indexOf('/src/') + 1)).sort();
     expect(files).toEqual([
+      'src/backends/keeps-keys.ts',
       'src/backends/local/index.ts',
       'src/contract/envelope.ts',
       'src/contract/request-id.ts',
-      'src/stores/keeps-keys.ts',
     ]);
     expect([...bare]).toEqual([]);
   });
