@@ -92,8 +92,17 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
   });
 }
 
-export async function createApiKey(dataDir: string, tenant: string, scopes?: string): Promise<string> {
-  const result = await runCli(['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : [])]);
+/** `store`: extra CLI arguments and environment, e.g. `--database URL` and the master key for PostgreSQL. */
+export async function createApiKey(
+  dataDir: string,
+  tenant: string,
+  scopes?: string,
+  store: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const result = await runCli(
+    ['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : []), ...(store.args ?? [])],
+    store.env,
+  );
   if (result.code !== 0) throw new Error(`api-key create failed: ${result.stderr}`);
   return result.stdout.trim();
 }
