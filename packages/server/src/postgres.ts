@@ -363,6 +363,18 @@ export class PostgresStore implements ServerStore {
       throw toStoreError(error);
     }
     let broken: unknown;
+    // The server may drop a checked-out connection between two statements (a restart): the
+    // client then emits 'error', which must not go unheard (it would crash the process); the next
+    // statement fails, and the connection is destroyed below.
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
+    const release = (error?: Error | boolean) => {
+      // A destroyed connection may still report its end: keep listening to it until it is gone.
+      if (error === undefined) client.off('error', onError);
+      client.release(error);
+    };
     const q: Query = async (text, values) => {
       try {
         return await client.query(text, values);
@@ -375,16 +387,16 @@ export class PostgresStore implements ServerStore {
       await q('BEGIN');
       const result = await body(q);
       await q('COMMIT');
-      client.release();
+      release(broken instanceof Error ? broken : undefined);
       return result;
     } catch (error) {
       if (broken === undefined) {
         await client.query('ROLLBACK').then(
-          () => client.release(),
-          (rollbackError: Error) => client.release(rollbackError),
+          () => release(),
+          (rollbackError: Error) => release(rollbackError),
         );
       } else {
-        client.release(broken instanceof Error ? broken : true);
+        release(broken instanceof Error ? broken : true);
       }
       throw error;
     }
