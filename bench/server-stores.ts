@@ -74,7 +74,7 @@ export async function benchServerStores({ seconds = 2, connections = [8, 64] } =
                 join(dir, `own-${store}-${i}`),
                 ...setup.args,
               ],
-              { env: { ...process.env, ...setup.env } },
+              { env: { ...process.env, ...setup.env }, timeoutMs: 60_000 },
             ),
           );
         }
