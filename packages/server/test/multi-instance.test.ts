@@ -56,7 +56,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('many instances on one PostgreSQL database', () => {
+// Each test starts server processes: generous timeouts for a loaded machine.
+describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () => {
   it('start together and report the database in /readyz', async () => {
     for (const server of [a, b]) {
       expect(expectEnvelope(await call(server.url, 'GET', '/readyz'), 200).data).toMatchObject({ status: 'ready', store: 'postgres' });
@@ -110,16 +111,16 @@ describe('many instances on one PostgreSQL database', () => {
   });
 
   it('hold one rate budget per API key across all instances together', async () => {
-    const [c, d] = await Promise.all([instance(['--rate-limit', '1:6']), instance(['--rate-limit', '1:6'])]);
+    const [c, d] = await Promise.all([instance(['--rate-limit', '0.1:6']), instance(['--rate-limit', '0.1:6'])]);
     try {
       const limited = await newKey('limited', 'kms:read');
       const replies: Reply[] = [];
       for (let i = 0; i < 12; i++)
         replies.push(await call(i % 2 ? d.url : c.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: limited }));
       const allowed = replies.filter((r) => r.status === 200).length;
-      // Per instance, 12 would pass (6 each); shared, the burst of 6 plus at most a token or two of refill.
+      // Per instance, 12 would pass (6 each); shared, the burst of 6 (plus one token per 10 s of refill).
       expect(allowed).toBeGreaterThanOrEqual(6);
-      expect(allowed).toBeLessThanOrEqual(8);
+      expect(allowed).toBeLessThanOrEqual(7);
       const refused = replies.filter((r) => r.status === 429);
       expect(refused.length).toBe(12 - allowed);
       for (const r of refused) {
@@ -182,7 +183,7 @@ describe('many instances on one PostgreSQL database', () => {
       const replies = await Promise.all(
         Array.from({ length: 4 }, () => call(small.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key })),
       );
-      expect(performance.now() - started).toBeLessThan(3000);
+      expect(performance.now() - started).toBeLessThan(5000);
       for (const reply of replies) {
         expectEnvelope(reply, 503, 'ERR_SERVICE_001');
         expect(reply.headers.get('retry-after')).toBe('1');
@@ -228,7 +229,8 @@ describe('many instances on one PostgreSQL database', () => {
     for (const o of outcomes) {
       expect([200, 503]).toContain(o.status);
       if (o.status === 503) expect(o).toMatchObject({ code: 'ERR_SERVICE_001', retryAfter: '1' });
-      expect(o.ms).toBeLessThan(8000);
+      // Bounded by the acquire and statement timeouts (2 s, 3 s), never a hang; slack for a loaded machine.
+      expect(o.ms).toBeLessThan(10_000);
     }
     // Recovered: both instances answer and agree, with no restart of their own.
     for (const server of [a, b]) {
