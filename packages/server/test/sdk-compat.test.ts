@@ -82,6 +82,11 @@ async function fails(call: GoCall, key = apiKey): Promise<GoError> {
   return error;
 }
 
+/** The same call with another body (for shapes the Go SDK itself never sends). */
+function withBody(call: GoCall, body: string): GoCall {
+  return { ...call, request: { ...call.request, body }, facade: JSON.parse(body) };
+}
+
 type FacadeCall = (q: Qpher, request: any) => Promise<Envelope>;
 const FACADE: Record<string, FacadeCall> = {
   'kem.encrypt': (q, r) => q.kem.encrypt(r),
@@ -291,6 +296,12 @@ describe('errors, as *qpher.Error', () => {
       ['deterministic without salt', goSdk.encrypt({ Plaintext: text('x'), KeyVersion: 3, Mode: 'deterministic' }), 'salt is required'],
       ['salt in standard mode', goSdk.encrypt({ Plaintext: text('x'), KeyVersion: 3, Salt: new Uint8Array(32) }), 'salt is required'],
       ['unknown mode', goSdk.encrypt({ Plaintext: text('x'), KeyVersion: 3, Mode: 'fast' }), 'mode must be one of'],
+      // Go never sends an empty mode (it fills in "standard"); a client that does is told, not defaulted.
+      [
+        'empty mode',
+        withBody(goSdk.encrypt({ Plaintext: text('x'), KeyVersion: 3 }), '{"plaintext":"eA==","key_version":3,"mode":""}'),
+        'mode must be one of',
+      ],
       [
         'KEM algorithm on sign',
         goSdk.sign({ Message: text('x'), KeyVersion: 1, Algorithm: 'Kyber768' }),
