@@ -52,9 +52,16 @@ export function freshDirs(): () => Promise<string> {
   };
 }
 
-export async function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** `timeoutMs`: how long it may take to print its URL (default 20 s; more for a suite on a busy machine). */
+export async function startServer(
+  dataDir: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: { timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const served = await spawnServe(process.execPath, [...SOURCE_CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     onSpawn: (proc, exited) => {
       running.add(proc);
       exited.then(() => running.delete(proc));

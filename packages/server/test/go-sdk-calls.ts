@@ -8,7 +8,10 @@
 import { goMarshal, goQuery, type GoRequest, type GoShape } from './go-sdk-wire.js';
 
 export interface GoCall {
-  /** The operation of src/contract/operations.ts it reaches, or the route when it is not (yet) one. */
+  /**
+   * The operation of src/contract/operations.ts it reaches (the facade comparison looks it up);
+   * for the SDK's newer calls only a label, as this server may not have them.
+   */
   operation: string;
   request: GoRequest;
   reads: GoShape;

@@ -41,12 +41,14 @@ beforeAll(async () => {
     createApiKey(limitedDir, 'gosdk'),
   ]);
   // The suite runs far under the default limit; the second server exists to answer 429.
-  // One after the other: two servers starting at once on a busy 2-core machine can take over 20 s.
-  server = await startServer(dir);
-  limited = await startServer(limitedDir, ['--rate-limit', '1:1', '--crypto-threads', '1']);
+  // One after the other, one crypto thread each, and patient: the suite is sequential, and two
+  // servers starting at once on a busy 2-core machine can take well over 20 s.
+  const patient = { timeoutMs: 60_000 };
+  server = await startServer(dir, ['--crypto-threads', '1'], {}, patient);
+  limited = await startServer(limitedDir, ['--rate-limit', '1:1', '--crypto-threads', '1'], {}, patient);
   openapi = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as typeof openapi;
   local = new Qpher({ backend: new LocalBackend() });
-});
+}, 180_000);
 
 afterAll(async () => {
   await local?.close();
@@ -302,11 +304,7 @@ describe('errors, as *qpher.Error', () => {
         withBody(goSdk.encrypt({ Plaintext: text('x'), KeyVersion: 3 }), '{"plaintext":"eA==","key_version":3,"mode":""}'),
         'mode must be one of',
       ],
-      [
-        'KEM algorithm on sign',
-        goSdk.sign({ Message: text('x'), KeyVersion: 1, Algorithm: 'Kyber768' }),
-        'algorithm must be one of "Dilithium3"',
-      ],
+      ['KEM algorithm on sign', goSdk.sign({ Message: text('x'), KeyVersion: 1, Algorithm: 'Kyber768' }), 'algorithm must be one of'],
       ['get-active without algorithm', goSdk.getActive({ Algorithm: '' }), 'algorithm must be one of'],
       ['generate without algorithm', goSdk.generate({ Algorithm: '' }), 'algorithm must be one of'],
       ['list by unknown status', goSdk.list({ Status: 'deleted' }), 'status must be one of'],
