@@ -52,11 +52,17 @@ export function freshDirs(): () => Promise<string> {
   };
 }
 
-export async function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** `timeoutMs`: how long it may take to print its URL (default 60 s). */
+export async function startServer(
+  dataDir: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: { timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const served = await spawnServe(process.execPath, [...SOURCE_CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
     // A loaded 2-core machine can take longer than serve.ts's default 20 s to start tsx + the pool.
-    timeoutMs: 60_000,
+    timeoutMs: options.timeoutMs ?? 60_000,
     onSpawn: (proc, exited) => {
       running.add(proc);
       exited.then(() => running.delete(proc));
