@@ -33,8 +33,8 @@ export const WRAPPABLE_KEY_LENGTHS: readonly number[] = Object.freeze([16, 24, 3
 export const KEY_WRAP_OVERHEAD = FORMAT_OVERHEAD; // 1110
 /** The type byte (offset 1) of a wrapped key; 0x00 and 0x01 are the ciphertext modes. */
 export const KEY_WRAP_TYPE = 0x02;
-/** Prepended to the header to form the HPKE info. */
-export const KEY_WRAP_INFO_LABEL: Uint8Array = utf8ToBytes('qpher/v1 key-wrap');
+/** Prepended to the header to form the HPKE info (not exported: a shared Uint8Array could be mutated). */
+const KEY_WRAP_INFO_LABEL: Uint8Array = utf8ToBytes('qpher/v1 key-wrap');
 
 const MAX_KEY_VERSION = 0xffffffff;
 const EMPTY = new Uint8Array(0);
