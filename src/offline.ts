@@ -9,4 +9,4 @@ export {
   verifyHashWithPublicKey as verifyHash,
   verifyWithPublicKey as verify,
 } from './crypto/seal.js';
-export type { HashMlDsaAlgorithm as HashAlgorithm } from './crypto/hash-ml-dsa.js';
+export type { HashMlDsaAlgorithm as HashAlgorithm } from './crypto/hash-algorithms.js';

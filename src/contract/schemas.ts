@@ -14,8 +14,8 @@ import { decodeListCursor } from './list-cursor.js';
 import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
 import { formatOverhead } from '../crypto/format.js';
-import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from '../crypto/hash-ml-dsa.js';
-import { WRAPPABLE_KEY_LENGTHS } from '../crypto/key-wrap.js';
+import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from '../crypto/hash-algorithms.js';
+import { WRAPPABLE_KEY_LENGTHS } from '../crypto/key-wrap-header.js';
 
 export interface Limits {
   /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */

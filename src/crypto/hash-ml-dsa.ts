@@ -22,17 +22,10 @@
  */
 import { concatBytes } from '@noble/hashes/utils.js';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
+import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from './hash-algorithms.js';
 import { isVerifiable, ML_DSA_65, requireBytes } from './primitives.js';
 
-export type HashMlDsaAlgorithm = 'SHA-256' | 'SHA-384' | 'SHA-512';
-
-/** The accepted pre-hash functions: digest length and DER of the OID (FIPS 204 §5.4.1). */
-export const HASH_ML_DSA_ALGORITHMS: Readonly<Record<HashMlDsaAlgorithm, { digestLength: number; oidDer: Uint8Array }>> = Object.freeze({
-  // 2.16.840.1.101.3.4.2.1 / .2 / .3 (NIST hash algorithm arc), as OBJECT IDENTIFIER TLVs.
-  'SHA-256': { digestLength: 32, oidDer: Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01) },
-  'SHA-384': { digestLength: 48, oidDer: Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02) },
-  'SHA-512': { digestLength: 64, oidDer: Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03) },
-});
+export { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from './hash-algorithms.js';
 
 const EXPANDED_SECRET_KEY_LENGTH = 4032; // FIPS 204 Table 2, ML-DSA-65 sk
 const SIGNING_RANDOMNESS_LENGTH = 32; // FIPS 204 Algorithm 4: rnd ∈ B^32

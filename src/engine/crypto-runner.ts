@@ -15,7 +15,7 @@
  */
 import type { Algorithm } from '../contract/algorithms.js';
 import type { CiphertextMode } from '../crypto/format.js';
-import type { HashMlDsaAlgorithm } from '../crypto/hash-ml-dsa.js';
+import type { HashMlDsaAlgorithm } from '../crypto/hash-algorithms.js';
 
 export interface PublicKeyRef {
   /** Stable per (tenant, algorithm, version, public key): the cache id of the (expanded) key. */

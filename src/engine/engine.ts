@@ -8,7 +8,7 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { ALGORITHMS, type AlgorithmFacts, algorithmsFor, factsOf, type Algorithm, type KemFacts } from '../contract/algorithms.js';
+import { ALGORITHMS, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
 import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
@@ -25,14 +25,13 @@ import {
 import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
-import type { HashMlDsaAlgorithm } from '../crypto/hash-ml-dsa.js';
-import { parseWrappedKeyHeader } from '../crypto/key-wrap.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
-import type { CryptoRunner, HashArgs } from './crypto-runner.js';
+import type { CryptoRunner } from './crypto-runner.js';
+import type { RawContext } from './raw-operations.js';
 import * as lifecycle from './lifecycle.js';
 import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
 
@@ -69,6 +68,8 @@ export class Engine {
   readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
+  /** What the raw operations' handlers may use of this engine. */
+  readonly #raw: RawContext;
 
   private constructor(options: EngineOptions, wrapper: SeedWrapper) {
     this.store = options.store ?? new MemoryKeyStore();
@@ -79,6 +80,7 @@ export class Engine {
     this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
+    this.#raw = { find: (caller, algorithm, version) => this.#find(caller, algorithm, version), keys: this.#keys, crypto: this.#crypto };
   }
 
   /** The provider that does this engine's per-request crypto (the pool's, when the server passes one). */
@@ -174,93 +176,13 @@ export class Engine {
       return { valid, key_version: stored.key_version, algorithm };
     },
 
-    'kem.encapsulate': async (caller, req) => {
-      const algorithm = req.algorithm ?? algorithmsFor('kem.encapsulate')[0];
-      const stored = await this.#find(caller, algorithm, req.key_version);
-      lifecycle.assertUsable(stored, 'encrypt');
-      const key = this.#keys.publicRef(caller.tenant, algorithm, stored);
-      const { kemCiphertext, sharedSecret } = await this.#crypto.encapsulate(key);
-      return {
-        kem_ciphertext: bytesToBase64(kemCiphertext),
-        shared_secret: bytesToBase64(sharedSecret),
-        key_version: stored.key_version,
-        algorithm,
-      };
-    },
-
-    'kem.decapsulate': async (caller, req) => {
-      const algorithm = req.algorithm ?? algorithmsFor('kem.decapsulate')[0];
-      // As decrypt: the version must exist before anything about the ciphertext is looked at.
-      const stored = await this.#find(caller, algorithm, req.key_version);
-      const kemCiphertext = decode(req.kem_ciphertext);
-      const expected = kemFacts(algorithm).sizes.ciphertext;
-      if (kemCiphertext.length !== expected) {
-        throw new ValidationError(
-          `Validation failed: kem_ciphertext must be ${expected} bytes for ${algorithm}, got ${kemCiphertext.length}`,
-        );
-      }
-      lifecycle.assertUsable(stored, 'decrypt');
-      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
-      // No "wrong ciphertext" outcome: FIPS 203 implicit rejection answers a pseudorandom secret.
-      const sharedSecret = await this.#crypto.decapsulate(key, kemCiphertext);
-      return { shared_secret: bytesToBase64(sharedSecret), key_version: stored.key_version, algorithm };
-    },
-
-    'kem.wrapKey': async (caller, req) => {
-      const algorithm = req.algorithm ?? algorithmsFor('kem.wrapKey')[0];
-      const stored = await this.#find(caller, algorithm, req.key_version);
-      lifecycle.assertUsable(stored, 'encrypt');
-      const key = this.#keys.publicRef(caller.tenant, algorithm, stored);
-      const wrapped = await this.#crypto.wrapKey(key, { keyVersion: stored.key_version, symmetricKey: decode(req.symmetric_key) });
-      return { wrapped_key: bytesToBase64(wrapped), key_version: stored.key_version, algorithm, wrapping_method: 'KEM-DEM' as const };
-    },
-
-    'kem.unwrapKey': async (caller, req) => {
-      const algorithm = req.algorithm ?? algorithmsFor('kem.unwrapKey')[0];
-      const stored = await this.#find(caller, algorithm, req.key_version);
-      const wrappedKey = decode(req.wrapped_key);
-      // A ciphertext (type byte 0x00/0x01) or any other shape is not a wrapped key: one failure.
-      const header = parseWrappedKeyHeader(wrappedKey);
-      if (!header) throw new ValidationError(UNWRAP_FAILED);
-      if (header.keyVersion !== req.key_version) {
-        throw new ValidationError(
-          `Validation failed: wrapped_key was wrapped with key_version ${header.keyVersion}, but key_version ${req.key_version} was given`,
-        );
-      }
-      lifecycle.assertUsable(stored, 'decrypt');
-      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
-      try {
-        const symmetricKey = await this.#crypto.unwrapKey(key, wrappedKey);
-        return { symmetric_key: bytesToBase64(symmetricKey), key_version: stored.key_version, algorithm };
-      } catch (error) {
-        if (error instanceof QpherError) throw error; // pool busy or past the deadline
-        throw new ValidationError(UNWRAP_FAILED);
-      }
-    },
-
-    'signature.signHash': async (caller, req) => {
-      const algorithm = req.algorithm ?? algorithmsFor('signature.signHash')[0];
-      const stored = await this.#find(caller, algorithm, req.key_version);
-      lifecycle.assertUsable(stored, 'sign');
-      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
-      const signature = await this.#crypto.signHash(key, hashArgs(req));
-      return {
-        signature: bytesToBase64(signature),
-        key_version: stored.key_version,
-        algorithm,
-        hash_algorithm: req.hash_algorithm,
-        signature_type: 'detached' as const,
-      };
-    },
-
-    'signature.verifyHash': async (caller, req) => {
-      const algorithm = req.algorithm ?? algorithmsFor('signature.verifyHash')[0];
-      const stored = await this.#find(caller, algorithm, req.key_version);
-      lifecycle.assertUsable(stored, 'verify');
-      const key = this.#keys.publicRef(caller.tenant, algorithm, stored);
-      const valid = await this.#crypto.verifyHash(key, decode(req.signature), hashArgs(req));
-      return { valid, key_version: stored.key_version, algorithm, hash_algorithm: req.hash_algorithm };
-    },
+    // Raw KEM, key wrap and HashML-DSA: their handlers load on first use (./raw-operations.ts).
+    'kem.encapsulate': async (caller, req) => (await rawOperations()).encapsulate(this.#raw, caller, req),
+    'kem.decapsulate': async (caller, req) => (await rawOperations()).decapsulate(this.#raw, caller, req),
+    'kem.wrapKey': async (caller, req) => (await rawOperations()).wrapKey(this.#raw, caller, req),
+    'kem.unwrapKey': async (caller, req) => (await rawOperations()).unwrapKey(this.#raw, caller, req),
+    'signature.signHash': async (caller, req) => (await rawOperations()).signHash(this.#raw, caller, req),
+    'signature.verifyHash': async (caller, req) => (await rawOperations()).verifyHash(this.#raw, caller, req),
 
     'kms.generate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
@@ -334,20 +256,5 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
 /** Decodes a field the schema already checked. */
 const decode = decodeCheckedBase64;
 
-/** Every unwrap failure about the wrapped key reads the same (src/crypto/key-wrap.ts). */
-const UNWRAP_FAILED = 'Unwrap failed';
-
-function kemFacts(algorithm: Algorithm): KemFacts {
-  const facts: AlgorithmFacts = factsOf(algorithm);
-  if (facts.kind !== 'kem') throw new Error(`${algorithm} is not a KEM`);
-  return facts;
-}
-
-/** The digest inputs of sign-hash/verify-hash; the schema checked the digest's length. */
-function hashArgs(req: { hash: string; hash_algorithm: HashMlDsaAlgorithm; context?: string | undefined }): HashArgs {
-  return {
-    hashAlgorithm: req.hash_algorithm,
-    hash: decode(req.hash),
-    ...(req.context === undefined ? {} : { context: decode(req.context) }),
-  };
-}
+/** The raw operations' handlers, loaded once on first use. */
+const rawOperations = () => import('./raw-operations.js');

@@ -13,9 +13,6 @@
 import { type AlgorithmFacts, algorithmsFor, factsOf, type Algorithm, type SignatureFacts } from '../contract/algorithms.js';
 import type { OperationName } from '../contract/operations.js';
 import { openCiphertext, sealCiphertext } from '../crypto/format.js';
-import { hashMlDsaSign, hashMlDsaVerify } from '../crypto/hash-ml-dsa.js';
-import { kemDecapsulate, kemEncapsulate } from '../crypto/kem.js';
-import { unwrapKey, wrapKey } from '../crypto/key-wrap.js';
 import { keygenOf, signerOf, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { CryptoRunner, EncapsulateResult, HashArgs, KeyRef, OpenArgs, PublicKeyRef, SealArgs, WrapKeyArgs } from './crypto-runner.js';
 
@@ -56,33 +53,41 @@ export class InlineCryptoRunner implements CryptoRunner {
     return signer.verify(signature, message, this.#entry(key).publicKey, context ? { context } : {});
   }
 
+  // The raw operations load their code on first use (dynamic imports): a browser app that never
+  // calls them keeps it out of the Worker's first chunk (docs/bundles.md).
   async encapsulate(key: PublicKeyRef): Promise<EncapsulateResult> {
     supported(key, 'kem.encapsulate');
+    const { kemEncapsulate } = await import('../crypto/kem.js');
     return kemEncapsulate({ publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 
   async decapsulate(key: KeyRef, kemCiphertext: Uint8Array): Promise<Uint8Array> {
     const algorithm = supported(key, 'kem.decapsulate');
+    const { kemDecapsulate } = await import('../crypto/kem.js');
     return kemDecapsulate({ secretKey: this.#secretKey(key, algorithm), kemCiphertext, provider: this.#primitives });
   }
 
   async wrapKey(key: PublicKeyRef, args: WrapKeyArgs): Promise<Uint8Array> {
     supported(key, 'kem.wrapKey');
+    const { wrapKey } = await import('../crypto/key-wrap.js');
     return wrapKey({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 
   async unwrapKey(key: KeyRef, wrappedKey: Uint8Array): Promise<Uint8Array> {
     const algorithm = supported(key, 'kem.unwrapKey');
+    const { unwrapKey } = await import('../crypto/key-wrap.js');
     return unwrapKey({ secretKey: this.#secretKey(key, algorithm), wrappedKey, provider: this.#primitives });
   }
 
   async signHash(key: KeyRef, args: HashArgs): Promise<Uint8Array> {
     const algorithm = supported(key, 'signature.signHash');
+    const { hashMlDsaSign } = await import('../crypto/hash-ml-dsa.js');
     return hashMlDsaSign({ ...args, secretKey: this.#secretKey(key, algorithm) });
   }
 
   async verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs): Promise<boolean> {
     supported(key, 'signature.verifyHash');
+    const { hashMlDsaVerify } = await import('../crypto/hash-ml-dsa.js');
     return hashMlDsaVerify({ ...args, signature, publicKey: this.#entry(key).publicKey });
   }
 
