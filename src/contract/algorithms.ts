@@ -74,7 +74,7 @@ export const ALGORITHM_TABLE = {
     spkiPrefix: '308204b2300b0609608648016503040402038204a100',
     hpkeKemId: 0x0041, // draft-ietf-hpke-pq §8.1
     primitive: 'mlKem768',
-    operations: ['kem.encrypt', 'kem.decrypt', ...KMS_OPERATIONS],
+    operations: ['kem.encrypt', 'kem.decrypt', 'kem.encapsulate', 'kem.decapsulate', 'kem.wrapKey', 'kem.unwrapKey', ...KMS_OPERATIONS],
   },
   Dilithium3: {
     wire: 'Dilithium3',
@@ -86,7 +86,7 @@ export const ALGORITHM_TABLE = {
     oid: '2.16.840.1.101.3.4.3.18',
     spkiPrefix: '308207b2300b0609608648016503040312038207a100',
     primitive: 'mlDsa65',
-    operations: ['signature.sign', 'signature.verify', ...KMS_OPERATIONS],
+    operations: ['signature.sign', 'signature.verify', 'signature.signHash', 'signature.verifyHash', ...KMS_OPERATIONS],
   },
 } as const satisfies Record<string, AlgorithmFacts>;
 

@@ -31,6 +31,7 @@ import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
+import type { RawContext } from './raw-operations.js';
 import * as lifecycle from './lifecycle.js';
 import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
 
@@ -67,6 +68,8 @@ export class Engine {
   readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
+  /** What the raw operations' handlers may use of this engine. */
+  readonly #raw: RawContext;
 
   private constructor(options: EngineOptions, wrapper: SeedWrapper) {
     this.store = options.store ?? new MemoryKeyStore();
@@ -77,6 +80,7 @@ export class Engine {
     this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
+    this.#raw = { find: (caller, algorithm, version) => this.#find(caller, algorithm, version), keys: this.#keys, crypto: this.#crypto };
   }
 
   /** The provider that does this engine's per-request crypto (the pool's, when the server passes one). */
@@ -172,6 +176,14 @@ export class Engine {
       return { valid, key_version: stored.key_version, algorithm };
     },
 
+    // Raw KEM, key wrap and HashML-DSA: their handlers load on first use (./raw-operations.ts).
+    'kem.encapsulate': async (caller, req) => (await rawOperations()).encapsulate(this.#raw, caller, req),
+    'kem.decapsulate': async (caller, req) => (await rawOperations()).decapsulate(this.#raw, caller, req),
+    'kem.wrapKey': async (caller, req) => (await rawOperations()).wrapKey(this.#raw, caller, req),
+    'kem.unwrapKey': async (caller, req) => (await rawOperations()).unwrapKey(this.#raw, caller, req),
+    'signature.signHash': async (caller, req) => (await rawOperations()).signHash(this.#raw, caller, req),
+    'signature.verifyHash': async (caller, req) => (await rawOperations()).verifyHash(this.#raw, caller, req),
+
     'kms.generate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
       return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.generate(req.algorithm, fresh)));
@@ -243,3 +255,6 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
 
 /** Decodes a field the schema already checked. */
 const decode = decodeCheckedBase64;
+
+/** The raw operations' handlers, loaded once on first use. */
+const rawOperations = () => import('./raw-operations.js');

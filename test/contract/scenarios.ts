@@ -6,7 +6,7 @@
  */
 import { expect } from 'vitest';
 import { base64ToBytes, bytesToBase64 } from '../../src/encoding.js';
-import { seal, verify, type Envelope, type Qpher } from '../../src/index.js';
+import { encapsulate, seal, verify, verifyHash, type Envelope, type Qpher } from '../../src/index.js';
 import type { Transcript } from './transcript.js';
 
 export type Scenario = (q: Qpher, t: Transcript) => Promise<void>;
@@ -15,6 +15,11 @@ const MiB = 1_048_576;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const text = (s: string) => bytesToBase64(new TextEncoder().encode(s));
 const HELLO = text('sensitive data to protect');
+/** Digests of HELLO's bytes would do as well; fixed patterns keep the transcript readable. */
+const digest = (length: number, fill = 0xab) => bytesToBase64(new Uint8Array(length).fill(fill));
+const SHA256 = digest(32);
+const SHA384 = digest(48);
+const SHA512 = digest(64);
 
 export function ok<T>(envelope: Envelope<T>): T {
   if ('error' in envelope) throw new Error(`expected success, got ${JSON.stringify(envelope.error)}`);
@@ -514,5 +519,342 @@ export const scenarios: Record<string, Scenario> = {
       const replaced = t.record(`replaced ${bad.length}`, await q.kms.list({}, { requestId: bad }));
       expect(replaced.request_id, JSON.stringify(bad)).toMatch(UUID_V4);
     }
+  },
+  async 'raw KEM: encapsulate and decapsulate, implicit rejection, lifecycle and sizes'(q, t) {
+    const kem = ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const sent = ok(t.record('encapsulate', await q.kem.encapsulate({ key_version: 1 })));
+    expect(Object.keys(sent).sort()).toEqual(['algorithm', 'kem_ciphertext', 'key_version', 'shared_secret']);
+    expect(sent).toMatchObject({ key_version: 1, algorithm: 'Kyber768' });
+    expect(fromBase64(sent.kem_ciphertext).length).toBe(1088);
+    expect(fromBase64(sent.shared_secret).length).toBe(32);
+    const again = ok(t.record('encapsulate again', await q.kem.encapsulate({ key_version: 1, algorithm: 'Kyber768' })));
+    expect(again.shared_secret).not.toBe(sent.shared_secret);
+    const got = ok(t.record('decapsulate', await q.kem.decapsulate({ kem_ciphertext: sent.kem_ciphertext, key_version: 1 })));
+    expect(Object.keys(got).sort()).toEqual(['algorithm', 'key_version', 'shared_secret']);
+    expect(got.shared_secret).toBe(sent.shared_secret);
+
+    // FIPS 203 implicit rejection: a changed ciphertext of the right length is a pseudorandom
+    // secret, deterministic for that ciphertext, never an error
+    const wrong = flipBit(sent.kem_ciphertext, 17);
+    const rejected = ok(t.record('decapsulate tampered', await q.kem.decapsulate({ kem_ciphertext: wrong, key_version: 1 })));
+    expect(rejected.shared_secret).not.toBe(sent.shared_secret);
+    expect(fromBase64(rejected.shared_secret).length).toBe(32);
+    const rejectedAgain = ok(t.record('decapsulate tampered again', await q.kem.decapsulate({ kem_ciphertext: wrong, key_version: 1 })));
+    expect(rejectedAgain.shared_secret).toBe(rejected.shared_secret);
+
+    for (const [label, bad, got] of [
+      ['short', fromBase64(sent.kem_ciphertext).subarray(0, 1087), 1087],
+      ['long', new Uint8Array(1089), 1089],
+      ['empty', new Uint8Array(0), 0],
+      ['a whole ciphertext', new Uint8Array(1088 + 1110), 2198],
+    ] as const) {
+      fails(
+        t.record(`decapsulate ${label}`, await q.kem.decapsulate({ kem_ciphertext: bad, key_version: 1 })),
+        'ERR_INVALID_001',
+        new RegExp(`^Validation failed: kem_ciphertext must be 1088 bytes for Kyber768, got ${got}$`),
+      );
+    }
+    fails(
+      t.record('decapsulate bad base64', await q.kem.decapsulate({ kem_ciphertext: 'abc', key_version: 1 })),
+      'ERR_INVALID_001',
+      /kem_ciphertext must be valid base64/,
+    );
+    fails(
+      t.record('encapsulate with a signature algorithm', await q.kem.encapsulate({ key_version: 1, algorithm: 'Dilithium3' } as never)),
+      'ERR_INVALID_001',
+      /algorithm must be one of "Kyber768"$/,
+    );
+    fails(
+      t.record('encapsulate unknown field', await q.kem.encapsulate({ key_version: 1, plaintext: HELLO } as never)),
+      'ERR_INVALID_001',
+      /unknown field "plaintext"/,
+    );
+
+    // offline encapsulation to the published key decapsulates through the backend
+    const offline = encapsulate({ public_key: kem.public_key });
+    expect(fromBase64(offline.kem_ciphertext).length).toBe(1088);
+    const offlineGot = ok(
+      t.record('decapsulate offline', await q.kem.decapsulate({ kem_ciphertext: offline.kem_ciphertext, key_version: 1 })),
+    );
+    expect(offlineGot.shared_secret).toBe(offline.shared_secret);
+
+    // missing version: 404 before any look at the ciphertext
+    fails(t.record('encapsulate missing', await q.kem.encapsulate({ key_version: 9 })), 'ERR_KEM_005', /^Key version not found$/);
+    fails(
+      t.record('decapsulate missing, short ciphertext', await q.kem.decapsulate({ kem_ciphertext: text('x'), key_version: 9 })),
+      'ERR_KEM_005',
+      /^Key version not found$/,
+    );
+
+    // lifecycle: retired decapsulates but no longer encapsulates; archived does nothing
+    ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    fails(t.record('encapsulate retired', await q.kem.encapsulate({ key_version: 1 })), 'ERR_FORBIDDEN_001', /retired.*can still decrypt/);
+    const retired = ok(t.record('decapsulate retired', await q.kem.decapsulate({ kem_ciphertext: sent.kem_ciphertext, key_version: 1 })));
+    expect(retired.shared_secret).toBe(sent.shared_secret);
+    // another key's secret for the same ciphertext (implicit rejection again)
+    const v2 = ok(t.record('decapsulate with v2', await q.kem.decapsulate({ kem_ciphertext: sent.kem_ciphertext, key_version: 2 })));
+    expect(v2.shared_secret).not.toBe(sent.shared_secret);
+    ok(t.record('archive', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })));
+    fails(
+      t.record('decapsulate archived', await q.kem.decapsulate({ kem_ciphertext: sent.kem_ciphertext, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /archived/,
+    );
+    fails(t.record('encapsulate archived', await q.kem.encapsulate({ key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+  },
+
+  async 'key wrap: every allowed size round-trips; tampered, foreign and cross-used blobs fail one way'(q, t) {
+    ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
+    let wrapped32 = '';
+    for (const size of [16, 24, 32, 48, 64]) {
+      const symmetricKey = bytesToBase64(new Uint8Array(size).map((_, i) => (i * 7 + size) & 0xff));
+      const wrapped = ok(t.record(`wrap ${size}`, await q.kem.wrapKey({ symmetric_key: symmetricKey, key_version: 1 })));
+      expect(Object.keys(wrapped).sort()).toEqual(['algorithm', 'key_version', 'wrapped_key', 'wrapping_method']);
+      expect(wrapped).toMatchObject({ key_version: 1, algorithm: 'Kyber768', wrapping_method: 'KEM-DEM' });
+      expect(fromBase64(wrapped.wrapped_key).length).toBe(size + 1110);
+      expect(ok(t.record(`unwrap ${size}`, await q.kem.unwrapKey({ wrapped_key: wrapped.wrapped_key, key_version: 1 })))).toEqual({
+        symmetric_key: symmetricKey,
+        key_version: 1,
+        algorithm: 'Kyber768',
+      });
+      if (size === 32) wrapped32 = wrapped.wrapped_key;
+    }
+    for (const size of [0, 15, 17, 31, 33, 65, 128]) {
+      fails(
+        t.record(`wrap ${size}`, await q.kem.wrapKey({ symmetric_key: new Uint8Array(size), key_version: 1 })),
+        'ERR_INVALID_001',
+        /^Validation failed: symmetric_key must be 16, 24, 32, 48 or 64 bytes$/,
+      );
+    }
+    fails(
+      t.record('wrap with aad', await q.kem.wrapKey({ symmetric_key: new Uint8Array(32), key_version: 1, aad: HELLO } as never)),
+      'ERR_INVALID_001',
+      /unknown field "aad"/,
+    );
+
+    const raw = fromBase64(wrapped32);
+    const tampered: Array<[string, string]> = [
+      ['flip type byte', flipBit(wrapped32, 1)],
+      ['flip enc', flipBit(wrapped32, 6 + 500)],
+      ['flip body', flipBit(wrapped32, 6 + 1088 + 3)],
+      ['flip tag', flipBit(wrapped32, -1)],
+      ['truncated', bytesToBase64(raw.subarray(0, raw.length - 1))],
+      ['extended', bytesToBase64(new Uint8Array([...raw, 0]))],
+      ['empty', ''],
+      ['garbage', text('not a wrapped key')],
+    ];
+    for (const [label, bad] of tampered) {
+      fails(t.record(`unwrap ${label}`, await q.kem.unwrapKey({ wrapped_key: bad, key_version: 1 })), 'ERR_INVALID_001', /^Unwrap failed$/);
+    }
+    const relabelled = fromBase64(wrapped32);
+    relabelled[5] = 3;
+    fails(
+      t.record('unwrap header version mismatch', await q.kem.unwrapKey({ wrapped_key: bytesToBase64(relabelled), key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Validation failed: wrapped_key was wrapped with key_version 3, but key_version 1 was given$/,
+    );
+
+    // a wrapped key is not a ciphertext and a ciphertext is not a wrapped key, even of a wrappable size
+    fails(
+      t.record('decrypt a wrapped key', await q.kem.decrypt({ ciphertext: wrapped32, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Decryption failed$/,
+    );
+    const sealed = ok(t.record('encrypt 32 bytes', await q.kem.encrypt({ plaintext: new Uint8Array(32), key_version: 1 })));
+    fails(
+      t.record('unwrap a ciphertext', await q.kem.unwrapKey({ wrapped_key: sealed.ciphertext, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Unwrap failed$/,
+    );
+    // the type byte alone does not make a ciphertext a wrapped key (the HPKE info differs)
+    const retyped = fromBase64(sealed.ciphertext);
+    retyped[1] = 0x02;
+    fails(
+      t.record('unwrap a retyped ciphertext', await q.kem.unwrapKey({ wrapped_key: bytesToBase64(retyped), key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Unwrap failed$/,
+    );
+
+    // missing version first, whatever the blob; then lifecycle
+    fails(t.record('wrap missing', await q.kem.wrapKey({ symmetric_key: new Uint8Array(32), key_version: 5 })), 'ERR_KEM_005');
+    fails(t.record('unwrap missing, garbage', await q.kem.unwrapKey({ wrapped_key: text('x'), key_version: 5 })), 'ERR_KEM_005');
+    fails(t.record('unwrap missing, header names v1', await q.kem.unwrapKey({ wrapped_key: wrapped32, key_version: 5 })), 'ERR_KEM_005');
+
+    ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    const forV2 = ok(t.record('wrap v2', await q.kem.wrapKey({ symmetric_key: new Uint8Array(32).fill(5), key_version: 2 })));
+    const foreign = fromBase64(forV2.wrapped_key);
+    foreign[5] = 1; // claims v1, made for v2's key
+    fails(
+      t.record('unwrap foreign key', await q.kem.unwrapKey({ wrapped_key: bytesToBase64(foreign), key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Unwrap failed$/,
+    );
+    fails(
+      t.record('wrap retired', await q.kem.wrapKey({ symmetric_key: new Uint8Array(32), key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still decrypt/,
+    );
+    expect(ok(t.record('unwrap retired', await q.kem.unwrapKey({ wrapped_key: wrapped32, key_version: 1 }))).key_version).toBe(1);
+    ok(t.record('archive', await q.kms.archive({ algorithm: 'Kyber768', key_version: 1 })));
+    fails(t.record('unwrap archived', await q.kem.unwrapKey({ wrapped_key: wrapped32, key_version: 1 })), 'ERR_FORBIDDEN_001', /archived/);
+  },
+
+  async 'sign-hash and verify-hash: digests, contexts, states, and no crossing with plain signatures'(q, t) {
+    const dsa = ok(t.record('generate', await q.kms.generate({ algorithm: 'Dilithium3' })));
+    for (const [hash_algorithm, hash] of [
+      ['SHA-256', SHA256],
+      ['SHA-384', SHA384],
+      ['SHA-512', SHA512],
+    ] as const) {
+      const signed = ok(t.record(`sign-hash ${hash_algorithm}`, await q.signature.signHash({ hash, hash_algorithm, key_version: 1 })));
+      expect(Object.keys(signed).sort()).toEqual(['algorithm', 'hash_algorithm', 'key_version', 'signature', 'signature_type']);
+      expect(signed).toMatchObject({ key_version: 1, algorithm: 'Dilithium3', hash_algorithm, signature_type: 'detached' });
+      expect(fromBase64(signed.signature).length).toBe(3309);
+      expect(
+        ok(
+          t.record(
+            `verify-hash ${hash_algorithm}`,
+            await q.signature.verifyHash({ hash, hash_algorithm, signature: signed.signature, key_version: 1 }),
+          ),
+        ),
+      ).toEqual({ valid: true, key_version: 1, algorithm: 'Dilithium3', hash_algorithm });
+      // offline verification of the same signature
+      expect(verifyHash({ public_key: dsa.public_key, hash, hash_algorithm, signature: signed.signature })).toBe(true);
+    }
+    const signed = ok(t.record('sign-hash', await q.signature.signHash({ hash: SHA256, hash_algorithm: 'SHA-256', key_version: 1 })));
+    const check = async (label: string, request: Parameters<Qpher['signature']['verifyHash']>[0]) =>
+      ok(t.record(label, await q.signature.verifyHash(request))).valid;
+    expect(
+      await check('other digest', { hash: digest(32, 1), hash_algorithm: 'SHA-256', signature: signed.signature, key_version: 1 }),
+    ).toBe(false);
+    expect(
+      await check('flipped', { hash: SHA256, hash_algorithm: 'SHA-256', signature: flipBit(signed.signature, 9), key_version: 1 }),
+    ).toBe(false);
+    expect(await check('short signature', { hash: SHA256, hash_algorithm: 'SHA-256', signature: 'AAAA', key_version: 1 })).toBe(false);
+    // a 32-byte digest named SHA-256 is not the same message as the first 32 bytes named SHA-512
+    const sha512 = ok(t.record('sign-hash 512', await q.signature.signHash({ hash: SHA512, hash_algorithm: 'SHA-512', key_version: 1 })));
+    expect(
+      await check('512 signature as 256', { hash: SHA256, hash_algorithm: 'SHA-256', signature: sha512.signature, key_version: 1 }),
+    ).toBe(false);
+
+    // contexts bind like sign's
+    const context = text('qpher-demo/v1');
+    const withContext = ok(
+      t.record('sign-hash ctx', await q.signature.signHash({ hash: SHA256, hash_algorithm: 'SHA-256', key_version: 1, context })),
+    );
+    expect(
+      await check('verify-hash ctx', {
+        hash: SHA256,
+        hash_algorithm: 'SHA-256',
+        signature: withContext.signature,
+        key_version: 1,
+        context,
+      }),
+    ).toBe(true);
+    expect(
+      await check('verify-hash no ctx', { hash: SHA256, hash_algorithm: 'SHA-256', signature: withContext.signature, key_version: 1 }),
+    ).toBe(false);
+    expect(
+      verifyHash({ public_key: dsa.public_key, hash: SHA256, hash_algorithm: 'SHA-256', signature: withContext.signature, context }),
+    ).toBe(true);
+    fails(
+      t.record(
+        'sign-hash ctx 256',
+        await q.signature.signHash({ hash: SHA256, hash_algorithm: 'SHA-256', key_version: 1, context: new Uint8Array(256) }),
+      ),
+      'ERR_INVALID_001',
+      /context exceeds the limit of 255 bytes/,
+    );
+
+    // HashML-DSA and pure ML-DSA never verify as each other (FIPS 204 domain byte 0x01 vs 0x00)
+    const plain = ok(t.record('plain sign of the digest bytes', await q.signature.sign({ message: SHA256, key_version: 1 })));
+    expect(
+      await check('plain signature via verify-hash', {
+        hash: SHA256,
+        hash_algorithm: 'SHA-256',
+        signature: plain.signature,
+        key_version: 1,
+      }),
+    ).toBe(false);
+    expect(
+      ok(t.record('hash signature via verify', await q.signature.verify({ message: SHA256, signature: signed.signature, key_version: 1 })))
+        .valid,
+    ).toBe(false);
+
+    // bad requests
+    for (const [label, body, message] of [
+      [
+        'wrong length for SHA-256',
+        { hash: SHA384, hash_algorithm: 'SHA-256', key_version: 1 },
+        /^Validation failed: hash must be 32 bytes for SHA-256, got 48$/,
+      ],
+      [
+        'wrong length for SHA-512',
+        { hash: SHA256, hash_algorithm: 'SHA-512', key_version: 1 },
+        /^Validation failed: hash must be 64 bytes for SHA-512, got 32$/,
+      ],
+      [
+        'empty hash',
+        { hash: '', hash_algorithm: 'SHA-384', key_version: 1 },
+        /^Validation failed: hash must be 48 bytes for SHA-384, got 0$/,
+      ],
+      [
+        'unknown hash algorithm',
+        { hash: SHA256, hash_algorithm: 'SHA3-256', key_version: 1 },
+        /hash_algorithm must be one of "SHA-256", "SHA-384", "SHA-512"/,
+      ],
+      ['lowercase hash algorithm', { hash: SHA256, hash_algorithm: 'sha-256', key_version: 1 }, /hash_algorithm must be one of/],
+      ['missing hash algorithm', { hash: SHA256, key_version: 1 }, /^Validation failed: hash_algorithm must be one of/],
+      ['hash bad base64', { hash: 'abc', hash_algorithm: 'SHA-256', key_version: 1 }, /hash must be valid base64/],
+      [
+        'kem algorithm',
+        { hash: SHA256, hash_algorithm: 'SHA-256', key_version: 1, algorithm: 'Kyber768' },
+        /algorithm must be one of "Dilithium3"$/,
+      ],
+    ] as const) {
+      fails(t.record(`sign-hash ${label}`, await q.signature.signHash(body as never)), 'ERR_INVALID_001', message);
+    }
+    fails(
+      t.record(
+        'verify-hash wrong length',
+        await q.signature.verifyHash({ hash: SHA256, hash_algorithm: 'SHA-384', signature: signed.signature, key_version: 1 }),
+      ),
+      'ERR_INVALID_001',
+      /^Validation failed: hash must be 48 bytes for SHA-384, got 32$/,
+    );
+
+    // missing version, then lifecycle
+    fails(
+      t.record('sign-hash missing', await q.signature.signHash({ hash: SHA256, hash_algorithm: 'SHA-256', key_version: 4 })),
+      'ERR_KEM_005',
+    );
+    fails(
+      t.record(
+        'verify-hash missing',
+        await q.signature.verifyHash({ hash: SHA256, hash_algorithm: 'SHA-256', signature: 'AAAA', key_version: 4 }),
+      ),
+      'ERR_KEM_005',
+    );
+    ok(t.record('rotate', await q.kms.rotate({ algorithm: 'Dilithium3' })));
+    fails(
+      t.record('sign-hash retired', await q.signature.signHash({ hash: SHA256, hash_algorithm: 'SHA-256', key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still verify/,
+    );
+    expect(
+      await check('verify-hash retired', { hash: SHA256, hash_algorithm: 'SHA-256', signature: signed.signature, key_version: 1 }),
+    ).toBe(true);
+    expect(
+      await check('verify-hash with v2', { hash: SHA256, hash_algorithm: 'SHA-256', signature: signed.signature, key_version: 2 }),
+    ).toBe(false);
+    ok(t.record('archive', await q.kms.archive({ algorithm: 'Dilithium3', key_version: 1 })));
+    fails(
+      t.record(
+        'verify-hash archived',
+        await q.signature.verifyHash({ hash: SHA256, hash_algorithm: 'SHA-256', signature: signed.signature, key_version: 1 }),
+      ),
+      'ERR_FORBIDDEN_001',
+      /archived/,
+    );
   },
 };

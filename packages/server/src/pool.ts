@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { CiphertextMode } from 'qpher/host';
 import type { ProviderChoice } from 'qpher/host';
-import type { CryptoRunner, KeyRef, PublicKeyRef } from 'qpher/host';
+import type { CryptoRunner, EncapsulateResult, HashArgs, KeyRef, PublicKeyRef, WrapKeyArgs } from 'qpher/host';
 import { GatewayTimeoutError, ServiceUnavailableError } from 'qpher/host';
 import type { CryptoTask } from './crypto-worker.js';
 
@@ -121,6 +121,36 @@ export class CryptoPool implements CryptoRunner {
     }) as Promise<boolean>;
   }
 
+  /** Raw KEM and key wrap: encapsulate and wrapKey send the public key only, the other two the seed. */
+  encapsulate(key: PublicKeyRef) {
+    return this.#run({ op: 'encapsulate', ...publicPart(key) }) as Promise<EncapsulateResult>;
+  }
+
+  decapsulate(key: KeyRef, kemCiphertext: Uint8Array) {
+    return this.#run({ op: 'decapsulate', ...publicPart(key), seed: key.seed, kemCiphertext }) as Promise<Uint8Array>;
+  }
+
+  wrapKey(key: PublicKeyRef, args: WrapKeyArgs) {
+    return this.#run({
+      op: 'wrapKey',
+      ...publicPart(key),
+      keyVersion: args.keyVersion,
+      symmetricKey: args.symmetricKey,
+    }) as Promise<Uint8Array>;
+  }
+
+  unwrapKey(key: KeyRef, wrappedKey: Uint8Array) {
+    return this.#run({ op: 'unwrapKey', ...publicPart(key), seed: key.seed, wrappedKey }) as Promise<Uint8Array>;
+  }
+
+  signHash(key: KeyRef, args: HashArgs) {
+    return this.#run({ op: 'signHash', ...publicPart(key), seed: key.seed, ...args }) as Promise<Uint8Array>;
+  }
+
+  verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs) {
+    return this.#run({ op: 'verifyHash', ...publicPart(key), signature, ...args }) as Promise<boolean>;
+  }
+
   async #run(task: CryptoTask): Promise<unknown> {
     // Every thread busy and the queue at its bound: refuse now, before any work is queued.
     if (this.#pool.queueSize >= this.maxQueue) {
@@ -158,6 +188,11 @@ export class CryptoPool implements CryptoRunner {
   async close(): Promise<void> {
     await this.#pool.destroy();
   }
+}
+
+/** What every task carries about its key: the cache id, the public key, and the algorithm row when known. */
+function publicPart(key: PublicKeyRef): { id: string; publicKey: Uint8Array; algorithm?: PublicKeyRef['algorithm'] } {
+  return { id: key.id, publicKey: key.publicKey, ...(key.algorithm ? { algorithm: key.algorithm } : {}) };
 }
 
 /** Built code: `crypto-worker.js` next to this file; from source, `crypto-worker.dev.mjs` (registers tsx first). */
