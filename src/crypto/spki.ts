@@ -1,22 +1,29 @@
 /**
- * DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) for ML-KEM-768 and ML-DSA-65.
+ * DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) for ML-KEM-768, ML-DSA-65, X-Wing and the
+ * composite id-MLDSA65-ECDSA-P256-SHA512.
  *
- * Both algorithms use an AlgorithmIdentifier with the OID and absent parameters, and put the
- * raw public key in the BIT STRING (draft-ietf-lamps-kyber-certificates §4 for ML-KEM,
- * RFC 9881 §4 for ML-DSA). With fixed key lengths DER makes the whole header constant, so we
+ * All four use an AlgorithmIdentifier with the OID and absent parameters, and put the raw public
+ * key in the BIT STRING (draft-ietf-lamps-kyber-certificates §4 for ML-KEM, RFC 9881 §4 for
+ * ML-DSA, draft-connolly-cfrg-xwing-kem §7 for X-Wing, draft-ietf-lamps-pq-composite-sigs §6 for
+ * the composite, whose raw key is mldsaPK ‖ the uncompressed P-256 point). With fixed key lengths DER makes the whole header constant, so we
  * encode and decode with a fixed prefix: anything that differs from it by a single byte is not
  * the canonical DER of one of our keys and is refused (no BER, no trailing bytes).
  *
  *   ML-KEM-768  2.16.840.1.101.3.4.4.2   308204b2 300b 0609 608648016503040402 038204a1 00 ‖ ek(1184)
  *   ML-DSA-65   2.16.840.1.101.3.4.3.18  308207b2 300b 0609 608648016503040312 038207a1 00 ‖ pk(1952)
+ *   X-Wing      1.3.6.1.4.1.62253.25722  308204d4 300d 060b 2b0601040183e62d81c87a 038204c1 00 ‖ pk(1216)
+ *   MLDSA65-ECDSA-P256-SHA512  1.3.6.1.5.5.7.6.45  308207f2 300a 0608 2b0601050507062d 038207e2 00 ‖ pk(2017)
  *
  * The ML-DSA-65 prefix is cross-checked against every `publicKeyDer` in Wycheproof's
- * mldsa_65_verify_test.json (see test/crypto/vectors.test.ts).
+ * mldsa_65_verify_test.json (see test/crypto/vectors.test.ts); the X-Wing one against the
+ * draft's x509/xwing.pub and the composite one against the draft's test vectors
+ * (test/crypto/xwing.test.ts, test/crypto/composite-ml-dsa.test.ts).
  * @module
  */
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { ML_DSA_65, ML_KEM_768 } from './primitives.js';
 
-export type PqAlgorithm = 'ML-KEM-768' | 'ML-DSA-65';
+export type PqAlgorithm = 'ML-KEM-768' | 'ML-DSA-65' | 'X-Wing' | 'MLDSA65-ECDSA-P256-SHA512';
 
 interface SpkiLayout {
   algorithm: PqAlgorithm;
@@ -82,11 +89,25 @@ const LAYOUTS: readonly SpkiLayout[] = [
     ),
     keyLength: ML_DSA_65.publicKeyLength,
   },
+  {
+    algorithm: 'X-Wing',
+    // SEQUENCE(1236) { SEQUENCE(13) { OID id-XWing }, BIT STRING(1217) { 00 ‖ key } }
+    prefix: hexToBytes('308204d4300d060b2b0601040183e62d81c87a038204c100'),
+    keyLength: 1216,
+  },
+  {
+    algorithm: 'MLDSA65-ECDSA-P256-SHA512',
+    // SEQUENCE(2034) { SEQUENCE(10) { OID id-MLDSA65-ECDSA-P256-SHA512 }, BIT STRING(2018) { 00 ‖ key } }
+    prefix: hexToBytes('308207f2300a06082b0601050507062d038207e200'),
+    keyLength: ML_DSA_65.publicKeyLength + 65,
+  },
 ];
+
+const ALGORITHM_NAMES = LAYOUTS.map((l) => `'${l.algorithm}'`).join(', ');
 
 export function encodeSpki(algorithm: PqAlgorithm, publicKey: Uint8Array): Uint8Array {
   const layout = LAYOUTS.find((l) => l.algorithm === algorithm);
-  if (layout === undefined) throw new TypeError(`"algorithm" must be 'ML-KEM-768' or 'ML-DSA-65'`);
+  if (layout === undefined) throw new TypeError(`"algorithm" must be one of ${ALGORITHM_NAMES}`);
   if (!(publicKey instanceof Uint8Array)) throw new TypeError('"publicKey" must be a Uint8Array');
   if (publicKey.length !== layout.keyLength) {
     throw new RangeError(`"publicKey" must be ${layout.keyLength} bytes for ${algorithm}, got ${publicKey.length}`);
