@@ -40,7 +40,7 @@ import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { HPKE_KEM_IDS, type HpkeKem, hpkeOpen, hpkeSeal } from './hpke.js';
 import { ML_KEM_768 } from './primitives.js';
 import type { PrimitiveProvider } from './primitives.js';
-import { X_WING } from './xwing.js';
+import { X_WING } from './xwing-params.js';
 
 /** The format version of ML-KEM-768 ciphertexts. */
 export const FORMAT_VERSION = 1;

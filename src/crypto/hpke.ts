@@ -26,7 +26,10 @@ import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { ML_KEM_768, nobleProvider, requireBytes, type PrimitiveProvider } from './primitives.js';
-import { X_WING, xwingDecapsulate, xwingEncapsulate } from './xwing.js';
+import { X_WING } from './xwing-params.js';
+
+/** X-Wing pulls in X25519 and the hybrid combiner: loaded on first use only (bundle size). */
+const loadXWing = () => import('./xwing.js');
 
 /** The KEMs this HPKE layer speaks. */
 export type HpkeKem = 'ML-KEM-768' | 'X-Wing';
@@ -170,7 +173,9 @@ export async function hpkeSeal(args: {
   requireBytes(plaintext, 'plaintext');
   // An invalid public key is a RangeError from either KEM (HPKE EncapError).
   const { cipherText: enc, sharedSecret } =
-    kem === 'X-Wing' ? xwingEncapsulate(publicKey, encapRandomness) : mlKemEncapsulate(publicKey, encapRandomness, provider);
+    kem === 'X-Wing'
+      ? (await loadXWing()).xwingEncapsulate(publicKey, encapRandomness)
+      : mlKemEncapsulate(publicKey, encapRandomness, provider);
   const { key, baseNonce } = keySchedule(kem, sharedSecret, info);
   sharedSecret.fill(0);
   const ciphertext = await aesGcm('encrypt', key, baseNonce, aad, plaintext, provider);
@@ -198,7 +203,7 @@ export async function hpkeOpen(args: {
   requireBytes(info, 'info');
   requireBytes(aad, 'aad');
   requireBytes(ciphertext, 'ciphertext');
-  const sharedSecret = kem === 'X-Wing' ? xwingDecapsulate(enc, secretKey) : mlKemDecapsulate(secretKey, enc, provider);
+  const sharedSecret = kem === 'X-Wing' ? (await loadXWing()).xwingDecapsulate(enc, secretKey) : mlKemDecapsulate(secretKey, enc, provider);
   const { key, baseNonce } = keySchedule(kem, sharedSecret, info);
   sharedSecret.fill(0);
   return aesGcm('decrypt', key, baseNonce, aad, ciphertext, provider);

@@ -20,19 +20,9 @@
  */
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { requireBytes } from './primitives.js';
+import { X_WING } from './xwing-params.js';
 
-/** Sizes of draft-connolly-cfrg-xwing-kem-10 §2 / §5. */
-export const X_WING = {
-  seedLength: 32,
-  publicKeyLength: 1216,
-  cipherTextLength: 1120,
-  sharedSecretLength: 32,
-  encapRandomnessLength: 64,
-  /** HPKE KEM id (draft-connolly-cfrg-xwing-kem §6, draft-ietf-hpke-pq MLKEM768-X25519). */
-  hpkeKemId: 0x647a,
-  /** id-XWing, 1.3.6.1.4.1.62253.25722 (draft-connolly-cfrg-xwing-kem §7). */
-  oid: '1.3.6.1.4.1.62253.25722',
-} as const;
+export { X_WING } from './xwing-params.js';
 
 /** X-Wing KeyGen from the 32-byte seed; the seed is the private key (returned as `secretKey`). */
 export function xwingKeygen(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
