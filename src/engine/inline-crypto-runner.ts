@@ -10,10 +10,11 @@
  * Uint8Array. Seeds are borrowed, never kept or wiped here: their owner decides.
  * @module
  */
-import { algorithmsFor, factsOf, type Algorithm, type SignatureFacts } from '../contract/algorithms.js';
+import { algorithmsFor, factsOf, type Algorithm, type KemFacts, type SignatureFacts } from '../contract/algorithms.js';
 import type { OperationName } from '../contract/operations.js';
-import { openCiphertext, sealCiphertext } from '../crypto/format.js';
-import { keygenOf, signerOf, type PrimitiveProvider } from '../crypto/primitives.js';
+import { keygenFor, loadSigner } from '../crypto/algorithm-primitives.js';
+import { type CiphertextKem, openCiphertext, sealCiphertext } from '../crypto/format.js';
+import type { PrimitiveProvider } from '../crypto/primitives.js';
 import type { CryptoRunner, KeyRef, OpenArgs, PublicKeyRef, SealArgs } from './crypto-runner.js';
 
 interface Entry {
@@ -36,25 +37,29 @@ export class InlineCryptoRunner implements CryptoRunner {
   }
 
   async seal(key: PublicKeyRef, args: SealArgs): Promise<Uint8Array> {
-    return sealCiphertext({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
+    const kem = kemOf(algorithmOf(key, 'kem.encrypt'));
+    return sealCiphertext({ ...args, kem, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 
   async open(key: KeyRef, args: OpenArgs): Promise<Uint8Array> {
-    return openCiphertext({ ...args, secretKey: this.#secretKey(key, algorithmOf(key, 'kem.decrypt')), provider: this.#primitives });
+    const algorithm = algorithmOf(key, 'kem.decrypt');
+    const secretKey = await this.#secretKey(key, algorithm);
+    return openCiphertext({ ...args, kem: kemOf(algorithm), secretKey, provider: this.#primitives });
   }
 
   async sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array> {
     const algorithm = algorithmOf(key, 'signature.sign');
-    return this.#signer(algorithm).sign(message, this.#secretKey(key, algorithm), context ? { context } : {});
+    const signer = await this.#signer(algorithm);
+    return signer.sign(message, await this.#secretKey(key, algorithm), context ? { context } : {});
   }
 
   async verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array): Promise<boolean> {
-    const signer = this.#signer(algorithmOf(key, 'signature.verify'));
+    const signer = await this.#signer(algorithmOf(key, 'signature.verify'));
     return signer.verify(signature, message, this.#entry(key).publicKey, context ? { context } : {});
   }
 
   #signer(algorithm: Algorithm) {
-    return signerOf(this.#primitives, factsOf(algorithm) as SignatureFacts);
+    return loadSigner(this.#primitives, factsOf(algorithm) as SignatureFacts);
   }
 
   #entry(key: PublicKeyRef): Entry {
@@ -73,11 +78,16 @@ export class InlineCryptoRunner implements CryptoRunner {
     return found;
   }
 
-  #secretKey(key: KeyRef, algorithm: Algorithm): Uint8Array {
+  async #secretKey(key: KeyRef, algorithm: Algorithm): Promise<Uint8Array> {
     const found = this.#entry(key);
-    found.secretKey ??= keygenOf(this.#primitives, factsOf(algorithm), key.seed).secretKey;
+    found.secretKey ??= (await keygenFor(this.#primitives, factsOf(algorithm), key.seed)).secretKey;
     return found.secretKey;
   }
+}
+
+/** The ciphertext format's name for a KEM row (its standard name). */
+function kemOf(algorithm: Algorithm): CiphertextKem {
+  return (factsOf(algorithm) as KemFacts).standard as CiphertextKem;
 }
 
 /** The key's algorithm, or the operation's default when the ref does not say. */

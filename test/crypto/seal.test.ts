@@ -78,7 +78,7 @@ describe('sealWithPublicKey', () => {
     for (const out of [fromStrings, fromBytes]) {
       const ct = base64ToBytes(out)!;
       expect(ct.length).toBe(plaintext.length + FORMAT_OVERHEAD);
-      expect(parseHeader(ct)).toEqual({ formatVersion: 1, mode: 'standard', keyVersion: 5 });
+      expect(parseHeader(ct)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', mode: 'standard', keyVersion: 5 });
       expect(await openCiphertext({ secretKey: kemSeed, ciphertext: ct, aad })).toEqual(plaintext);
     }
   });
