@@ -401,8 +401,8 @@ export const scenarios: Record<string, Scenario> = {
     });
     const dsa = ok(t.record('generate dsa', await q.kms.generate({ algorithm: 'Dilithium3' })));
     const signed = ok(t.record('sign', await q.signature.sign({ message: HELLO, key_version: 1, context: text('c') })));
-    expect(verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature, context: text('c') })).toBe(true);
-    expect(verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature })).toBe(false);
+    expect(await verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature, context: text('c') })).toBe(true);
+    expect(await verify({ public_key: dsa.public_key, message: HELLO, signature: signed.signature })).toBe(false);
     // public keys are DER SPKI with the standard OIDs (RFC 9881 / FIPS 203 / FIPS 204)
     expect(atob(kem.public_key).length).toBe(1206);
     expect(atob(dsa.public_key).length).toBe(1974);

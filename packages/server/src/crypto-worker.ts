@@ -6,25 +6,30 @@
  * @module
  */
 import { workerData } from 'node:worker_threads';
-import type { CiphertextMode } from 'qpher/host';
+import type { Algorithm, CiphertextMode } from 'qpher/host';
 import { InlineCryptoRunner } from 'qpher/host';
 import { selectProvider, type ProviderChoice } from 'qpher/host';
 
+/** Which key a task uses: its cache id, raw public key and algorithm (absent: the operation's default). */
+interface TaskKey {
+  id: string;
+  publicKey: Uint8Array;
+  algorithm?: Algorithm;
+}
+
 export type CryptoTask =
   | { op: 'info' }
-  | {
+  | (TaskKey & {
       op: 'seal';
-      id: string;
-      publicKey: Uint8Array;
       keyVersion: number;
       plaintext: Uint8Array;
       aad: Uint8Array;
       mode: CiphertextMode;
       encapRandomness?: Uint8Array;
-    }
-  | { op: 'open'; id: string; seed: Uint8Array; publicKey: Uint8Array; ciphertext: Uint8Array; aad: Uint8Array }
-  | { op: 'sign'; id: string; seed: Uint8Array; publicKey: Uint8Array; message: Uint8Array; context?: Uint8Array }
-  | { op: 'verify'; id: string; publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array; context?: Uint8Array };
+    })
+  | (TaskKey & { op: 'open'; seed: Uint8Array; ciphertext: Uint8Array; aad: Uint8Array })
+  | (TaskKey & { op: 'sign'; seed: Uint8Array; message: Uint8Array; context?: Uint8Array })
+  | (TaskKey & { op: 'verify'; signature: Uint8Array; message: Uint8Array; context?: Uint8Array });
 
 const options = (workerData ?? {}) as { provider?: ProviderChoice; cacheEntries?: number };
 const crypto = new InlineCryptoRunner(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
@@ -43,8 +48,8 @@ export default async function run(task: CryptoTask): Promise<unknown> {
     case 'info':
       return { provider: crypto.provider };
     case 'seal': {
-      const { id, publicKey, op: _, ...args } = task;
-      return crypto.seal({ id, publicKey }, args);
+      const { id, publicKey, algorithm, op: _, ...args } = task;
+      return crypto.seal({ id, publicKey, ...(algorithm ? { algorithm } : {}) }, args);
     }
     case 'open':
       return withSeed(task.seed, () => crypto.open(task, { ciphertext: task.ciphertext, aad: task.aad }));
