@@ -60,6 +60,8 @@ export function stagePackage(tag: string): string {
     if (!existsSync(join(pkg, 'dist/index.js'))) throw error;
     console.warn(`tsc reported type errors; measuring its output anyway:\n${String((error as { stdout?: unknown }).stdout ?? '')}`);
   }
+  // The same post-tsc step as `npm run build` (scripts/bundle-hybrids.mjs): the hybrids' lazy modules carry their own dependencies.
+  execFileSync(process.execPath, [join(repoRoot, 'scripts/bundle-hybrids.mjs'), join(pkg, 'dist')], { cwd: repoRoot, stdio: 'pipe' });
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2));
   // The importer `qpher` is resolved from; Vite only resolves from an importer's directory if the file exists.
