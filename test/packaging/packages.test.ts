@@ -68,6 +68,14 @@ describe('qpher alone', () => {
     expect(nativeFiles).toEqual([]);
     for (const name of ['hono', 'better-sqlite3', 'piscina', '@hono/node-server'])
       expect(existsSync(join(dir, 'node_modules', name))).toBe(false);
+    // The package ships dist/ only, so its source maps must carry their sources (no ../src to point at).
+    const dist = join(dir, 'node_modules/qpher/dist');
+    const maps = files(dist).filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    for (const map of maps) {
+      const parsed = JSON.parse(readFileSync(join(dist, map), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+      expect(parsed.sourcesContent?.length, map).toBe(parsed.sources.length);
+    }
 
     writeFileSync(
       join(dir, 'roundtrip.js'),
