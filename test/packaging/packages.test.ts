@@ -130,9 +130,9 @@ describe('qpher + qpher-server', () => {
     const page = await fetch(`${server.url}/`);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     await page.body?.cancel();
-    // npx dies of the SIGTERM sent to the group; the server's graceful exit shows as a closed port.
+    // npx dies of the SIGTERM sent to the group; stop() resolves once it has exited. (Not checked
+    // as "the port is closed": another suite's server may be given the same port at once.)
     await server.stop();
-    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   }, 180_000);
 });
 
