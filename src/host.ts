@@ -35,7 +35,16 @@ export { isProviderChoice, selectProvider, type ProviderChoice, type ProviderNam
 export { base64ToBytes, bytesToBase64 } from './encoding.js';
 export { Engine, type Caller, type EngineOptions } from './engine/engine.js';
 export { InlineCryptoRunner } from './engine/inline-crypto-runner.js';
-export type { CryptoRunner, KeyRef, OpenArgs, PublicKeyRef, SealArgs } from './engine/crypto-runner.js';
+export type {
+  CryptoRunner,
+  EncapsulateResult,
+  HashArgs,
+  KeyRef,
+  OpenArgs,
+  PublicKeyRef,
+  SealArgs,
+  WrapKeyArgs,
+} from './engine/crypto-runner.js';
 export { aesGcmSeedWrapper, type SeedWrapper } from './engine/seed-wrapper.js';
 export { GatewayTimeoutError, ServiceUnavailableError } from './errors.js';
 export { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './stores/keystore.js';

@@ -19,10 +19,9 @@
  */
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import * as z from 'zod/mini';
-import { ALGORITHMS, KEY_STATUSES, MAX_KEY_VERSION, type Algorithm, type KeyStatus } from '../contract/algorithms.js';
+import { ALGORITHM_TABLE, ALGORITHMS, KEY_STATUSES, MAX_KEY_VERSION, type Algorithm, type KeyStatus } from '../contract/algorithms.js';
 import { base64ToBytes, bytesToBase64 } from '../encoding.js';
 import { ValidationError } from '../errors.js';
-import { ML_DSA_65, ML_KEM_768 } from './primitives.js';
 import { decodeSpki, type PqAlgorithm } from './spki.js';
 
 /** One key version as it travels in a backup: the API's key info plus the raw private seed. */
@@ -34,7 +33,7 @@ export interface BackupKey {
   created_at: string;
   /** base64 DER SubjectPublicKeyInfo, as the API returns it. */
   public_key: string;
-  /** The private seed (FIPS 203 d‖z, 64 bytes; FIPS 204 ξ, 32 bytes). */
+  /** The private seed, as the stores keep it (`sizes.seed` of the algorithm table: FIPS 203 d‖z, 64 bytes; FIPS 204 ξ, 32 bytes; the hybrids' 32-byte seeds). */
   seed: Uint8Array;
 }
 
@@ -47,12 +46,19 @@ export interface Argon2idParams {
 
 /**
  * The per-algorithm facts the payload needs: the name on the wire, the DER SPKI it carries and
- * the seed length. Adding an algorithm is one entry here (the Record type asks for it).
+ * the seed length, all read from the algorithm table (src/contract/algorithms.ts), so every row
+ * of it (the hybrids X-Wing and Composite-ML-DSA too) travels in a backup with no change here.
  */
-export const BACKUP_KEY_LAYOUTS: Readonly<Record<Algorithm, { spki: PqAlgorithm; publicKeyLength: number; seedLength: number }>> = {
-  Kyber768: { spki: 'ML-KEM-768', publicKeyLength: 22 + ML_KEM_768.publicKeyLength, seedLength: ML_KEM_768.seedLength },
-  Dilithium3: { spki: 'ML-DSA-65', publicKeyLength: 22 + ML_DSA_65.publicKeyLength, seedLength: ML_DSA_65.seedLength },
-};
+export const BACKUP_KEY_LAYOUTS: Readonly<Record<Algorithm, { spki: PqAlgorithm; publicKeyLength: number; seedLength: number }>> =
+  Object.fromEntries(
+    ALGORITHMS.map((name) => {
+      const facts = ALGORITHM_TABLE[name];
+      return [
+        name,
+        { spki: facts.standard, publicKeyLength: facts.spkiPrefix.length / 2 + facts.sizes.publicKey, seedLength: facts.sizes.seed },
+      ];
+    }),
+  ) as Record<Algorithm, { spki: PqAlgorithm; publicKeyLength: number; seedLength: number }>;
 
 export const BACKUP_MAGIC = Uint8Array.of(0x51, 0x50, 0x48, 0x45, 0x52, 0x42, 0x41, 0x4b); // "QPHERBAK"
 export const BACKUP_FORMAT_VERSION = 1;

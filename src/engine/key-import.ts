@@ -19,10 +19,11 @@
  * @module
  */
 import { equalBytes } from '@noble/post-quantum/utils.js';
-import { ALGORITHMS, type Algorithm, type KeyStatus } from '../contract/algorithms.js';
+import { ALGORITHMS, type Algorithm, factsOf, type KeyStatus } from '../contract/algorithms.js';
 import type { BackupKey } from '../crypto/backup.js';
 import type { PrimitiveProvider } from '../crypto/primitives.js';
 import { encodeSpki } from '../crypto/spki.js';
+import { keygenFor } from '../crypto/algorithm-primitives.js';
 import { bytesToBase64 } from '../encoding.js';
 import { ForbiddenError, ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { KeyringChange, KeyStore, StoredKey } from '../stores/keystore.js';
@@ -49,7 +50,7 @@ export interface SeedAccess {
   /** Unwraps a stored key's seed into a fresh buffer, which the import wipes after comparing. */
   unwrap(algorithm: Algorithm, key: StoredKey): Promise<Uint8Array>;
   /** The base64 DER SPKI that `seed` generates; `publicKeyFromSeed` builds it from a provider. */
-  publicKeyOf(algorithm: Algorithm, seed: Uint8Array): string;
+  publicKeyOf(algorithm: Algorithm, seed: Uint8Array): Promise<string>;
 }
 
 /** SeedAccess for one tenant: the engine's SeedWrapper with the bindings KeyMaterial uses. */
@@ -61,12 +62,16 @@ export function seedAccess(wrapper: SeedWrapper, tenant: string, provider: Primi
   };
 }
 
-/** The base64 SPKI a seed generates, as KeyMaterial.create computes it. */
-export function publicKeyFromSeed(provider: PrimitiveProvider): (algorithm: Algorithm, seed: Uint8Array) => string {
-  return (algorithm, seed) => {
-    const pair = algorithm === 'Kyber768' ? provider.mlKem768.keygen(seed) : provider.mlDsa65.keygen(seed);
+/**
+ * The base64 SPKI a seed generates, as KeyMaterial.create computes it: the row's primitive
+ * (src/crypto/algorithm-primitives.ts), so the hybrids' seeds are checked the same way.
+ */
+export function publicKeyFromSeed(provider: PrimitiveProvider): (algorithm: Algorithm, seed: Uint8Array) => Promise<string> {
+  return async (algorithm, seed) => {
+    const facts = factsOf(algorithm);
+    const pair = await keygenFor(provider, facts, seed);
     pair.secretKey.fill(0);
-    return bytesToBase64(encodeSpki(algorithm === 'Kyber768' ? 'ML-KEM-768' : 'ML-DSA-65', pair.publicKey));
+    return bytesToBase64(encodeSpki(facts.standard, pair.publicKey));
   };
 }
 
@@ -94,7 +99,7 @@ export async function prepareImport(
 ): Promise<PreparedImport> {
   for (const key of keys) {
     if (key.algorithm !== algorithm) throw new TypeError(`"keys" must all be ${algorithm} keys`);
-    if (seeds.publicKeyOf(algorithm, key.seed) !== key.public_key) {
+    if ((await seeds.publicKeyOf(algorithm, key.seed)) !== key.public_key) {
       throw new ValidationError(`Backup key ${algorithm} version ${key.key_version} does not match its public key; nothing was imported`);
     }
   }

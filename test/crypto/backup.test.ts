@@ -188,6 +188,18 @@ describe('round trip', () => {
     expect(BACKUP_KEY_LAYOUTS.Dilithium3).toEqual({ spki: 'ML-DSA-65', publicKeyLength: 1974, seedLength: ML_DSA_65.seedLength });
     expect(base64ToBytes(kyber1.public_key)!.length).toBe(1206);
     expect(base64ToBytes(dilithium5.public_key)!.length).toBe(1974);
+    // The hybrids: DER prefix (24 and 21 bytes) + raw key (1216 and 2017 bytes), 32-byte seeds.
+    expect(BACKUP_KEY_LAYOUTS['X-Wing']).toEqual({ spki: 'X-Wing', publicKeyLength: 1240, seedLength: 32 });
+    expect(BACKUP_KEY_LAYOUTS['Composite-ML-DSA']).toEqual({ spki: 'MLDSA65-ECDSA-P256-SHA512', publicKeyLength: 2038, seedLength: 32 });
+  });
+
+  it('carries the hybrids: X-Wing and Composite-ML-DSA keys come back exactly', async () => {
+    const xwing = backupKey('X-Wing', 3, 'active', seed(32, 9), '2026-01-01T00:00:00.000Z');
+    const composite = backupKey('Composite-ML-DSA', 1, 'retired', seed(32, 10), '2026-01-02T00:00:00.000Z');
+    const backup = await encodeBackup(clone([composite, xwing, kyber1]), PASS, { kdf: FAST });
+    expect(await decodeBackup(backup, PASS)).toEqual([kyber1, xwing, composite]);
+    expect(base64ToBytes(xwing.public_key)!.length).toBe(1240);
+    expect(base64ToBytes(composite.public_key)!.length).toBe(2038);
   });
 });
 
@@ -305,7 +317,7 @@ describe('payload validation (authentic but malformed contents)', () => {
       ]),
       'more than one active Kyber768 key',
     ],
-    ['unknown algorithm', payload([{ ...ok, name: 'X-Wing' }]), 'unknown algorithm "X-Wing"'],
+    ['unknown algorithm', payload([{ ...ok, name: 'RSA-2048' }]), 'unknown algorithm "RSA-2048"'],
     ['unknown status', payload([{ ...ok, status: 3 }]), 'Kyber768 version 1: unknown status 3'],
     ['key_version 0', payload([{ ...ok, version: 0 }]), 'has an invalid key_version in Kyber768'],
     [
@@ -358,7 +370,8 @@ describe('known-answer vectors (test/vectors/backup-v1.json)', () => {
   const toKeys = (v: BackupVector): BackupKey[] => v.keys.map(({ seed: hex, ...rest }) => ({ ...rest, seed: hexToBytes(hex) }));
 
   it('has the vectors the generator writes', () => {
-    expect(file.vectors.map((v) => v.description)).toHaveLength(3);
+    expect(file.vectors.map((v) => v.description)).toHaveLength(4);
+    expect(file.vectors[3]!.keys.map((k) => k.algorithm)).toEqual(['Kyber768', 'X-Wing', 'X-Wing', 'Composite-ML-DSA']);
   });
 
   for (const [i, v] of file.vectors.entries()) {

@@ -9,10 +9,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { Algorithm, KeyStatus } from '../../src/contract/algorithms.js';
+import { ALGORITHM_TABLE, type Algorithm, type KeyStatus } from '../../src/contract/algorithms.js';
 import { encodeBackup, type Argon2idParams, type BackupKey } from '../../src/crypto/backup.js';
+import { compositeKeygen } from '../../src/crypto/composite-ml-dsa.js';
 import { nobleProvider } from '../../src/crypto/primitives.js';
 import { encodeSpki } from '../../src/crypto/spki.js';
+import { xwingKeygen } from '../../src/crypto/xwing.js';
 import { bytesToBase64 } from '../../src/encoding.js';
 
 export interface BackupVectorKey {
@@ -36,10 +38,13 @@ export interface BackupVector {
 
 /** A key as the engine stores it: public key derived from the seed with the noble provider. */
 export function backupKey(algorithm: Algorithm, key_version: number, status: KeyStatus, seed: Uint8Array, created_at: string): BackupKey {
-  const publicKey =
-    algorithm === 'Kyber768'
-      ? encodeSpki('ML-KEM-768', nobleProvider.mlKem768.keygen(seed).publicKey)
-      : encodeSpki('ML-DSA-65', nobleProvider.mlDsa65.keygen(seed).publicKey);
+  const raw = {
+    Kyber768: () => nobleProvider.mlKem768.keygen(seed).publicKey,
+    Dilithium3: () => nobleProvider.mlDsa65.keygen(seed).publicKey,
+    'X-Wing': () => xwingKeygen(seed).publicKey,
+    'Composite-ML-DSA': () => compositeKeygen(seed, nobleProvider).publicKey,
+  }[algorithm]();
+  const publicKey = encodeSpki(ALGORITHM_TABLE[algorithm].standard, raw);
   return { algorithm, key_version, status, created_at, public_key: bytesToBase64(publicKey), seed };
 }
 
@@ -74,6 +79,19 @@ const inputs: Array<Omit<BackupVector, 'backup' | 'keys'> & { keys: BackupKey[] 
     salt: bytesToHex(new Uint8Array(16)),
     nonce: bytesToHex(new Uint8Array(12).fill(0xff)),
     keys: [],
+  },
+  {
+    description: 'the hybrids: X-Wing and Composite-ML-DSA beside ML-KEM-768, tiny KDF parameters',
+    passphrase: 'hybrid backups',
+    kdf: { memoryKiB: 64, passes: 1, parallelism: 1 },
+    salt: bytesToHex(pattern(16, 0x21, 2)),
+    nonce: bytesToHex(pattern(12, 0x31, 2)),
+    keys: [
+      backupKey('Kyber768', 1, 'active', pattern(64, 0x11, 1), '2026-01-01T00:00:00.000Z'),
+      backupKey('X-Wing', 1, 'retired', pattern(32, 0x22, 1), '2026-01-02T00:00:00.000Z'),
+      backupKey('X-Wing', 2, 'active', pattern(32, 0x33, 1), '2026-01-03T00:00:00.000Z'),
+      backupKey('Composite-ML-DSA', 4, 'active', pattern(32, 0x44, 1), '2026-01-04T00:00:00.000Z'),
+    ],
   },
 ];
 

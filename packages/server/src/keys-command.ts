@@ -1,20 +1,22 @@
 /**
  * `qpher keys export|import`: encrypted key backups (docs/backup.md) of one tenant, straight
- * from the data directory, so they work with or without a running server (SQLite lets a second
- * process read, and write under its busy timeout). They run the engine's own `kms.export` and
+ * from the store (the data directory's SQLite database, or the PostgreSQL database of
+ * `--database`), so they work with or without a running server (SQLite lets a second process read,
+ * and write under its busy timeout; PostgreSQL serialises keyring changes with its advisory lock). They run the engine's own `kms.export` and
  * `kms.import` operations, so they apply the same checks and import rules as the HTTP API.
  *
- *   qpher keys export --tenant NAME --out FILE [--algorithm A] [--data-dir D]
- *   qpher keys import --tenant NAME --in FILE [--data-dir D]
+ *   qpher keys export --tenant NAME --out FILE [--algorithm A] [--data-dir D | --database URL]
+ *   qpher keys import --tenant NAME --in FILE [--data-dir D | --database URL]
  * @module
  */
 import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Engine, isAlgorithm, isErrorEnvelope, requestIdFor } from 'qpher/host';
+import { ALGORITHMS, Engine, isAlgorithm, isErrorEnvelope, requestIdFor } from 'qpher/host';
 import { assertTenantName } from './auth.js';
 import { parse, UsageError } from './cli-args.js';
-import { DB_FILE, openDataDir } from './compose.js';
+import { DB_FILE, openStore } from './compose.js';
+import { DATABASE_URL_ENV } from './postgres.js';
 import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -22,6 +24,7 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv = proce
   const [sub, ...rest] = args;
   const { values } = parse(rest, {
     'data-dir': { type: 'string', default: './.qpher' },
+    database: { type: 'string' },
     tenant: { type: 'string' },
     out: { type: 'string' },
     in: { type: 'string' },
@@ -35,18 +38,20 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError((error as Error).message);
   }
   if (values.algorithm !== undefined && (sub === 'import' || !isAlgorithm(values.algorithm))) {
-    throw new UsageError(sub === 'import' ? 'keys import takes no --algorithm' : `--algorithm must be Kyber768 or Dilithium3`);
+    throw new UsageError(sub === 'import' ? 'keys import takes no --algorithm' : `--algorithm must be one of: ${ALGORITHMS.join(', ')}`);
   }
-  const dataDir = values['data-dir'];
+  const where: Where = { dataDir: values['data-dir'], database: databaseUrl(values.database, env) };
   process.umask(0o077);
 
   if (sub === 'export') {
     const out = values.out;
     if (out === undefined || values.in !== undefined) throw new UsageError('keys export needs --out FILE (and no --in)');
-    if (!existsSync(join(dataDir, DB_FILE))) throw new StartupError(`No Qpher store in ${dataDir} (${DB_FILE} is missing)`);
+    if (where.database === undefined && !existsSync(join(where.dataDir, DB_FILE))) {
+      throw new StartupError(`No Qpher store in ${where.dataDir} (${DB_FILE} is missing)`);
+    }
     if (existsSync(out)) throw new StartupError(`${out} exists; refusing to overwrite a file with a backup`);
     const passphrase = await readPassphrase(env, { confirm: true });
-    const data = await runOperation(dataDir, env, values.tenant, 'kms.export', {
+    const data = await runOperation(where, env, values.tenant, 'kms.export', {
       passphrase,
       ...(values.algorithm !== undefined ? { algorithm: values.algorithm } : {}),
     });
@@ -67,7 +72,7 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv = proce
   if (input === undefined || values.out !== undefined) throw new UsageError('keys import needs --in FILE (and no --out)');
   const backup = (await readFile(input, 'utf8').catch(() => Promise.reject(new StartupError(`Cannot read ${input}`)))).trim();
   const passphrase = await readPassphrase(env, { confirm: false });
-  const { imported, skipped } = (await runOperation(dataDir, env, values.tenant, 'kms.import', { backup, passphrase })) as {
+  const { imported, skipped } = (await runOperation(where, env, values.tenant, 'kms.import', { backup, passphrase })) as {
     imported: { algorithm: string; key_version: number; status: string }[];
     skipped: { algorithm: string; key_version: number; status: string }[];
   };
@@ -76,22 +81,29 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv = proce
   return 0;
 }
 
-/** Runs one engine operation over the data directory's store, with the server's master key. */
-async function runOperation(
-  dataDir: string,
-  env: NodeJS.ProcessEnv,
-  tenant: string,
-  operation: 'kms.export' | 'kms.import',
-  request: object,
-) {
-  const store = await openDataDir(dataDir);
+interface Where {
+  dataDir: string;
+  database: string | undefined;
+}
+
+/** `--database`, else QPHER_DATABASE_URL, else none (SQLite in the data directory). */
+function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const value = flag ?? env[DATABASE_URL_ENV];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Runs one engine operation over the store, with the server's master key. */
+async function runOperation(where: Where, env: NodeJS.ProcessEnv, tenant: string, operation: 'kms.export' | 'kms.import', request: object) {
+  const store = await openStore(where);
   try {
-    const wrapper = await masterKeyWrapper(await loadMasterKey(dataDir, env), store);
+    // As `serve`: a shared database's master key is never made up here.
+    const masterKey = await loadMasterKey(where.dataDir, env, { create: store.kind === 'sqlite' });
+    const wrapper = await masterKeyWrapper(masterKey, store);
     const engine = await Engine.create({ store, wrapper });
     const envelope = await engine.execute({ tenant }, operation, request, requestIdFor(undefined));
     if (isErrorEnvelope(envelope)) throw new StartupError(`${envelope.error.message} (${envelope.error.code})`);
     return envelope.data;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -25,7 +25,7 @@ export async function backupStore(dataDir: string, out: string): Promise<void> {
   try {
     await store.backupTo(out);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -3,16 +3,18 @@
  * and for a key that was given `kms:export` by name; import is always there and takes a backup
  * larger than the general body limit; keys move Node in-process -> server -> Node in-process and
  * the receiving side decrypts and verifies what the other made; `qpher keys export|import`
- * write 0600 files and need a passphrase from the environment when there is no terminal.
+ * write 0600 files and need a passphrase from the environment when there is no terminal; and
+ * all of it on the PostgreSQL store too (`--database`), hybrid algorithms included.
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBackend, Qpher, RemoteBackend } from '../../../src/index.js';
 import { BACKUP_OPEN_FAILED, encodeBackup } from '../../../src/crypto/backup.js';
 import { unwrap } from '../../../src/errors.js';
 import { backupKey } from '../../../test/vectors/generate-backup-v1.js';
 import { b64, call, createApiKey, freshDirs, runCli, type ServerProcess, startServer } from '../../../test/support/server.js';
+import { type PostgresCluster, startPostgres } from '../../../test/support/postgres.js';
 
 const newDir = freshDirs();
 const PASSPHRASE = 'a long passphrase for the backup tests';
@@ -148,4 +150,70 @@ describe('qpher keys export | import', () => {
     const garbage = await runCli(['keys', 'import', '--tenant', 'acme', '--in', join(to, 'garbage'), '--data-dir', to], env);
     expect(garbage.stderr).toContain('not a Qpher key backup');
   }, 120_000);
+});
+
+describe('key backups on the PostgreSQL store', () => {
+  const MASTER_KEY = b64(new Uint8Array(32).fill(0x5c));
+  const env = { QPHER_MASTER_KEY: MASTER_KEY, QPHER_BACKUP_PASSPHRASE: PASSPHRASE };
+  let cluster: PostgresCluster;
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('HTTP export and import on a server with --database, hybrids included; qpher keys export|import --database', async () => {
+    const [sourceUrl, targetUrl] = [await cluster.createDatabase('source'), await cluster.createDatabase('target')];
+    const dir = await newDir();
+    const server = await startServer(dir, ['--database', sourceUrl, '--allow-key-export'], { QPHER_MASTER_KEY: MASTER_KEY });
+    const admin = await createApiKey(dir, 'pg', ALL_WITH_EXPORT, {
+      args: ['--database', sourceUrl],
+      env: { QPHER_MASTER_KEY: MASTER_KEY },
+    });
+    const q = new Qpher({ backend: new RemoteBackend({ baseUrl: server.url, apiKey: admin, retries: 0 }) });
+
+    // A Node engine's keys, hybrids among them, imported over HTTP into PostgreSQL.
+    const node = new Qpher({ backend: new LocalBackend() });
+    unwrap(await node.kms.generate({ algorithm: 'X-Wing' }));
+    unwrap(await node.kms.generate({ algorithm: 'Composite-ML-DSA' }));
+    const { ciphertext } = unwrap(await node.kem.encrypt({ algorithm: 'X-Wing', plaintext: b64('from node'), key_version: 1 }));
+    const message = b64('node signed');
+    const { signature } = unwrap(await node.signature.sign({ algorithm: 'Composite-ML-DSA', message, key_version: 1 }));
+    const backup = unwrap(await node.kms.exportKeys({ passphrase: PASSPHRASE })).backup;
+    expect(unwrap(await q.kms.importKeys({ backup, passphrase: PASSPHRASE })).imported).toEqual([
+      { algorithm: 'X-Wing', key_version: 1, status: 'active' },
+      { algorithm: 'Composite-ML-DSA', key_version: 1, status: 'active' },
+    ]);
+    expect(unwrap(await q.kms.importKeys({ backup, passphrase: PASSPHRASE })).skipped).toHaveLength(2);
+    expect(unwrap(await q.kem.decrypt({ algorithm: 'X-Wing', ciphertext, key_version: 1 })).plaintext).toBe(b64('from node'));
+    expect(unwrap(await q.signature.verify({ algorithm: 'Composite-ML-DSA', message, signature, key_version: 1 })).valid).toBe(true);
+    unwrap(await q.kms.generate({ algorithm: 'Kyber768' }));
+    const fromServer = unwrap(await q.kem.encrypt({ plaintext: b64('from postgres'), key_version: 1 })).ciphertext;
+    expect(unwrap(await q.kms.exportKeys({ passphrase: PASSPHRASE })).keys).toBe(3);
+
+    // The CLI on the database while the server runs: export, then import into another database.
+    const file = join(dir, 'pg.qpherbak');
+    const exported = await runCli(['keys', 'export', '--tenant', 'pg', '--out', file, '--database', sourceUrl, '--data-dir', dir], env);
+    expect(exported.stderr).toBe('');
+    expect(exported.stdout).toContain(`wrote 3 key versions of tenant "pg" to ${file}`);
+    const emptyDir = await newDir();
+    const noKey = await runCli(['keys', 'import', '--tenant', 'pg', '--in', file, '--database', targetUrl, '--data-dir', emptyDir], {
+      QPHER_BACKUP_PASSPHRASE: PASSPHRASE,
+    });
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toContain('No master key');
+    const imported = await runCli(['keys', 'import', '--tenant', 'pg', '--in', file, '--database', targetUrl, '--data-dir', emptyDir], env);
+    expect(imported.stderr).toBe('');
+    expect(imported.stdout).toContain('imported into tenant "pg": Kyber768 v1 (active), X-Wing v1 (active), Composite-ML-DSA v1 (active)');
+    await server.stop();
+
+    const targetDir = await newDir();
+    const target = await startServer(targetDir, ['--database', targetUrl], { QPHER_MASTER_KEY: MASTER_KEY });
+    const key2 = await createApiKey(targetDir, 'pg', undefined, { args: ['--database', targetUrl], env: { QPHER_MASTER_KEY: MASTER_KEY } });
+    const q2 = new Qpher({ backend: new RemoteBackend({ baseUrl: target.url, apiKey: key2, retries: 0 }) });
+    expect(unwrap(await q2.kem.decrypt({ ciphertext: fromServer, key_version: 1 })).plaintext).toBe(b64('from postgres'));
+    expect(unwrap(await q2.kem.decrypt({ algorithm: 'X-Wing', ciphertext, key_version: 1 })).plaintext).toBe(b64('from node'));
+    await Promise.all([target.stop(), node.close()]);
+  }, 240_000);
 });
