@@ -1,7 +1,8 @@
 /**
  * The Backup and restore panel on the local backend, as a person would use it: Backup downloads
  * a file, a wrong passphrase is the one 400, Restore of the downloaded file into a fresh browser
- * profile (a new IndexedDB) brings the key back.
+ * profile (a new IndexedDB) brings the key back. Beside the buttons, the panel says whether the
+ * browser granted persistent storage, as the browser itself answers it.
  */
 import { readFile } from 'node:fs/promises';
 import { expect, form, keyRows, openPlayground, outcome, result, SCREENSHOTS, test } from './fixtures.js';
@@ -9,6 +10,14 @@ import { expect, form, keyRows, openPlayground, outcome, result, SCREENSHOTS, te
 test('backup downloads the keys; restore in a fresh profile brings them back; a wrong passphrase is refused', async ({ page, browser }) => {
   test.setTimeout(120_000);
   await openPlayground(page);
+  // What the panel says is what the browser answers (LocalBackend asked persist() at start).
+  const storage = page.getByRole('status', { name: 'Key storage' });
+  await expect(storage).toHaveAttribute('data-persisted', /^(true|false)$/);
+  const granted = await page.evaluate(() => navigator.storage.persisted());
+  await expect(storage).toHaveAttribute('data-persisted', String(granted));
+  await expect(storage).toContainText(
+    granted ? 'persistent (the browser granted' : 'not persistent (navigator.storage.persist() was not granted)',
+  );
   await page.getByRole('button', { name: 'Generate ML-KEM-768 key' }).click();
   await keyRows(page, 1);
 
