@@ -13,6 +13,7 @@ const INTEGRATION = [
   'packages/server/test/tls.test.ts',
   'packages/server/test/backup.test.ts',
   'packages/server/test/store-backup.test.ts',
+  'packages/server/test/master-key-rotate.test.ts',
   'packages/server/test/postgres.test.ts',
   'packages/server/test/multi-instance.test.ts',
   'packages/server/test/sdk-compat.test.ts',

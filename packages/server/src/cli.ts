@@ -14,6 +14,7 @@
  *   qpher api-key revoke <id> [--data-dir D | --database URL]
  *   qpher keys export|import ...   (encrypted key backups, keys-command.ts)
  *   qpher backup|restore ...       (a copy of the SQLite store, store-backup.ts)
+ *   qpher master-key rotate [--data-dir D | --database URL]   (master-key-rotate.ts)
  *
  * `--database` (or QPHER_DATABASE_URL) puts the store in PostgreSQL, shared by every instance
  * given the same URL; without it the store is DIR/qpher.db (SQLite).
@@ -29,7 +30,8 @@ import { DEFAULT_SCOPES, SCOPES } from 'qpher/host';
 import { DATABASE_URL_ENV } from './postgres.js';
 import type { ServerStore } from './store.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
-import { StartupError } from './master-key.js';
+import { MASTER_KEY_ENV, StartupError } from './master-key.js';
+import { NEW_MASTER_KEY_ENV, rotateMasterKey } from './master-key-rotate.js';
 import { isLoopback, openStore, startServer } from './node.js';
 import { parsePublicUrl } from './openapi.js';
 import { isProviderChoice } from 'qpher/host';
@@ -58,10 +60,13 @@ const USAGE = `Usage:
   qpher keys import --tenant NAME --in FILE [--data-dir DIR | --database URL]
   qpher backup --out FILE [--data-dir DIR]     (a consistent copy of the SQLite store while it serves)
   qpher restore --in FILE [--data-dir DIR]     (server stopped; same master key)
+  qpher master-key rotate [--data-dir DIR | --database URL]
+                       (server stopped: every seed rewrapped under a new master key, one transaction)
 
 Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key (and is required,
 or an existing DIR/master.key, with --database); ${DATABASE_URL_ENV} is the default of --database.
-  QPHER_BACKUP_PASSPHRASE: the passphrase of keys export/import (else asked on a terminal).`;
+  QPHER_BACKUP_PASSPHRASE: the passphrase of keys export/import (else asked on a terminal).
+  QPHER_NEW_MASTER_KEY: the new key of master-key rotate when the old one is QPHER_MASTER_KEY.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -75,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
     case 'backup':
     case 'restore':
       return storeBackupCommand(command, rest);
+    case 'master-key':
+      return masterKeyCommand(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -327,6 +334,26 @@ async function storeBackupCommand(command: 'backup' | 'restore', args: string[])
   if (values.in === undefined || values.out !== undefined) throw new UsageError('restore needs --in FILE (and no --out)');
   const kept = await restoreStore(dataDir, values.in, process.env);
   process.stdout.write(`restored ${values.in} into ${dataDir}${kept ? `; the replaced store is kept as ${kept}` : ''}\n`);
+  return 0;
+}
+
+async function masterKeyCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'rotate') throw new UsageError(`unknown master-key command "${sub ?? ''}"; use rotate`);
+  const { values } = parse(rest, { 'data-dir': { type: 'string', default: './.qpher' }, database: { type: 'string' } });
+  process.umask(0o077);
+  const report = await rotateMasterKey({
+    dataDir: values['data-dir'],
+    database: databaseUrl(values.database),
+    env: process.env,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(
+    `rotated ${report.keys} seed${report.keys === 1 ? '' : 's'} from master key ${report.oldId} to ${report.newId} in ${Math.round(report.ms)} ms; ` +
+      (report.newKeyAt === NEW_MASTER_KEY_ENV
+        ? `start the server with ${MASTER_KEY_ENV} set to the value of ${NEW_MASTER_KEY_ENV} (the old key no longer opens the store)\n`
+        : `the new key is in ${report.newKeyAt}\n`),
+  );
   return 0;
 }
 

@@ -94,7 +94,7 @@ export async function composeServer(
     log(`master key from ${masterKey.origin}; data in ${store.location}`);
     if (options.allowKeyExport)
       log('key export is enabled (--allow-key-export): API keys with the kms:export scope can export private seeds');
-    const wrapper = await masterKeyWrapper(masterKey, store);
+    const wrapper = await masterKeyWrapper(masterKey, store, log);
     const provider = await selectProvider(options.provider ?? 'auto');
     const threads = options.cryptoThreads ?? availableParallelism();
     if (threads > 0) {

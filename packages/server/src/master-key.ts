@@ -1,6 +1,6 @@
 /**
- * The master key that wraps every private seed at rest (AES-256-GCM, via the engine's
- * aesGcmSeedWrapper). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
+ * The master key that wraps every private seed at rest (AES-256-GCM, in the versioned format of
+ * master-key-wrapper.ts, which names the key by an id). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
  * of 32 bytes) or from `master.key` in the data directory, created with mode 0600 on first start.
  * It is imported as a non-extractable WebCrypto key and the raw bytes are zeroed. On a shared
  * PostgreSQL database every instance must use the same key, so there it is never created: it comes
@@ -8,20 +8,29 @@
  *
  * The database keeps a check value (a constant wrapped under the key) written on first start; a
  * different key fails to open it and the server refuses to start rather than serve garbage (so an
- * instance started with another key than its peers refuses to start).
+ * instance started with another key than its peers refuses to start). The error names both keys'
+ * ids (master-key-wrapper.ts), never a key.
+ *
+ * `qpher master-key rotate` (master-key-rotate.ts) writes the new key to `master.key.next` before
+ * its transaction commits and renames it over `master.key` after. A process killed in between
+ * leaves a store that only the new key opens: `masterKeyWrapper` then finds `master.key.next`,
+ * checks that it opens the store, and finishes the rename (a `master.key.next` that does not open
+ * it is the leftover of a rotation that never committed, and is ignored).
  * @module
  */
-import { link, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { base64ToBytes, bytesToBase64 } from 'qpher/host';
-import { aesGcmSeedWrapper, type SeedWrapper } from 'qpher/host';
+import { type MasterKeyWrapper, masterKeyWrapperOf, wrappedKeyId } from './master-key-wrapper.js';
 import type { ServerStore } from './store.js';
 
 export const MASTER_KEY_FILE = 'master.key';
+/** Where `qpher master-key rotate` puts the new key until its transaction has committed. */
+export const NEXT_MASTER_KEY_FILE = 'master.key.next';
 export const MASTER_KEY_ENV = 'QPHER_MASTER_KEY';
 export const CHECK_NAME = 'master_key_check';
-const CHECK_PLAINTEXT = new TextEncoder().encode('qpher master key check v1');
-const CHECK_BINDING = new TextEncoder().encode('qpher-master-key-check/v1');
+export const CHECK_PLAINTEXT = new TextEncoder().encode('qpher master key check v1');
+export const CHECK_BINDING = new TextEncoder().encode('qpher-master-key-check/v1');
 
 /** A start-up problem the CLI prints as is and exits 1 on. */
 export class StartupError extends Error {
@@ -32,6 +41,8 @@ export interface MasterKeySource {
   bytes: Uint8Array;
   /** Where it came from, for the start-up log: never the key itself. */
   origin: string;
+  /** The data directory, when the key is its `master.key` (not from the environment). */
+  dataDir?: string;
 }
 
 export async function loadMasterKey(
@@ -65,7 +76,7 @@ export async function loadMasterKey(
     try {
       await link(temporary, path);
       await syncDirectory(dataDir);
-      return { bytes, origin: `${path} (created)` };
+      return { bytes, origin: `${path} (created)`, dataDir };
     } catch (error) {
       bytes.fill(0);
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -73,14 +84,19 @@ export async function loadMasterKey(
       await unlink(temporary).catch(() => {});
     }
   }
+  return { bytes: await readKeyFile(path), origin: path, dataDir };
+}
+
+/** A key file: owner-only, the base64 of 32 bytes. */
+export async function readKeyFile(path: string): Promise<Uint8Array> {
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
     throw new StartupError(`${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
   }
-  return { bytes: decodeKey((await readFile(path, 'utf8')).trim(), path), origin: path };
+  return decodeKey((await readFile(path, 'utf8')).trim(), path);
 }
 
-async function exists(path: string): Promise<boolean> {
+export async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
     (error: NodeJS.ErrnoException) => {
@@ -90,7 +106,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
@@ -99,7 +115,7 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-function decodeKey(text: string, origin: string): Uint8Array {
+export function decodeKey(text: string, origin: string): Uint8Array {
   const bytes = base64ToBytes(text);
   if (bytes?.length !== 32) {
     throw new StartupError(`${origin} must be the base64 of exactly 32 bytes (e.g. from: openssl rand -base64 32)`);
@@ -107,23 +123,55 @@ function decodeKey(text: string, origin: string): Uint8Array {
   return bytes;
 }
 
-/** Imports the key (non-extractable), checks it against the store, and returns the seed wrapper. */
-export async function masterKeyWrapper(source: MasterKeySource, store: ServerStore): Promise<SeedWrapper> {
-  const key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
-    'encrypt',
-    'decrypt',
-  ]);
-  source.bytes.fill(0);
-  const wrapper = aesGcmSeedWrapper(key);
+/**
+ * Imports the key (non-extractable), checks it against the store, and returns the seed wrapper.
+ * `log` hears about a master-key rotation this finished (see the module comment).
+ */
+export async function masterKeyWrapper(
+  source: MasterKeySource,
+  store: ServerStore,
+  log: (line: string) => void = () => {},
+): Promise<MasterKeyWrapper> {
+  const wrapper = await masterKeyWrapperOf(source.bytes);
   const stored = await store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
-  try {
-    await wrapper.unwrap(stored, CHECK_BINDING);
-  } catch {
-    throw new StartupError(
-      `The master key from ${source.origin} does not match the one ${store.location} was created with. ` +
-        `Refusing to start: set ${MASTER_KEY_ENV} or restore ${MASTER_KEY_FILE} to the original key.`,
+  if (await opensCheck(wrapper, stored)) return wrapper;
+  const finished = await finishRotation(source, stored);
+  if (finished) {
+    log(
+      `finished an interrupted master-key rotation: ${join(source.dataDir!, NEXT_MASTER_KEY_FILE)} is now ${MASTER_KEY_FILE} (id ${finished.idHex})`,
     );
+    return finished;
   }
+  const needed = wrappedKeyId(stored);
+  throw new StartupError(
+    `The master key from ${source.origin} (id ${wrapper.idHex}) does not match the one ${store.location} was created with` +
+      `${needed ? ` or last rotated to (id ${needed})` : ''}. Refusing to start: set ${MASTER_KEY_ENV} or restore ${MASTER_KEY_FILE} ` +
+      'to that key (after `qpher master-key rotate`, the new one).',
+  );
+}
+
+async function opensCheck(wrapper: MasterKeyWrapper, check: Uint8Array): Promise<boolean> {
+  try {
+    (await wrapper.unwrap(check, CHECK_BINDING)).fill(0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A rotation that committed but was stopped before it renamed master.key.next over master.key:
+ * if that file opens the store's check value, it becomes master.key (an atomic rename) and its
+ * wrapper is returned. Anything else (no such file, or one that does not open the check): undefined.
+ */
+async function finishRotation(source: MasterKeySource, check: Uint8Array): Promise<MasterKeyWrapper | undefined> {
+  if (source.dataDir === undefined) return undefined;
+  const next = join(source.dataDir, NEXT_MASTER_KEY_FILE);
+  if (!(await exists(next))) return undefined;
+  const wrapper = await masterKeyWrapperOf(await readKeyFile(next));
+  if (!(await opensCheck(wrapper, check))) return undefined;
+  await rename(next, join(source.dataDir, MASTER_KEY_FILE));
+  await syncDirectory(source.dataDir);
   return wrapper;
 }
 
@@ -132,17 +180,7 @@ export async function masterKeyWrapper(source: MasterKeySource, store: ServerSto
  * tools that must not write to the store they check (`qpher restore`). Zeroes the key bytes.
  */
 export async function masterKeyOpens(source: MasterKeySource, checkValue: Uint8Array): Promise<boolean> {
-  const key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
-    'encrypt',
-    'decrypt',
-  ]);
-  source.bytes.fill(0);
-  try {
-    await aesGcmSeedWrapper(key).unwrap(checkValue, CHECK_BINDING);
-    return true;
-  } catch {
-    return false;
-  }
+  return opensCheck(await masterKeyWrapperOf(source.bytes), checkValue);
 }
 
 /** The master key of an existing installation: never created here (unlike loadMasterKey). */

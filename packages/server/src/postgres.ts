@@ -33,7 +33,7 @@ import type { ApiKeyRecord } from './auth.js';
 import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, type StoredResponse } from './idempotency.js';
 import { migrate } from './postgres-schema.js';
 import type { RateDecision, RateLimit, RateLimiter } from './rate-limit.js';
-import type { ServerStore } from './store.js';
+import type { Rewrap, ServerStore } from './store.js';
 import { StoreBusyError } from './store-busy.js';
 
 export const DATABASE_URL_ENV = 'QPHER_DATABASE_URL';
@@ -53,6 +53,8 @@ export const POSTGRES_DEFAULTS = { poolSize: 10, acquireTimeoutMs: 2000, stateme
 
 /** First int of the two-int advisory lock that serialises changes to one keyring. */
 const KEYRING_LOCK_CLASS = 1903;
+/** Master-key rotation rewrites this many rows per UPDATE (and reports progress after each). */
+const REWRAP_BATCH = 500;
 
 type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
@@ -337,6 +339,51 @@ export class PostgresStore implements ServerStore {
         return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - row.tokens) / limit.rps)) };
       },
     };
+  }
+
+  // --- master-key rotation ----------------------------------------------------------------------
+
+  /**
+   * One transaction that first locks `keys` and `meta` against writes (EXCLUSIVE: other instances
+   * still read, and queue their writes until the commit), then rewrites the seeds in batches of
+   * REWRAP_BATCH rows, one UPDATE … FROM unnest(…) each. A client killed midway loses its
+   * connection, and PostgreSQL rolls everything back.
+   */
+  async rewrapAll(rewrap: Rewrap): Promise<number> {
+    return this.#transaction(async (q) => {
+      await q('LOCK TABLE keys, meta IN EXCLUSIVE MODE');
+      const { rows } = await q<KeyRow & { tenant: string; algorithm: string }>(
+        'SELECT tenant, algorithm, key_version, public_key, wrapped_seed FROM keys ORDER BY tenant, algorithm, key_version',
+      );
+      for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
+        const batch = rows.slice(start, start + REWRAP_BATCH);
+        const wrapped = await Promise.all(
+          batch.map(async (row) =>
+            Buffer.from(
+              await rewrap.seed({
+                tenant: row.tenant,
+                algorithm: row.algorithm,
+                key_version: Number(row.key_version),
+                public_key: row.public_key,
+                wrapped_seed: new Uint8Array(row.wrapped_seed),
+              }),
+            ),
+          ),
+        );
+        await q(
+          `UPDATE keys SET wrapped_seed = v.wrapped_seed
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[]) AS v(tenant, algorithm, key_version, wrapped_seed)
+           WHERE keys.tenant = v.tenant AND keys.algorithm = v.algorithm AND keys.key_version = v.key_version`,
+          [batch.map((r) => r.tenant), batch.map((r) => r.algorithm), batch.map((r) => String(r.key_version)), wrapped],
+        );
+        rewrap.progress?.(start + batch.length, rows.length);
+      }
+      const old = (await q<{ value: Buffer }>('SELECT value FROM meta WHERE name = $1', [rewrap.meta.name])).rows[0];
+      if (!old) throw new Error(`the store has no ${rewrap.meta.name}`);
+      const value = await rewrap.meta.value(new Uint8Array(old.value));
+      await q('UPDATE meta SET value = $1 WHERE name = $2', [Buffer.from(value), rewrap.meta.name]);
+      return rows.length;
+    });
   }
 
   // --- plumbing ---------------------------------------------------------------------------------

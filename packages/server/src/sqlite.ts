@@ -20,11 +20,13 @@ import type { Scope } from 'qpher/host';
 import type { ApiKeyRecord } from './auth.js';
 import { StoreBusyError } from './store-busy.js';
 import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, type StoredResponse } from './idempotency.js';
-import type { ServerStore } from './store.js';
+import type { Rewrap, ServerStore, WrappedSeedRow } from './store.js';
 import { copyStoredKey, type KeyringChange, type StoredKey } from 'qpher/host';
 
 const SCHEMA_VERSION = 2;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+/** Master-key rotation rewraps this many rows at a time, and reports progress after each batch. */
+const REWRAP_BATCH = 500;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -180,6 +182,39 @@ export class SqliteStore implements ServerStore {
    */
   async backupTo(path: string): Promise<void> {
     await this.#db.backup(path);
+  }
+
+  /**
+   * One `BEGIN IMMEDIATE` transaction held across the asynchronous rewraps (this connection is
+   * used by nothing else meanwhile: `qpher master-key rotate` runs with the server stopped), so
+   * other processes wait on the write lock and a crash leaves the WAL without a commit record.
+   */
+  async rewrapAll(rewrap: Rewrap): Promise<number> {
+    const db = this.#db;
+    whenNotBusy(() => db.exec('BEGIN IMMEDIATE'));
+    try {
+      const rows = db
+        .prepare<[], WrappedSeedRow>(
+          'SELECT tenant, algorithm, key_version, public_key, wrapped_seed FROM keys ORDER BY tenant, algorithm, key_version',
+        )
+        .all();
+      const update = db.prepare('UPDATE keys SET wrapped_seed = ? WHERE tenant = ? AND algorithm = ? AND key_version = ?');
+      for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
+        const batch = rows.slice(start, start + REWRAP_BATCH);
+        // The rewraps of a batch run concurrently (WebCrypto is asynchronous), the writes in order.
+        const wrapped = await Promise.all(batch.map((row) => rewrap.seed({ ...row, wrapped_seed: new Uint8Array(row.wrapped_seed) })));
+        for (const [i, row] of batch.entries()) update.run(wrapped[i]!, row.tenant, row.algorithm, row.key_version);
+        rewrap.progress?.(start + batch.length, rows.length);
+      }
+      const old = this.#statements.getMeta.get(rewrap.meta.name);
+      if (!old) throw new Error(`the store has no ${rewrap.meta.name}`);
+      db.prepare('UPDATE meta SET value = ? WHERE name = ?').run(await rewrap.meta.value(new Uint8Array(old.value)), rewrap.meta.name);
+      db.exec('COMMIT');
+      return rows.length;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Readiness: the database file answers a query. */

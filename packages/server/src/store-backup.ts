@@ -84,8 +84,11 @@ async function checkBackupFile(input: string, dataDir: string, env: NodeJS.Proce
   }
 }
 
-/** Throws unless this process can take SQLite's exclusive lock, i.e. no other connection has the database open. */
-function assertNotInUse(path: string): void {
+/**
+ * Throws unless this process can take SQLite's exclusive lock, i.e. no other connection has the
+ * database open (`what`: the past participle the message ends with, "Nothing was restored").
+ */
+export function assertNotInUse(path: string, what = 'restored'): void {
   const db = new Database(path, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
@@ -94,7 +97,7 @@ function assertNotInUse(path: string): void {
   } catch (error) {
     if ((error as { code?: string }).code === 'SQLITE_BUSY') {
       throw new StartupError(
-        `${path} is in use (a running server or another qpher command has it open); stop it first. Nothing was restored`,
+        `${path} is in use (a running server or another qpher command has it open); stop it first. Nothing was ${what}`,
       );
     }
     throw error;

@@ -17,6 +17,25 @@ import type { RateLimit, RateLimiter } from './rate-limit.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+/** A key row as master-key rotation sees it: where it is, what binds its seed, the wrapped seed. */
+export interface WrappedSeedRow {
+  tenant: string;
+  algorithm: string;
+  key_version: number;
+  public_key: string;
+  wrapped_seed: Uint8Array;
+}
+
+/** What `rewrapAll` changes, all in one transaction. */
+export interface Rewrap {
+  /** The row's new wrapped seed. */
+  seed(row: WrappedSeedRow): Promise<Uint8Array>;
+  /** A meta value (the master-key check) and its new value from the old one. */
+  meta: { name: string; value(old: Uint8Array): Promise<Uint8Array> };
+  /** Called as rows are rewritten (after each batch), for a progress line. */
+  progress?(done: number, total: number): void;
+}
+
 export interface ServerStore extends KeyStore, ApiKeyLookup, IdempotencyStore {
   readonly kind: StoreKind;
   /** Where the data is, for logs and error messages: a file path, or a database URL without its password. */
@@ -42,6 +61,14 @@ export interface ServerStore extends KeyStore, ApiKeyLookup, IdempotencyStore {
    * `undefined` means each process keeps its own buckets in memory (SQLite).
    */
   sharedRateLimiter?(limit: RateLimit): RateLimiter;
+
+  /**
+   * Master-key rotation (master-key-rotate.ts): in one transaction, with other writers shut out,
+   * every key row's wrapped seed becomes `rewrap.seed(row)` and the meta value becomes
+   * `rewrap.meta.value(old)`. If anything throws, or the process dies, nothing is written.
+   * Returns the number of rows rewritten.
+   */
+  rewrapAll(rewrap: Rewrap): Promise<number>;
 
   /** Readiness: the store answers a query now. */
   ping(): Promise<boolean>;
