@@ -4,7 +4,9 @@
  * algorithm and public key, so a wrapped seed copied into another keyring row fails to unwrap.
  * The wrapping key is a non-extractable WebCrypto key: in the browser one kept in IndexedDB, in a
  * Node process an ephemeral one, and on the server the master key itself, imported as is (not
- * derived: packages/server/src/master-key.ts), so existing wrapped seeds stay readable.
+ * derived: packages/server/src/master-key.ts), so existing wrapped seeds stay readable. The
+ * server writes its own versioned layout, which names the master key by an id so that keys can
+ * be rotated (packages/server/src/master-key-wrapper.ts); this one is what it still reads as legacy.
  * @module
  */
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
