@@ -341,6 +341,10 @@ describe('api-key CLI, shutdown and restart', () => {
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/unknown scope "kms:admin"/);
+    const empty = await runCli(['api-key', 'create', '--tenant', 'x', '--scopes', '', '--data-dir', dir]);
+    expect(empty.code).toBe(2);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toMatch(/scope list is empty/);
   });
 
   it('finishes a request in flight on SIGTERM, exits 0, and keeps everything after a restart', async () => {
