@@ -5,7 +5,7 @@
  * started here is closed again before the error propagates.
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
@@ -20,9 +20,28 @@ import { SqliteStore } from './sqlite.js';
 
 export const DB_FILE = 'qpher.db';
 
+/**
+ * Opens (creating if needed) the store in `dataDir`, owner-only whatever the process umask: the
+ * directory is created 0700, and the database is created (or reset to) 0600 before SQLite opens
+ * it, because SQLite gives the WAL and shared-memory files it creates the database's own mode.
+ * Left-over WAL/shared-memory files of another mode are reset too. The CLI also sets umask 077;
+ * this makes an embedder's `startServer` just as private.
+ */
 export async function openDataDir(dataDir: string): Promise<SqliteStore> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteStore(join(dataDir, DB_FILE));
+  const path = join(dataDir, DB_FILE);
+  const handle = await open(path, 'a', 0o600);
+  try {
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
+  }
+  for (const suffix of ['-wal', '-shm']) {
+    await chmod(path + suffix, 0o600).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+  return new SqliteStore(path);
 }
 
 export interface ComposedServer {
