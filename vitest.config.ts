@@ -11,6 +11,7 @@ const INTEGRATION = [
   'packages/server/test/durability.test.ts',
   'packages/server/test/overload.test.ts',
   'packages/server/test/tls.test.ts',
+  'packages/server/test/body-depth.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 
