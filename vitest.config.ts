@@ -12,6 +12,7 @@ const INTEGRATION = [
   'packages/server/test/overload.test.ts',
   'packages/server/test/tls.test.ts',
   'packages/server/test/body-depth.test.ts',
+  'packages/server/test/integrity.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 

@@ -26,6 +26,6 @@ export { base64ToBytes, bytesToBase64 } from './encoding.js';
 export { Engine, type Caller, type EngineOptions } from './engine/engine.js';
 export { InlineCrypto } from './engine/inline-crypto.js';
 export type { CryptoOffload, KeyRef, PublicKeyRef } from './engine/offload.js';
-export { aesGcmSeedWrapper, type SeedWrapper } from './engine/seed-wrapper.js';
-export { GatewayTimeoutError, ServiceUnavailableError } from './errors.js';
+export { aesGcmSeedWrapper, type SeedWrapper, seedBinding } from './engine/seed-wrapper.js';
+export { GatewayTimeoutError, InternalError, ServiceUnavailableError } from './errors.js';
 export { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './stores/keystore.js';

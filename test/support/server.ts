@@ -92,8 +92,12 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
   });
 }
 
-export async function createApiKey(dataDir: string, tenant: string, scopes?: string): Promise<string> {
-  const result = await runCli(['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : [])]);
+/** `qpher api-key create`; it needs the data directory's master key (`env` may give QPHER_MASTER_KEY). */
+export async function createApiKey(dataDir: string, tenant: string, scopes?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const result = await runCli(
+    ['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : [])],
+    env,
+  );
   if (result.code !== 0) throw new Error(`api-key create failed: ${result.stderr}`);
   return result.stdout.trim();
 }

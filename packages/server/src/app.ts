@@ -23,6 +23,7 @@ import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBuckets } from './rate-limit.js';
+import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
 
 export interface AppOptions {
@@ -136,6 +137,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.onError((error, c) => {
     log?.(`error ${c.req.method} ${printablePath(c.req.url)} ${describeError(error)}`);
     if (error instanceof StoreBusyError) return fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable');
+    if (error instanceof IntegrityError) return fail(c, 'ERR_INTERNAL_001', error.message);
     return fail(c, 'ERR_INTERNAL_001', 'Internal server error');
   });
 

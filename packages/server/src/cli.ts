@@ -10,6 +10,10 @@
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
+ *   qpher migrate [--data-dir D]      (once, after upgrading from a store without integrity MACs)
+ *
+ * The api-key commands and migrate need the master key (QPHER_MASTER_KEY or D/master.key), like
+ * serve: API keys are stored as HMACs under a key derived from it (integrity.ts).
  *
  * Exit status: 0 success (and after SIGTERM), 1 refused to start or failed, 2 bad usage.
  * @module
@@ -21,10 +25,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCOPES } from 'qpher/host';
 import type { SqliteStore } from './sqlite.js';
-import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
+import { assertTenantName, authenticate, parseScopes } from './auth.js';
+import { assertSealed, unlockDataDir } from './compose.js';
 import { StartupError } from './master-key.js';
 import { isLoopback, openDataDir, startServer } from './node.js';
-import { isProviderChoice } from 'qpher/host';
+import { isProviderChoice, seedBinding } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
@@ -38,6 +43,7 @@ const USAGE = `Usage:
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
+  qpher migrate [--data-dir DIR]   (once, after an upgrade that asks for it)
 
 Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.`;
 
@@ -50,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'api-key':
       return apiKey(rest);
+    case 'migrate':
+      return migrate(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -178,9 +186,62 @@ async function printDevKey(store: SqliteStore, dataDir: string, url: string, pla
 }
 
 async function createKey(store: SqliteStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
-  const key = generateApiKey();
-  store.createApiKey({ id: generateApiKeyId(), tenant, scopes, hash: await hashApiKey(key), created_at: new Date().toISOString() });
-  return key;
+  return store.issueApiKey(tenant, scopes).key;
+}
+
+/** The data directory's store, unlocked with the master key and checked to be sealed. */
+async function openUnlocked(dataDir: string): Promise<SqliteStore> {
+  const store = await openDataDir(dataDir);
+  try {
+    await unlockDataDir(store, dataDir, process.env, (line) => {
+      if (line.startsWith('integrity')) process.stderr.write(`qpher: ${line}\n`);
+    });
+    assertSealed(store, dataDir);
+    return store;
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}
+
+/**
+ * `qpher migrate`: seals rows written before integrity MACs (schema 2). Each key row's wrapped
+ * seed must unwrap under the master key with its own tenant, algorithm and public key as
+ * associated data, which proves those fields (a swapped public key or a seed moved from another
+ * row fails); its version, status and dates cannot be proven and are sealed as they are. Legacy
+ * API keys (plain SHA-256) are sealed as they are and upgraded to HMAC digests on first use.
+ * Nothing is sealed if any key row fails.
+ */
+async function migrate(args: string[]): Promise<number> {
+  const { values } = parse(args, { 'data-dir': { type: 'string', default: './.qpher' } });
+  process.umask(0o077);
+  const store = await openDataDir(values['data-dir']);
+  try {
+    const wrapper = await unlockDataDir(store, values['data-dir'], process.env, () => {});
+    const legacy = store.legacyRows();
+    const failed: string[] = [];
+    for (const { tenant, algorithm, key } of legacy.keys) {
+      try {
+        (await wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key))).fill(0);
+      } catch {
+        failed.push(`${tenant}/${algorithm}/v${key.key_version}`);
+      }
+    }
+    if (failed.length > 0) {
+      process.stderr.write(
+        `qpher: ${failed.length} key row(s) do not match their wrapped seed (changed outside qpher?): ${failed.join(', ')}. ` +
+          'Nothing was sealed; restore these rows from a backup or delete them, then run migrate again.\n',
+      );
+      return 1;
+    }
+    const sealed = store.sealLegacyRows(legacy.keys);
+    process.stdout.write(
+      `sealed ${sealed.keys} key row(s) and ${sealed.apiKeys} API key(s); legacy API keys switch to HMAC digests on their next use\n`,
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
 }
 
 async function apiKey(args: string[]): Promise<number> {
@@ -202,7 +263,7 @@ async function apiKey(args: string[]): Promise<number> {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const store = await openDataDir(values['data-dir']);
+    const store = await openUnlocked(values['data-dir']);
     try {
       process.stdout.write(`${await createKey(store, values.tenant, scopes)}\n`);
     } finally {
@@ -211,9 +272,9 @@ async function apiKey(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'list') {
-    const store = await openDataDir(values['data-dir']);
+    const store = await openUnlocked(values['data-dir']);
     try {
-      const keys = store.listApiKeys().map(({ hash: _hash, ...rest }) => rest);
+      const keys = store.listApiKeys();
       if (values.json) process.stdout.write(`${JSON.stringify(keys)}\n`);
       else {
         process.stdout.write('ID                    TENANT            CREATED                   REVOKED                   SCOPES\n');
@@ -231,7 +292,7 @@ async function apiKey(args: string[]): Promise<number> {
   if (sub === 'revoke') {
     const [id] = positionals;
     if (id === undefined || positionals.length !== 1) throw new UsageError('api-key revoke takes exactly one key id');
-    const store = await openDataDir(values['data-dir']);
+    const store = await openUnlocked(values['data-dir']);
     try {
       if (!store.revokeApiKey(id)) {
         process.stderr.write(`no active API key with id ${id}\n`);

@@ -9,10 +9,10 @@ import { chmod, mkdir, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { Engine, type ProviderChoice, selectProvider } from 'qpher/host';
+import { Engine, type ProviderChoice, type SeedWrapper, selectProvider } from 'qpher/host';
 import { createApp } from './app.js';
 import type { Env } from './http/context.js';
-import { loadMasterKey, masterKeyWrapper } from './master-key.js';
+import { loadMasterKey, StartupError, unlockMasterKey } from './master-key.js';
 import { servePlayground } from './playground.js';
 import { CryptoPool } from './pool.js';
 import type { ServeOptions } from './node.js';
@@ -44,6 +44,33 @@ export async function openDataDir(dataDir: string): Promise<SqliteStore> {
   return new SqliteStore(path);
 }
 
+/**
+ * Loads the master key (QPHER_MASTER_KEY or DIR/master.key), checks it against the store, and
+ * attaches the integrity keys derived from it; a row that later fails its integrity check is
+ * logged (which row, never its data).
+ */
+export async function unlockDataDir(
+  store: SqliteStore,
+  dataDir: string,
+  env: NodeJS.ProcessEnv | undefined,
+  log: (line: string) => void,
+): Promise<SeedWrapper> {
+  const masterKey = await loadMasterKey(dataDir, env);
+  log(`master key from ${masterKey.origin}; data in ${store.path}`);
+  return unlockMasterKey(masterKey, store, (row) => log(`integrity check failed: ${row} was changed outside qpher; refused`));
+}
+
+/** Refuses to go on while rows from before integrity MACs (schema 2) are unsealed. */
+export function assertSealed(store: SqliteStore, dataDir: string): void {
+  const legacy = store.legacyRows();
+  if (legacy.keys.length > 0 || legacy.apiKeys > 0) {
+    throw new StartupError(
+      `${store.path} has ${legacy.keys.length} key row(s) and ${legacy.apiKeys} API key(s) written before integrity checks. ` +
+        `Run once: qpher migrate --data-dir ${dataDir} (it checks every key row against the master key and seals it).`,
+    );
+  }
+}
+
 export interface ComposedServer {
   app: Hono<Env>;
   store: SqliteStore;
@@ -59,9 +86,8 @@ export async function composeServer(
   const store = await openDataDir(options.dataDir);
   let pool: CryptoPool | undefined;
   try {
-    const masterKey = await loadMasterKey(options.dataDir, options.env);
-    log(`master key from ${masterKey.origin}; data in ${store.path}`);
-    const wrapper = await masterKeyWrapper(masterKey, store);
+    const wrapper = await unlockDataDir(store, options.dataDir, options.env, log);
+    assertSealed(store, options.dataDir);
     const provider = await selectProvider(options.provider ?? 'auto');
     const threads = options.cryptoThreads ?? availableParallelism();
     if (threads > 0) {

@@ -5,9 +5,11 @@ import type { StoredKey } from 'qpher/host';
 import Database from 'better-sqlite3';
 import { ServiceUnavailableError } from 'qpher/host';
 import { SqliteStore } from '../src/sqlite.js';
+import { Integrity } from '../src/integrity.js';
 import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS } from '../src/idempotency.js';
 import { removeDir, tempDir } from '../../../test/support/server.js';
 
+const integrity = Integrity.fromMasterKey(new Uint8Array(32).fill(9));
 let dir: string;
 let store: SqliteStore;
 
@@ -22,6 +24,7 @@ const key = (key_version: number, status: StoredKey['status'] = 'active'): Store
 beforeAll(async () => {
   dir = await tempDir();
   store = new SqliteStore(join(dir, 'qpher.db'));
+  store.attachIntegrity(integrity);
 });
 afterAll(async () => {
   store.close();
@@ -57,6 +60,7 @@ describe('SqliteStore', () => {
 
   it('answers a write lock held past the busy timeout with a retryable ERR_SERVICE_001', async () => {
     const other = new SqliteStore(join(dir, 'qpher.db'), { busyTimeoutMs: 50 });
+    other.attachIntegrity(integrity);
     const holder = new Database(join(dir, 'qpher.db'));
     holder.exec('BEGIN IMMEDIATE');
     try {
@@ -71,14 +75,18 @@ describe('SqliteStore', () => {
     expect(await store.read('t', 'Dilithium3')).toEqual([]);
   });
 
-  it('stores API keys by hash and revokes them', () => {
-    const hash = new Uint8Array(32).fill(7);
-    store.createApiKey({ id: 'key_1', tenant: 't', scopes: ['kms:read'], hash, created_at: new Date().toISOString() });
-    expect(store.findApiKey(hash)).toMatchObject({ id: 'key_1', tenant: 't', scopes: ['kms:read'], revoked_at: null });
-    expect(store.findApiKey(new Uint8Array(32))).toBeUndefined();
-    expect(store.revokeApiKey('key_1')).toBe(true);
-    expect(store.revokeApiKey('key_1')).toBe(false);
-    expect(store.findApiKey(hash)?.revoked_at).not.toBeNull();
+  it('stores API keys by HMAC digest only, and revokes them', () => {
+    const { key, id } = store.issueApiKey('t', ['kms:read']);
+    expect(store.findApiKey(key)).toMatchObject({ id, tenant: 't', scopes: ['kms:read'], revoked_at: null });
+    expect(store.findApiKey(`qph_${'A'.repeat(43)}`)).toBeUndefined();
+    const db = new Database(store.path, { readonly: true });
+    const row = db.prepare('SELECT digest, hash FROM api_keys WHERE id = ?').get(id) as { digest: Buffer; hash: Buffer | null };
+    db.close();
+    expect(row.hash).toBeNull();
+    expect(Buffer.from(integrity.apiKeyDigest(key)).equals(row.digest)).toBe(true);
+    expect(store.revokeApiKey(id)).toBe(true);
+    expect(store.revokeApiKey(id)).toBe(false);
+    expect(store.findApiKey(key)?.revoked_at).not.toBeNull();
   });
 
   it('reserves, replays, refuses mismatches and expires idempotency records', () => {
