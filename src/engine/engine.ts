@@ -179,6 +179,7 @@ export class Engine {
 
     'kms.archive': async (caller, req) => {
       const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version));
+      this.#keys.forget(caller.tenant, req.algorithm, req.key_version); // an archived seed is never needed again here
       return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
     },
 

@@ -1,7 +1,8 @@
 /**
  * The master key that wraps every private seed at rest (AES-256-GCM, via the engine's
  * aesGcmSeedWrapper). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
- * of 32 bytes) or from `master.key` in the data directory, created with mode 0600 on first start.
+ * of 32 bytes; removed from the environment once read) or from `master.key` in the data
+ * directory, created with mode 0600 on first start.
  * It is imported as a non-extractable WebCrypto key (the seed-wrapping key is the master key
  * itself), the integrity keys are derived from it (integrity.ts), and the raw bytes are zeroed.
  *
@@ -35,6 +36,9 @@ export interface MasterKeySource {
 
 export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<MasterKeySource> {
   const fromEnv = env[MASTER_KEY_ENV];
+  // Read once, then gone: worker threads and child processes inherit `process.env`, and nothing
+  // else in this process needs the key as text.
+  delete env[MASTER_KEY_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
     return { bytes: decodeKey(fromEnv.trim(), `${MASTER_KEY_ENV}`), origin: `$${MASTER_KEY_ENV}` };
   }
