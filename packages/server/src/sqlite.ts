@@ -27,7 +27,15 @@ import { type ApiKeyLookup, type ApiKeyRecord, generateApiKey, generateApiKeyId 
 import { type ApiKeyRowFields, type Integrity, legacyApiKeyHash } from './integrity.js';
 import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from './idempotency.js';
+import {
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyStore,
+  newOwnerToken,
+  PENDING_TTL_MS,
+  type Reservation,
+  ReservationLostError,
+  type StoredResponse,
+} from './idempotency.js';
 import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from 'qpher/host';
 
 const SCHEMA_VERSION = 3;
@@ -68,12 +76,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
   response TEXT,
   updated_ms INTEGER NOT NULL,
   committed INTEGER NOT NULL DEFAULT 0,
+  owner TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (tenant, key)
 ) STRICT;
 `;
 
 /** Schema 2 -> 3: a MAC per key row; API keys by HMAC digest (the SHA-256 `hash` kept as legacy). */
 const MIGRATE_2_TO_3 = `
+ALTER TABLE idempotency ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE keys ADD COLUMN mac BLOB;
 CREATE TABLE api_keys_v3 (
   id TEXT PRIMARY KEY,
@@ -116,7 +126,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   #integrity: Integrity | undefined;
   #onTamper: (row: string) => void = () => {};
   /** The Idempotency-Key reservation of the request running in this async context, if any. */
-  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string }>();
+  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string; owner: string }>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -173,11 +183,13 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
         'SELECT fingerprint, response, updated_ms, committed FROM idempotency WHERE tenant = ? AND key = ?',
       ),
       putIdempotency: db.prepare(
-        'INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed) VALUES (?, ?, ?, NULL, ?, 0)',
+        'INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed, owner) VALUES (?, ?, ?, NULL, ?, 0, ?)',
       ),
-      markCommitted: db.prepare('UPDATE idempotency SET committed = 1 WHERE tenant = ? AND key = ? AND response IS NULL'),
-      completeIdempotency: db.prepare('UPDATE idempotency SET response = ?, updated_ms = ? WHERE tenant = ? AND key = ?'),
-      releaseIdempotency: db.prepare('DELETE FROM idempotency WHERE tenant = ? AND key = ? AND response IS NULL AND committed = 0'),
+      markCommitted: db.prepare('UPDATE idempotency SET committed = 1 WHERE tenant = ? AND key = ? AND owner = ? AND response IS NULL'),
+      completeIdempotency: db.prepare('UPDATE idempotency SET response = ?, updated_ms = ? WHERE tenant = ? AND key = ? AND owner = ?'),
+      releaseIdempotency: db.prepare(
+        'DELETE FROM idempotency WHERE tenant = ? AND key = ? AND owner = ? AND response IS NULL AND committed = 0',
+      ),
       sweepIdempotency: db.prepare('DELETE FROM idempotency WHERE updated_ms < ?'),
       ping: db.prepare('SELECT 1'),
     };
@@ -222,7 +234,11 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
         }
       }
       const reservation = this.#idempotencyContext.getStore();
-      if (reservation) s.markCommitted.run(reservation.tenant, reservation.key);
+      // The reservation must still be ours: if a repeat took it over while this request stalled,
+      // throwing here rolls this keyring change back (the new owner runs it instead).
+      if (reservation && s.markCommitted.run(reservation.tenant, reservation.key, reservation.owner).changes !== 1) {
+        throw new ReservationLostError();
+      }
       return result;
     });
     return whenNotBusy(() => transaction.immediate());
@@ -413,27 +429,28 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
             if (row.committed) return { state: 'unknown' };
             // Abandoned before its change committed: running it again is safe.
           }
-          s.putIdempotency.run(tenant, key, fingerprint, nowMs);
-          return { state: 'acquired' };
+          const owner = newOwnerToken();
+          s.putIdempotency.run(tenant, key, fingerprint, nowMs, owner);
+          return { state: 'acquired', owner };
         })
         .immediate();
     });
   }
 
-  complete(tenant: string, key: string, response: StoredResponse, nowMs: number): void {
+  complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): void {
     whenNotBusy(() => {
-      this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key);
+      this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key, owner);
     });
   }
 
-  release(tenant: string, key: string): void {
+  release(tenant: string, key: string, owner: string): void {
     whenNotBusy(() => {
-      this.#statements.releaseIdempotency.run(tenant, key);
+      this.#statements.releaseIdempotency.run(tenant, key, owner);
     });
   }
 
-  run<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T> {
-    return this.#idempotencyContext.run({ tenant, key }, fn);
+  run<T>(tenant: string, key: string, owner: string, fn: () => Promise<T>): Promise<T> {
+    return this.#idempotencyContext.run({ tenant, key, owner }, fn);
   }
 }
 

@@ -6,8 +6,13 @@ import Database from 'better-sqlite3';
 import { ServiceUnavailableError } from 'qpher/host';
 import { SqliteStore } from '../src/sqlite.js';
 import { Integrity } from '../src/integrity.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS } from '../src/idempotency.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, ReservationLostError } from '../src/idempotency.js';
 import { removeDir, tempDir } from '../../../test/support/server.js';
+
+function owner(reservation: Reservation): string {
+  if (reservation.state !== 'acquired') throw new Error(`expected acquired, got ${reservation.state}`);
+  return reservation.owner;
+}
 
 const integrity = Integrity.fromMasterKey(new Uint8Array(32).fill(9));
 let dir: string;
@@ -91,42 +96,75 @@ describe('SqliteStore', () => {
 
   it('reserves, replays, refuses mismatches and expires idempotency records', () => {
     const t0 = 1_000_000;
-    expect(store.reserve('t', 'k', 'f1', t0)).toEqual({ state: 'acquired' });
+    const acquired = { state: 'acquired', owner: expect.stringMatching(/^[0-9a-f]{32}$/) };
+    const first = store.reserve('t', 'k', 'f1', t0);
+    expect(first).toEqual(acquired);
     expect(store.reserve('t', 'k', 'f1', t0 + 1)).toEqual({ state: 'pending' });
     expect(store.reserve('t', 'k', 'f2', t0 + 1)).toEqual({ state: 'mismatch' });
-    expect(store.reserve('u', 'k', 'f2', t0 + 1)).toEqual({ state: 'acquired' });
-    store.complete('t', 'k', { status: 200, data: { a: 1 } }, t0 + 2);
+    expect(store.reserve('u', 'k', 'f2', t0 + 1)).toEqual(acquired);
+    store.complete('t', 'k', owner(first), { status: 200, data: { a: 1 } }, t0 + 2);
     expect(store.reserve('t', 'k', 'f1', t0 + 3)).toEqual({ state: 'replay', response: { status: 200, data: { a: 1 } } });
-    expect(store.reserve('t', 'k', 'f1', t0 + 2 + IDEMPOTENCY_TTL_MS)).toEqual({ state: 'acquired' });
+    expect(store.reserve('t', 'k', 'f1', t0 + 2 + IDEMPOTENCY_TTL_MS)).toEqual(acquired);
     // A reservation abandoned by a crashed process before any change is taken over after PENDING_TTL_MS.
     expect(store.reserve('u', 'k', 'f2', t0 + PENDING_TTL_MS)).toEqual({ state: 'pending' });
     expect(store.reserve('u', 'k', 'f3', t0 + 1 + PENDING_TTL_MS)).toEqual({ state: 'mismatch' });
-    expect(store.reserve('u', 'k', 'f2', t0 + 1 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
-    store.release('u', 'k');
-    expect(store.reserve('u', 'k', 'f4', t0 + 2 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
+    const taken = store.reserve('u', 'k', 'f2', t0 + 1 + PENDING_TTL_MS);
+    expect(taken).toEqual(acquired);
+    store.release('u', 'k', owner(taken));
+    expect(store.reserve('u', 'k', 'f4', t0 + 2 + PENDING_TTL_MS)).toEqual(acquired);
   });
 
   it('never runs twice a reservation whose keyring change committed before its process died', async () => {
     const t0 = 5_000_000;
-    expect(store.reserve('c', 'rotate-1', 'f', t0)).toEqual({ state: 'acquired' });
-    await store.run('c', 'rotate-1', () => store.update('c', 'Kyber768', () => ({ keys: [key(1)], result: null })));
+    const rotate = owner(store.reserve('c', 'rotate-1', 'f', t0));
+    await store.run('c', 'rotate-1', rotate, () => store.update('c', 'Kyber768', () => ({ keys: [key(1)], result: null })));
     // ...the process dies here, before complete(): the change is saved, the response is not.
     expect(store.reserve('c', 'rotate-1', 'f', t0 + 1)).toEqual({ state: 'pending' });
     expect(store.reserve('c', 'rotate-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
-    store.release('c', 'rotate-1'); // a committed reservation is kept even on release
+    store.release('c', 'rotate-1', rotate); // a committed reservation is kept even on release
     expect(store.reserve('c', 'rotate-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
 
     // A change that was refused (rolled back) or wrote nothing does not count.
-    expect(store.reserve('c', 'gen-1', 'f', t0)).toEqual({ state: 'acquired' });
+    const gen = owner(store.reserve('c', 'gen-1', 'f', t0));
     await expect(
-      store.run('c', 'gen-1', () =>
+      store.run('c', 'gen-1', gen, () =>
         store.update('c', 'Kyber768', () => {
           throw new Error('refused');
         }),
       ),
     ).rejects.toThrow();
-    await store.run('c', 'gen-1', () => store.update('c', 'Kyber768', () => ({ result: null })));
-    expect(store.reserve('c', 'gen-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'acquired' });
+    await store.run('c', 'gen-1', gen, () => store.update('c', 'Kyber768', () => ({ result: null })));
+    expect(store.reserve('c', 'gen-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'acquired', owner: expect.any(String) });
+  });
+
+  it("rolls back the change of a stalled request whose reservation was taken over, and keeps the new owner's record", async () => {
+    const t0 = 9_000_000;
+    const add = (keys: readonly StoredKey[]) => ({
+      keys: [...keys, key(keys.length + 1, keys.length === 0 ? 'active' : 'retired')],
+      result: null,
+    });
+    const stalled = owner(store.reserve('s', 'once', 'f', t0));
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const first = store.run('s', 'once', stalled, async () => {
+      await woken; // the handler stalls past PENDING_TTL_MS
+      return store.update('s', 'Dilithium3', add);
+    });
+    // A repeat takes the reservation over, runs, commits and stores its answer.
+    const repeat = owner(store.reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 1));
+    expect(repeat).not.toBe(stalled);
+    await store.run('s', 'once', repeat, () => store.update('s', 'Dilithium3', add));
+    store.complete('s', 'once', repeat, { status: 201, data: { key_version: 1 } }, t0 + PENDING_TTL_MS + 2);
+    // The stalled one wakes: its change is refused and rolled back; its complete/release are no-ops.
+    wake();
+    await expect(first).rejects.toBeInstanceOf(ReservationLostError);
+    store.complete('s', 'once', stalled, { status: 201, data: { key_version: 2 } }, t0 + PENDING_TTL_MS + 3);
+    store.release('s', 'once', stalled);
+    expect((await store.read('s', 'Dilithium3')).map((k) => k.key_version)).toEqual([1]);
+    expect(store.reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 4)).toEqual({
+      state: 'replay',
+      response: { status: 201, data: { key_version: 1 } },
+    });
   });
 
   it('answers ping while open', () => {
