@@ -14,7 +14,16 @@
  * @module
  */
 import { Hono } from 'hono';
-import { buildOpenApiDocument, type Engine, isErrorEnvelope, OPERATION_NAMES, OPERATIONS, statusOf, successEnvelope } from 'qpher/host';
+import {
+  buildOpenApiDocument,
+  type Engine,
+  isErrorEnvelope,
+  OPERATION_NAMES,
+  OPERATIONS,
+  ServiceUnavailableError,
+  statusOf,
+  successEnvelope,
+} from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
@@ -138,6 +147,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     log?.(`error ${c.req.method} ${printablePath(c.req.url)} ${describeError(error)}`);
     if (error instanceof StoreBusyError) return fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable');
     if (error instanceof IntegrityError) return fail(c, 'ERR_INTERNAL_001', error.message);
+    if (error instanceof ServiceUnavailableError) return fail(c, 'ERR_SERVICE_001', error.message);
     return fail(c, 'ERR_INTERNAL_001', 'Internal server error');
   });
 

@@ -36,10 +36,15 @@ import {
   ReservationLostError,
   type StoredResponse,
 } from './idempotency.js';
-import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from 'qpher/host';
+import { copyStoredKey, type KeyringChange, type KeyStore, ServiceUnavailableError, type StoredKey } from 'qpher/host';
 
 const SCHEMA_VERSION = 3;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+/** Idempotency records a tenant may hold; past it, its oldest answered record makes room. */
+export const DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT = 10_000;
+/** Expired idempotency records: at most this many are deleted per sweep, one sweep per SWEEP_EVERY reservations. */
+const SWEEP_BATCH = 200;
+const SWEEP_EVERY = 50;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -79,6 +84,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
   owner TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (tenant, key)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS idempotency_by_time ON idempotency (updated_ms);
+CREATE INDEX IF NOT EXISTS idempotency_by_tenant_time ON idempotency (tenant, updated_ms);
 `;
 
 /** Schema 2 -> 3: a MAC per key row; API keys by HMAC digest (the SHA-256 `hash` kept as legacy). */
@@ -116,6 +123,8 @@ export interface LegacyKeyRow {
 
 export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
+  /** Default DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT. */
+  maxIdempotencyRecordsPerTenant?: number;
 }
 
 export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
@@ -123,6 +132,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   readonly #db: Database.Database;
   readonly #statements;
   #reservations = 0;
+  readonly #maxIdempotencyPerTenant: number;
   #integrity: Integrity | undefined;
   #onTamper: (row: string) => void = () => {};
   /** The Idempotency-Key reservation of the request running in this async context, if any. */
@@ -130,6 +140,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
+    this.#maxIdempotencyPerTenant = options.maxIdempotencyRecordsPerTenant ?? DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT;
     const db = new Database(path);
     this.#db = db;
     try {
@@ -190,7 +201,15 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
       releaseIdempotency: db.prepare(
         'DELETE FROM idempotency WHERE tenant = ? AND key = ? AND owner = ? AND response IS NULL AND committed = 0',
       ),
-      sweepIdempotency: db.prepare('DELETE FROM idempotency WHERE updated_ms < ?'),
+      // Small batches through the time index, so a sweep never holds the write lock (or the event
+      // loop) for long however many records expired.
+      sweepIdempotency: db.prepare(
+        `DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE updated_ms < ? ORDER BY updated_ms LIMIT ${SWEEP_BATCH})`,
+      ),
+      countTenantIdempotency: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM idempotency WHERE tenant = ?'),
+      evictTenantIdempotency: db.prepare(
+        'DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE tenant = ? AND response IS NOT NULL ORDER BY updated_ms LIMIT ?)',
+      ),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -418,7 +437,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Reservation {
     return whenNotBusy(() => {
       const s = this.#statements;
-      if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
+      if (this.#reservations++ % SWEEP_EVERY === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
       return this.#db
         .transaction((): Reservation => {
           const row = s.getIdempotency.get(tenant, key);
@@ -428,6 +447,15 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
             if (nowMs - row.updated_ms < PENDING_TTL_MS) return { state: 'pending' };
             if (row.committed) return { state: 'unknown' };
             // Abandoned before its change committed: running it again is safe.
+          } else {
+            // A new record: past the tenant's cap, its oldest answered records make room (never
+            // one still running); if none can, the reservation is refused for now.
+            const excess = s.countTenantIdempotency.get(tenant)!.n - this.#maxIdempotencyPerTenant + 1;
+            if (excess > 0 && s.evictTenantIdempotency.run(tenant, excess).changes < excess) {
+              throw new ServiceUnavailableError(
+                'Service temporarily unavailable: too many Idempotency-Key requests of this tenant are still running; retry shortly',
+              );
+            }
           }
           const owner = newOwnerToken();
           s.putIdempotency.run(tenant, key, fingerprint, nowMs, owner);

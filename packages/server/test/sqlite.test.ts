@@ -171,3 +171,57 @@ describe('SqliteStore', () => {
     expect(store.ping()).toBe(true);
   });
 });
+
+describe('idempotency records stay bounded', () => {
+  it('sweeps expired records through the time index in small batches', async () => {
+    const dir2 = await tempDir();
+    const s = new SqliteStore(join(dir2, 'qpher.db'));
+    try {
+      const db = new Database(s.path);
+      const plan = db
+        .prepare('EXPLAIN QUERY PLAN SELECT rowid FROM idempotency WHERE updated_ms < ? ORDER BY updated_ms LIMIT 200')
+        .all(1) as { detail: string }[];
+      expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX idempotency_by_time/);
+      const insert = db.prepare("INSERT INTO idempotency (tenant, key, fingerprint, response, updated_ms) VALUES ('old', ?, 'f', '{}', 0)");
+      db.transaction(() => {
+        for (let i = 0; i < 50_000; i++) insert.run(`k${i}`);
+      })();
+      const count = () => (db.prepare('SELECT COUNT(*) AS n FROM idempotency').get() as { n: number }).n;
+      const now = IDEMPOTENCY_TTL_MS + 1;
+      const started = performance.now();
+      s.reserve('t', 'first', 'f', now); // the first reservation sweeps one batch
+      const ms = performance.now() - started;
+      expect(count()).toBe(50_000 - 200 + 1);
+      expect(ms).toBeLessThan(100);
+      for (let i = 0; i < 49; i++) s.reserve('t', `n${i}`, 'f', now); // no sweep until the 50th
+      expect(count()).toBe(50_000 - 200 + 50);
+      s.reserve('t', 'n49', 'f', now);
+      expect(count()).toBe(50_000 - 400 + 51);
+      db.close();
+    } finally {
+      s.close();
+      await removeDir(dir2);
+    }
+  });
+
+  it('caps the records of a tenant: its oldest answered ones make room, running ones never do', async () => {
+    const dir2 = await tempDir();
+    const s = new SqliteStore(join(dir2, 'qpher.db'), { maxIdempotencyRecordsPerTenant: 3 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const reserved = s.reserve('t', `k${i}`, 'f', 1000 + i);
+        s.complete('t', `k${i}`, owner(reserved), { status: 200, data: i }, 1000 + i);
+      }
+      s.reserve('t', 'k3', 'f', 2000); // evicts k0, the oldest
+      expect(s.reserve('t', 'k0', 'f', 2001)).toEqual({ state: 'acquired', owner: expect.any(String) }); // k0 forgotten; evicts k1
+      expect(s.reserve('t', 'k2', 'f', 2002)).toEqual({ state: 'replay', response: { status: 200, data: 2 } });
+      expect(s.reserve('other', 'k9', 'f', 2003).state).toBe('acquired'); // other tenants are unaffected
+      // k2 is the only answered record left; once it is gone, three running reservations fill the cap.
+      s.reserve('t', 'k4', 'f', 2004);
+      expect(() => s.reserve('t', 'k5', 'f', 2005)).toThrow(ServiceUnavailableError);
+    } finally {
+      s.close();
+      await removeDir(dir2);
+    }
+  });
+});
