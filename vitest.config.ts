@@ -13,6 +13,7 @@ const INTEGRATION = [
   'packages/server/test/tls.test.ts',
   'packages/server/test/body-depth.test.ts',
   'packages/server/test/integrity.test.ts',
+  'packages/server/test/slow-clients.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 

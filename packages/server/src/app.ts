@@ -25,9 +25,10 @@ import {
   successEnvelope,
 } from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
-import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
 import { guard } from './http/guard.js';
+import { DEFAULT_IN_FLIGHT, InFlight, type InFlightLimits } from './http/in-flight.js';
 import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
@@ -44,6 +45,10 @@ export interface AppOptions {
   rateLimit?: RateLimit | false;
   /** Bodies above this are refused before parsing. Default 2 MiB. */
   maxBodyBytes?: number;
+  /** A body that sends nothing for this long is cut off (400, see body.ts). Default 10 s. */
+  bodyIdleMs?: number;
+  /** Requests in flight, in total and per API key (in-flight.ts). Default 256 and 32. */
+  inFlight?: Partial<InFlightLimits>;
   /** Send `Strict-Transport-Security` (set when serving HTTPS). */
   hsts?: boolean;
   /** Readiness probe for `/readyz`: true when the store answers. */
@@ -73,11 +78,16 @@ const ROUTE_PATTERNS = OPERATION_NAMES.map((name) => ({
 export function createApp(options: AppOptions): Hono<Env> {
   const engine = options.engine;
   const log = options.log;
+  const inFlight = new InFlight({ ...DEFAULT_IN_FLIGHT, ...options.inFlight });
   const allowed = guard({
+    inFlight,
     apiKeys: options.apiKeys,
     buckets: options.rateLimit === false ? undefined : new TokenBuckets(options.rateLimit ?? DEFAULT_RATE_LIMIT),
   });
-  const parsed = parseRequest({ maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const parsed = parseRequest({
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    idleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
+  });
   const once = idempotent({
     store: options.idempotency ?? new MemoryIdempotencyStore(),
     waitMs: options.idempotencyWaitMs ?? 10_000,
@@ -97,6 +107,8 @@ export function createApp(options: AppOptions): Hono<Env> {
       return response;
     });
   }
+
+  app.use('/api/*', inFlight.totalCap());
 
   app.get('/healthz', (c) => respond(c, successEnvelope({ status: 'ok' }, c.var.requestId), 200));
   app.get('/readyz', async (c) => {

@@ -7,6 +7,7 @@
  *               [--playground DIR | --no-playground]
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
  *               [--crypto-queue N] [--crypto-deadline-ms MS]
+ *               [--max-in-flight N] [--max-in-flight-per-key N] [--body-idle-timeout-ms MS]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
@@ -40,6 +41,7 @@ const USAGE = `Usage:
               [--insecure-http] [--dev] [--quiet] [--playground DIR | --no-playground]
               [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
               [--crypto-queue N] [--crypto-deadline-ms MS]
+              [--max-in-flight N (256)] [--max-in-flight-per-key N (32)] [--body-idle-timeout-ms MS (10000)]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
@@ -86,6 +88,9 @@ async function serve(args: string[]): Promise<number> {
     'crypto-threads': { type: 'string' },
     'crypto-queue': { type: 'string' },
     'crypto-deadline-ms': { type: 'string' },
+    'max-in-flight': { type: 'string' },
+    'max-in-flight-per-key': { type: 'string' },
+    'body-idle-timeout-ms': { type: 'string' },
   });
   if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
   const threads = values['crypto-threads'];
@@ -93,6 +98,15 @@ async function serve(args: string[]): Promise<number> {
     const value = values[flag];
     if (value !== undefined && !/^\d{1,7}$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
   }
+  for (const flag of ['max-in-flight', 'max-in-flight-per-key', 'body-idle-timeout-ms'] as const) {
+    const value = values[flag];
+    if (value !== undefined && !/^[1-9]\d{0,6}$/.test(value))
+      throw new UsageError(`--${flag} must be a positive whole number, got "${value}"`);
+  }
+  const inFlight = {
+    ...(values['max-in-flight'] !== undefined ? { total: Number(values['max-in-flight']) } : {}),
+    ...(values['max-in-flight-per-key'] !== undefined ? { perKey: Number(values['max-in-flight-per-key']) } : {}),
+  };
   const queue = values['crypto-queue'];
   const deadline = values['crypto-deadline-ms'];
   const port = Number(values.port);
@@ -126,6 +140,8 @@ async function serve(args: string[]): Promise<number> {
     ...(threads !== undefined ? { cryptoThreads: Number(threads) } : {}),
     ...(queue !== undefined ? { cryptoQueue: Number(queue) } : {}),
     ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
+    inFlight,
+    ...(values['body-idle-timeout-ms'] !== undefined ? { bodyIdleMs: Number(values['body-idle-timeout-ms']) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {

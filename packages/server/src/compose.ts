@@ -115,6 +115,8 @@ export async function composeServer(
       idempotency: store,
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      ...(options.bodyIdleMs ? { bodyIdleMs: options.bodyIdleMs } : {}),
+      ...(options.inFlight ? { inFlight: options.inFlight } : {}),
       hsts: shell.hsts,
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
       ready: () => shell.ready() && store.ping(),
