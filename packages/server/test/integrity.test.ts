@@ -32,8 +32,11 @@ async function waitFor(output: () => string, pattern: RegExp): Promise<void> {
   expect(output()).toMatch(pattern);
 }
 
+// Each test spawns several CLI and server processes (a few seconds each on a busy machine).
+const SLOW = { timeout: 120_000 };
+
 describe('a database edited without the master key', () => {
-  it('refuses an inserted API key, an un-archived key and a swapped public key', async () => {
+  it('refuses an inserted API key, an un-archived key and a swapped public key', SLOW, async () => {
     const dir = await freshDir();
     const [acme, globex] = [await createApiKey(dir, 'acme'), await createApiKey(dir, 'globex')];
     const server = await startServer(dir);
@@ -119,6 +122,9 @@ function downgradeToSchema2(dir: string, apiKey: string): void {
   try {
     db.exec(`
       ALTER TABLE keys DROP COLUMN mac;
+      DROP INDEX idempotency_by_time;
+      DROP INDEX idempotency_by_tenant_time;
+      ALTER TABLE idempotency DROP COLUMN owner;
       DROP TABLE api_keys;
       CREATE TABLE api_keys (id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, tenant TEXT NOT NULL, scopes TEXT NOT NULL,
         created_at TEXT NOT NULL, revoked_at TEXT) STRICT;
@@ -133,7 +139,7 @@ function downgradeToSchema2(dir: string, apiKey: string): void {
 }
 
 describe('upgrading a schema-2 store', () => {
-  it('refuses to serve until qpher migrate seals it; the legacy API key then works and is re-stored as an HMAC', async () => {
+  it('refuses to serve until qpher migrate seals it; the legacy API key then works and is re-stored as an HMAC', SLOW, async () => {
     const dir = await freshDir();
     const first = await createApiKey(dir, 'acme');
     let server = await startServer(dir);
@@ -143,6 +149,7 @@ describe('upgrading a schema-2 store', () => {
     downgradeToSchema2(dir, legacyKey);
 
     const refused = await startServer(dir).catch((e: unknown) => e);
+    console.log("REFUSED", (refused as StartFailure).output);
     expect(refused).toBeInstanceOf(StartFailure);
     expect((refused as StartFailure).output).toMatch(/1 key row\(s\) and 1 API key\(s\) written before integrity checks.*qpher migrate/s);
     expect((await runCli(['api-key', 'list', '--data-dir', dir])).stderr).toMatch(/qpher migrate/);
@@ -174,7 +181,7 @@ describe('upgrading a schema-2 store', () => {
     }
   });
 
-  it('migrate refuses to seal a legacy key row whose public key was swapped', async () => {
+  it('migrate refuses to seal a legacy key row whose public key was swapped', SLOW, async () => {
     const dir = await freshDir();
     const [acme, globex] = [await createApiKey(dir, 'acme'), await createApiKey(dir, 'globex')];
     const server = await startServer(dir);
