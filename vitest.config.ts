@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // (see the `exports` of package.json), so no build is needed before testing.
 const conditions = ['qpher-source', ...defaultServerConditions];
 
-/** Suites that start real `qpher serve` processes, install packages, or run another Node. */
+/** Suites that start real `qpher serve` processes or a PostgreSQL cluster, install packages, or run another Node. */
 const INTEGRATION = [
   'packages/server/test/integration.test.ts',
   'packages/server/test/durability.test.ts',
@@ -14,6 +14,9 @@ const INTEGRATION = [
   'packages/server/test/body-depth.test.ts',
   'packages/server/test/integrity.test.ts',
   'packages/server/test/slow-clients.test.ts',
+  'packages/server/test/postgres.test.ts',
+  'packages/server/test/multi-instance.test.ts',
+  'packages/server/test/sdk-compat.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 
@@ -30,7 +33,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-          exclude: [...INTEGRATION, 'test/contract/**', 'test/size/**', 'test/node24/**', '**/node_modules/**'],
+          exclude: [...INTEGRATION, 'test/contract/**', 'test/size/**', 'test/node-lts/**', '**/node_modules/**'],
         },
       },
       { extends: true, test: { name: 'integration', include: INTEGRATION } },
@@ -38,8 +41,8 @@ export default defineConfig({
       { extends: true, test: { name: 'browser', include: ['test/contract/**/*.test.ts'] } },
       // Vite builds of the fixture web app against the budgets.
       { extends: true, test: { name: 'size', include: ['test/size/**/*.test.ts'] } },
-      // A child vitest under another Node LTS (test/node24/).
-      { extends: true, test: { name: 'node-lts', include: ['test/node24/**/*.test.ts'] } },
+      // Child vitests under the newest Node 24 and 26 (test/node-lts/).
+      { extends: true, test: { name: 'node-lts', include: ['test/node-lts/**/*.test.ts'] } },
     ],
   },
 });

@@ -8,7 +8,7 @@
  * prepared keys, no provider): the baseline the engine's overhead is quoted against. Engine: `Engine.execute` for encrypt / decrypt / sign / verify 1 KiB,
  * i.e. validation, base64, a store read, HPKE + AES-256-GCM, on this thread (no pool).
  *
- * `node --import tsx bench/core.ts --json` prints the rows (bench/run.ts runs it under Node 24).
+ * `node --import tsx bench/core.ts --json` prints the rows (bench/run.ts runs it under each Node LTS line, bench/node-lts.ts).
  */
 import { pathToFileURL } from 'node:url';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';

@@ -3,23 +3,27 @@
  * each beside its baseline with the ratio between them. `--json` prints one JSON document.
  *
  * Sections (about 2 minutes in all on the 2-core reference machine):
- * - primitives and in-process engine per provider, on this Node (noble, wasm) and under Node 24
- *   (noble, wasm, native) in a child process — interleaved rounds within each process, so the
- *   ratios against noble compare like with like (bench/core.ts, bench/node24.ts);
+ * - primitives and in-process engine per provider under the newest Node 26 and Node 24 (noble,
+ *   wasm, native) in child processes, then on this Node (noble, wasm, and native where it has
+ *   it) — interleaved rounds within each process, so the ratios against noble compare like with
+ *   like (bench/core.ts, bench/node-lts.ts);
  * - the browser Worker backend in Chromium, noble vs wasm (bench/browser.ts);
  * - the server over loopback at 1, 8 and 64 clients, req/s with p50/p99, against the
  *   single-thread engine with the same provider (bench/server.ts);
+ * - the server on SQLite beside the server on PostgreSQL, one and two instances on one database,
+ *   at 8 and 64 clients, against SQLite with one instance (bench/server-stores.ts);
  * - bundle sizes and cold start from bench/web.ts when that file is there (its own tables).
  *
- * Flags: --json, --skip=node24,browser,server,web (for quick local runs).
+ * Flags: --json, --skip=lts,browser,server,stores,web (for quick local runs).
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchBrowser, type BrowserRow } from './browser.js';
 import { benchCore, ONE_SHOT, type CoreRow } from './core.js';
 import { formatRate } from './measure.js';
-import { benchCoreNode24 } from './node24.js';
+import { benchCoreLts } from './node-lts.js';
 import { benchServerLoad, type ServerLoadRow } from './server.js';
+import { benchServerStores, type StoreBenchRow } from './server-stores.js';
 
 const json = process.argv.includes('--json');
 const skip = new Set((process.argv.find((a) => a.startsWith('--skip='))?.slice(7) ?? '').split(',').filter(Boolean));
@@ -28,13 +32,13 @@ const log = (line: string) => {
   if (!json) process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
 };
 
+let lts: CoreRow[][] = [];
+if (!skip.has('lts')) {
+  log('primitives + engine under the newest Node 26 and Node 24');
+  lts = await benchCoreLts();
+}
 log('primitives + engine on this Node');
 const core: CoreRow[] = await benchCore();
-let core24: CoreRow[] = [];
-if (!skip.has('node24')) {
-  log('primitives + engine under Node 24');
-  core24 = await benchCoreNode24();
-}
 let browser: BrowserRow[] = [];
 if (!skip.has('browser')) {
   log('browser Worker backend (Chromium)');
@@ -46,6 +50,11 @@ if (!skip.has('server')) {
   server = await benchServerLoad({ provider: 'noble' });
 }
 
+let stores: StoreBenchRow[] = [];
+if (!skip.has('stores')) {
+  log('server on SQLite vs PostgreSQL, one and two instances');
+  stores = await benchServerStores();
+}
 // bench/web.ts (bundle sizes, cold start) belongs to the bundle work; it runs when present. A file
 // that is there but throws fails the whole run: a silently missing section is worse.
 let web: unknown;
@@ -70,10 +79,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const [label, list] of [
-  [`Node ${process.version}`, core],
-  [core24[0]?.node ? `Node ${core24[0].node}` : 'Node 24', core24],
-] as const) {
+for (const [label, list] of [...lts.map((rows) => [`Node ${rows[0]?.node}`, rows] as const), [`Node ${process.version}`, core] as const]) {
   for (const kind of ['raw', 'engine'] as const) {
     for (const r of list.filter((x) => x.kind === kind)) {
       const base = list.find((x) => x.kind === kind && x.operation === r.operation && x.provider === 'noble')!;
@@ -118,6 +124,20 @@ for (const r of server) {
   });
 }
 
+for (const r of stores) {
+  const base = stores.find(
+    (x) => x.store === 'sqlite' && x.instances === 1 && x.operation === r.operation && x.connections === r.connections,
+  )!;
+  rows.push({
+    section: `server store · ${r.store}, ${r.instances} instance${r.instances === 1 ? '' : 's'} on one database`,
+    operation: r.operation,
+    subject: `${r.connections} clients${r.non2xx ? ` (${r.non2xx} non-200)` : ''}`,
+    opsPerSec: r.requestsPerSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    ...(r === base ? {} : { ratio: r.requestsPerSec / base.requestsPerSec, vs: 'sqlite, 1 instance' }),
+  });
+}
 // The issue's targets (server ratios against the engine measured between the server runs), computed from the rows above.
 const find = (list: CoreRow[], kind: string, operation: string, provider: string) =>
   list.find((x) => x.kind === kind && x.operation === operation && x.provider === provider)?.opsPerSec;
@@ -135,59 +155,69 @@ const overheadTargets = [
   ['sign 1 KiB', 0.1],
   ['verify 1 KiB', 0.1],
 ] as const;
-const targets = [
-  ...overheadTargets.map(([operation, goal]) => ({
-    target: `noble engine ${operation} adds < ${goal * 100}% to the raw ${ONE_SHOT} call`,
-    value: overhead(operation),
-    goal,
-    below: true,
-    percent: true,
-  })),
-  {
-    target: 'server sign @64 clients ≥ 1.7× single-thread engine (same provider)',
-    value: ratio(srv('sign 1 KiB', 64)?.requestsPerSec, srv('sign 1 KiB', 64)?.engineOpsPerSec),
-    goal: 1.7,
-  },
-  {
-    target: 'server sign p99 < 4× p50 @8 clients',
-    value: ratio(srv('sign 1 KiB', 8)?.p99Ms, srv('sign 1 KiB', 8)?.p50Ms),
-    goal: 4,
-    below: true,
-  },
-  {
-    target: 'server encrypt p99 < 4× p50 @8 clients',
-    value: ratio(srv('encrypt 1 KiB', 8)?.p99Ms, srv('encrypt 1 KiB', 8)?.p50Ms),
-    goal: 4,
-    below: true,
-  },
-  {
-    target: 'Node 24 native engine sign ≥ 8× noble engine',
-    value: ratio(find(core24, 'engine', 'sign 1 KiB', 'native'), find(core24, 'engine', 'sign 1 KiB', 'noble')),
-    goal: 8,
-  },
-  {
-    target: 'Node 24 native engine encrypt 1 KiB ≥ 8× noble engine',
-    value: ratio(find(core24, 'engine', 'encrypt 1 KiB', 'native'), find(core24, 'engine', 'encrypt 1 KiB', 'noble')),
-    goal: 8,
-  },
-  {
-    target: 'browser Worker wasm sign ≥ 10× noble Worker',
-    value: ratio(
-      browser.find((r) => r.provider === 'wasm' && r.operation === 'sign 1 KiB')?.opsPerSec,
-      browser.find((r) => r.provider === 'noble' && r.operation === 'sign 1 KiB')?.opsPerSec,
+interface Target {
+  target: string;
+  value: number | undefined;
+  goal: number;
+  below?: boolean;
+  percent?: boolean;
+}
+const targets = (
+  [
+    ...overheadTargets.map(([operation, goal]) => ({
+      target: `noble engine ${operation} adds < ${goal * 100}% to the raw ${ONE_SHOT} call`,
+      value: overhead(operation),
+      goal,
+      below: true,
+      percent: true,
+    })),
+    {
+      target: 'server sign @64 clients ≥ 1.7× single-thread engine (same provider)',
+      value: ratio(srv('sign 1 KiB', 64)?.requestsPerSec, srv('sign 1 KiB', 64)?.engineOpsPerSec),
+      goal: 1.7,
+    },
+    {
+      target: 'server sign p99 < 4× p50 @8 clients',
+      value: ratio(srv('sign 1 KiB', 8)?.p99Ms, srv('sign 1 KiB', 8)?.p50Ms),
+      goal: 4,
+      below: true,
+    },
+    {
+      target: 'server encrypt p99 < 4× p50 @8 clients',
+      value: ratio(srv('encrypt 1 KiB', 8)?.p99Ms, srv('encrypt 1 KiB', 8)?.p50Ms),
+      goal: 4,
+      below: true,
+    },
+    ...lts.flatMap((rows) =>
+      (['sign 1 KiB', 'encrypt 1 KiB'] as const).map((operation) => ({
+        target: `Node ${rows[0]?.node} native engine ${operation} ≥ 8× noble engine`,
+        value: ratio(find(rows, 'engine', operation, 'native'), find(rows, 'engine', operation, 'noble')),
+        goal: 8,
+      })),
     ),
-    goal: 10,
-  },
-].map((t) => ({ ...t, met: t.value === undefined ? undefined : t.below ? t.value < t.goal : t.value >= t.goal }));
+    {
+      target: 'browser Worker wasm sign ≥ 10× noble Worker',
+      value: ratio(
+        browser.find((r) => r.provider === 'wasm' && r.operation === 'sign 1 KiB')?.opsPerSec,
+        browser.find((r) => r.provider === 'noble' && r.operation === 'sign 1 KiB')?.opsPerSec,
+      ),
+      goal: 10,
+    },
+  ] as Target[]
+).map((t) => ({ ...t, met: t.value === undefined ? undefined : t.below ? t.value < t.goal : t.value >= t.goal }));
 
 const seconds = (performance.now() - started) / 1000;
 if (json) {
   console.log(
-    JSON.stringify({ node: process.version, cpus: cpus().length, seconds, rows, targets, core, core24, browser, server, web }, null, 2),
+    JSON.stringify(
+      { node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, stores, web },
+      null,
+      2,
+    ),
   );
 } else {
   console.log(
-    `\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds of 150 ms, sign 7 of 300 ms; browser: 5 of 400 ms; server: 3 runs of 2 s), ${seconds.toFixed(0)} s\n`,
+    `\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds of 150 ms, sign 7 of 300 ms; browser: 5 of 400 ms; server: 3 runs of 2 s; stores: 1 run of 2 s), ${seconds.toFixed(0)} s\n`,
   );
   const table = rows.map((r) => ({
     section: r.section,

@@ -17,15 +17,25 @@ export {
   type SuccessEnvelope,
 } from './contract/envelope.js';
 export { buildOpenApiDocument } from './contract/openapi.js';
-export { OPERATIONS, OPERATION_NAMES, SCOPES, type OperationName, type Scope } from './contract/operations.js';
+export { requestIdFor } from './contract/request-id.js';
+export { OPERATIONS, OPERATION_NAMES, pathsOf, SCOPES, type OperationName, type Scope } from './contract/operations.js';
 export { ErrorEnvelopeSchema } from './contract/schemas.js';
 export type { CiphertextMode } from './crypto/format.js';
 export { nobleProvider, type PrimitiveProvider } from './crypto/primitives.js';
 export { isProviderChoice, selectProvider, type ProviderChoice, type ProviderName } from './crypto/select-provider.js';
 export { base64ToBytes, bytesToBase64 } from './encoding.js';
 export { Engine, type Caller, type EngineOptions } from './engine/engine.js';
-export { InlineCrypto } from './engine/inline-crypto.js';
-export type { CryptoOffload, KeyRef, PublicKeyRef } from './engine/offload.js';
+export { InlineCryptoRunner } from './engine/inline-crypto-runner.js';
+export type {
+  CryptoRunner,
+  EncapsulateResult,
+  HashArgs,
+  KeyRef,
+  OpenArgs,
+  PublicKeyRef,
+  SealArgs,
+  WrapKeyArgs,
+} from './engine/crypto-runner.js';
 export { aesGcmSeedWrapper, type SeedWrapper, seedBinding } from './engine/seed-wrapper.js';
 export { GatewayTimeoutError, InternalError, ServiceUnavailableError } from './errors.js';
 export { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './stores/keystore.js';

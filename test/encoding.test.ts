@@ -23,9 +23,22 @@ describe('strict base64', () => {
     ['padding in the middle', 'aG==aGk='],
     ['too much padding', 'a==='],
     ['non-ASCII', 'aGk＝'],
+    // Whitespace that keeps the length a multiple of 4 (the native decoder skips whitespace).
+    ['trailing whitespace, length 8', 'aGk= \n\t\r'],
+    ['leading whitespace, length 8', ' aGkAAA='],
+    ['inner whitespace, length 8', 'aGk AAA='],
   ])('rejects %s', (_, text) => {
     expect(isBase64(text)).toBe(false);
     expect(base64ToBytes(text)).toBeUndefined();
+  });
+
+  test("same strings and bytes as Node's own base64 (Buffer), whichever path this runtime takes", () => {
+    for (let n = 0; n < 300; n += 7) {
+      const bytes = globalThis.crypto.getRandomValues(new Uint8Array(n));
+      const text = Buffer.from(bytes).toString('base64');
+      expect(bytesToBase64(bytes)).toBe(text);
+      expect(base64ToBytes(text)).toEqual(bytes);
+    }
   });
 
   test('accepts the empty string as zero bytes', () => {

@@ -92,12 +92,12 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   expect(atob(o.json.data.signature).length).toBe(3309); // ML-DSA-65, FIPS 204 Table 2
   await verify.getByRole('button', { name: 'Verify' }).click();
   o = await outcome(result(page, 'Verify result'));
-  expect(o.json.data).toEqual({ valid: true });
+  expect(o.json.data).toMatchObject({ valid: true, algorithm: 'Dilithium3' });
   await expect(result(page, 'Verify result')).toContainText('The signature is valid.');
   await verify.getByLabel('Message').fill('Invoice #1234: $9,000.00');
   await verify.getByRole('button', { name: 'Verify' }).click();
   await expect(result(page, 'Verify result')).toContainText('NOT valid');
-  expect((await outcome(result(page, 'Verify result'))).json.data).toEqual({ valid: false });
+  expect((await outcome(result(page, 'Verify result'))).json.data).toMatchObject({ valid: false, algorithm: 'Dilithium3' });
 
   // Public-key tools: seal to our own public key in the page, decrypt with the backend.
   await page.getByRole('button', { name: 'Use public key of ML-KEM-768 version 1' }).click();

@@ -9,7 +9,10 @@ import type { OperationName } from '../contract/operations.js';
 
 /** Per-call options, the optional second argument of every facade method. */
 export interface CallOptions {
-  /** Sent as `X-Request-ID` and echoed in `request_id`; a UUID v4 is made when absent. */
+  /**
+   * Sent as `X-Request-ID` and echoed in `request_id` when it is 1-128 characters of
+   * `[A-Za-z0-9._:-]`; otherwise (or when absent) a UUID v4 is made (src/contract/request-id.ts).
+   */
   requestId?: string;
   /** Aborting rejects the call with the signal's reason, as `fetch` does. */
   signal?: AbortSignal;

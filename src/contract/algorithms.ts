@@ -1,17 +1,117 @@
 /**
- * Algorithm names. The wire keeps the spec's names (`Kyber768`, `Dilithium3`); code and docs
- * say what they are: FIPS 203 ML-KEM-768 and FIPS 204 ML-DSA-65, the final standards.
+ * The algorithm table: every fact about an algorithm, once. Schemas, SPKI encoding, the
+ * ciphertext format, HPKE, the engine, the providers' size constants and key material all read
+ * their numbers, names and OIDs from a row here, so adding an algorithm is one row plus the code
+ * of its primitive (a `PrimitiveProvider` member, src/crypto/primitives.ts).
+ *
+ * The wire keeps the REST API's names (`Kyber768`, `Dilithium3`); code and docs say what they
+ * are: FIPS 203 ML-KEM-768 and FIPS 204 ML-DSA-65, the final standards.
+ *
+ * Free of zod and crypto: the facade and the remote backend import this module.
  * @module
  */
+import type { OperationName } from './operations.js';
 
-export const ALGORITHMS = ['Kyber768', 'Dilithium3'] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
+const KMS_OPERATIONS = ['kms.generate', 'kms.list', 'kms.active', 'kms.get', 'kms.rotate', 'kms.retire', 'kms.archive'] as const;
 
-export const KEM_ALGORITHM: Algorithm = 'Kyber768';
-export const SIGNATURE_ALGORITHM: Algorithm = 'Dilithium3';
+interface CommonFacts {
+  /** The name on the wire (request and response bodies, stores, seed bindings). */
+  readonly wire: string;
+  /** The standard's name, as SPKI decoding reports it. */
+  readonly standard: string;
+  /** Dotted OID of the SPKI AlgorithmIdentifier (parameters absent). */
+  readonly oid: string;
+  /**
+   * The DER SubjectPublicKeyInfo up to the raw public key, in hex: SEQUENCE, AlgorithmIdentifier
+   * and the BIT STRING header with 0 unused bits. With a fixed key length DER makes it constant.
+   */
+  readonly spkiPrefix: string;
+  /** The `PrimitiveProvider` member that implements it. */
+  readonly primitive: 'mlKem768' | 'mlDsa65';
+  /** The operations that accept a key of this algorithm. */
+  readonly operations: readonly OperationName[];
+}
+
+export interface KemFacts extends CommonFacts {
+  readonly kind: 'kem';
+  readonly sizes: {
+    readonly publicKey: number;
+    /** What the key stores keep (the private key form). */
+    readonly seed: number;
+    /** The expanded decapsulation key a provider's keygen returns. */
+    readonly secretKey: number;
+    /** The KEM ciphertext (HPKE `enc`). */
+    readonly ciphertext: number;
+    readonly sharedSecret: number;
+  };
+  /** RFC 9180 KEM identifier (the suite_id's kem_id). */
+  readonly hpkeKemId: number;
+}
+
+export interface SignatureFacts extends CommonFacts {
+  readonly kind: 'signature';
+  readonly sizes: {
+    readonly publicKey: number;
+    readonly seed: number;
+    readonly secretKey: number;
+    readonly signature: number;
+    /** Largest signing context. */
+    readonly context: number;
+  };
+}
+
+export type AlgorithmFacts = KemFacts | SignatureFacts;
+
+export const ALGORITHM_TABLE = {
+  Kyber768: {
+    wire: 'Kyber768',
+    standard: 'ML-KEM-768',
+    kind: 'kem',
+    // FIPS 203 Table 3; the seed is d‖z (§7.1); dk = dk_PKE ‖ ek ‖ H(ek) ‖ z.
+    sizes: { publicKey: 1184, seed: 64, secretKey: 2400, ciphertext: 1088, sharedSecret: 32 },
+    // id-alg-ml-kem-768 (draft-ietf-lamps-kyber-certificates §4)
+    oid: '2.16.840.1.101.3.4.4.2',
+    spkiPrefix: '308204b2300b0609608648016503040402038204a100',
+    hpkeKemId: 0x0041, // draft-ietf-hpke-pq §8.1
+    primitive: 'mlKem768',
+    operations: ['kem.encrypt', 'kem.decrypt', 'kem.encapsulate', 'kem.decapsulate', 'kem.wrapKey', 'kem.unwrapKey', ...KMS_OPERATIONS],
+  },
+  Dilithium3: {
+    wire: 'Dilithium3',
+    standard: 'ML-DSA-65',
+    kind: 'signature',
+    // FIPS 204 Table 2; the seed is ξ (§5.1); contexts are at most 255 bytes (§5.2).
+    sizes: { publicKey: 1952, seed: 32, secretKey: 4032, signature: 3309, context: 255 },
+    // id-ml-dsa-65 (RFC 9881 §2)
+    oid: '2.16.840.1.101.3.4.3.18',
+    spkiPrefix: '308207b2300b0609608648016503040312038207a100',
+    primitive: 'mlDsa65',
+    operations: ['signature.sign', 'signature.verify', 'signature.signHash', 'signature.verifyHash', ...KMS_OPERATIONS],
+  },
+} as const satisfies Record<string, AlgorithmFacts>;
+
+export type Algorithm = keyof typeof ALGORITHM_TABLE;
+export const ALGORITHMS = Object.keys(ALGORITHM_TABLE) as [Algorithm, ...Algorithm[]];
 
 export function isAlgorithm(value: unknown): value is Algorithm {
-  return (ALGORITHMS as readonly unknown[]).includes(value);
+  return typeof value === 'string' && Object.hasOwn(ALGORITHM_TABLE, value);
+}
+
+export function factsOf<A extends Algorithm>(algorithm: A): (typeof ALGORITHM_TABLE)[A] {
+  return ALGORITHM_TABLE[algorithm];
+}
+
+/** The algorithms an operation accepts, in table order; the first is its default. */
+export function algorithmsFor(operation: OperationName): [Algorithm, ...Algorithm[]] {
+  const accepted = ALGORITHMS.filter((a) => (ALGORITHM_TABLE[a].operations as readonly string[]).includes(operation));
+  if (accepted.length === 0) throw new Error(`no algorithm supports ${operation}`);
+  return accepted as [Algorithm, ...Algorithm[]];
+}
+
+/** Rows of one kind, e.g. every KEM (for limits that must hold for all of them). */
+export function factsOfKind<K extends AlgorithmFacts['kind']>(kind: K): Extract<AlgorithmFacts, { kind: K }>[] {
+  const rows: readonly AlgorithmFacts[] = ALGORITHMS.map((a) => ALGORITHM_TABLE[a]);
+  return rows.filter((f): f is Extract<AlgorithmFacts, { kind: K }> => f.kind === kind);
 }
 
 export const KEY_STATUSES = ['active', 'retired', 'archived'] as const;
@@ -19,3 +119,7 @@ export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 /** Largest key_version: versions are u32 in the ciphertext header. */
 export const MAX_KEY_VERSION = 0xffff_ffff;
+
+export function isKeyVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_KEY_VERSION;
+}

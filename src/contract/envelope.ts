@@ -21,8 +21,12 @@ export function successEnvelope<T>(data: T, requestId: string, now: Date = new D
   return { data, request_id: requestId, timestamp: now.toISOString() };
 }
 
+/**
+ * `error.code` is this API's field; `error.error_code` carries the same value for the published
+ * Qpher SDKs, which read that one. Both, always, from here.
+ */
 export function errorEnvelope(code: ErrorCode, message: string, requestId: string, now: Date = new Date()): ErrorEnvelope {
-  return { error: { code, message }, request_id: requestId, timestamp: now.toISOString() };
+  return { error: { code, error_code: code, message }, request_id: requestId, timestamp: now.toISOString() };
 }
 
 export function isErrorEnvelope(envelope: Envelope): envelope is ErrorEnvelope {

@@ -9,8 +9,13 @@
  * @module
  */
 import * as z from 'zod/mini';
-import { ALGORITHMS, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { ALGORITHMS, algorithmsFor, factsOfKind, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import { decodeListCursor } from './list-cursor.js';
+import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
+import { formatOverhead } from '../crypto/format.js';
+import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from '../crypto/hash-algorithms.js';
+import { WRAPPABLE_KEY_LENGTHS } from '../crypto/key-wrap-header.js';
 
 export interface Limits {
   /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */
@@ -21,12 +26,42 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxPayloadBytes: 1_048_576, maxAadBytes: 65_536 };
 
-/** header (6) ‖ ML-KEM-768 encapsulation (1088) ‖ AES-GCM tag (16); see docs/format.md. */
-export const CIPHERTEXT_OVERHEAD = 1110;
-export const MAX_CONTEXT_BYTES = 255; // FIPS 204 §5.2: ctx is at most 255 bytes
+/** The most a ciphertext adds to its plaintext under any KEM of the table (header, KEM ciphertext, tag). */
+export const CIPHERTEXT_OVERHEAD = Math.max(...factsOfKind('kem').map(formatOverhead));
+/** The largest signing context of any signature algorithm of the table (FIPS 204 §5.2: 255). */
+export const MAX_CONTEXT_BYTES = Math.max(...factsOfKind('signature').map((f) => f.sizes.context));
 export const MAX_SALT_BYTES = 256;
 /** A signature is 3,309 bytes; anything longer is refused before decoding, anything else is checked. */
 const MAX_SIGNATURE_BYTES = 4096;
+/**
+ * Caps for the raw-KEM and key-wrap fields, far above any row's size: they bound the decoding
+ * work only. The exact length is checked by the engine after the key version was found, so a
+ * missing version is 404 ERR_KEM_005 whatever the ciphertext or wrapped key looks like.
+ */
+const MAX_KEM_CIPHERTEXT_BYTES = 8192;
+const MAX_WRAPPED_KEY_BYTES = 8192;
+/** symmetric_key and hash are refused by their exact allowed sizes; this bounds the decoding. */
+const MAX_SMALL_FIELD_BYTES = 1024;
+
+/** The pre-hash functions of sign-hash/verify-hash (FIPS 204 §5.4), in table order. */
+export const HASH_ALGORITHMS = Object.keys(HASH_ML_DSA_ALGORITHMS) as [HashMlDsaAlgorithm, ...HashMlDsaAlgorithm[]];
+export const HashAlgorithmSchema = z.enum(HASH_ALGORITHMS);
+
+/** A digest must have its algorithm's length: "hash must be 48 bytes for SHA-384, got 32". */
+function requireDigestLength(r: { hash: string; hash_algorithm: HashMlDsaAlgorithm }, ctx: z.core.$RefinementCtx<unknown>) {
+  const expected = HASH_ML_DSA_ALGORITHMS[r.hash_algorithm].digestLength;
+  const got = decodedLength(r.hash);
+  if (got !== expected) {
+    ctx.issues.push({
+      code: 'custom',
+      path: ['hash'],
+      input: r.hash,
+      message: `hash must be ${expected} bytes for ${r.hash_algorithm}, got ${got}`,
+    });
+  }
+}
+
+const ALLOWED_KEY_SIZES = `${WRAPPABLE_KEY_LENGTHS.slice(0, -1).join(', ')} or ${WRAPPABLE_KEY_LENGTHS.at(-1)}`;
 
 function base64Field(name: string, maxBytes: number, minBytes = 0) {
   return z.string().check(
@@ -37,9 +72,37 @@ function base64Field(name: string, maxBytes: number, minBytes = 0) {
 }
 
 export const AlgorithmSchema = z.enum(ALGORITHMS);
+/**
+ * The algorithms one operation accepts (the table's `operations`): naming another is a 400 that
+ * lists the accepted ones ("algorithm must be one of ...").
+ */
+export function algorithmSchemaFor(operation: OperationName) {
+  return z.enum(algorithmsFor(operation));
+}
+/** Operations that take a key_version may name its algorithm; absent, the operation's first one. */
+const optionalAlgorithm = (operation: OperationName) => z.optional(algorithmSchemaFor(operation));
 export const KeyStatusSchema = z.enum(KEY_STATUSES);
 export const KeyVersionSchema = z.int().check(z.gte(1), z.lte(MAX_KEY_VERSION));
 const ModeSchema = z.enum(['standard', 'deterministic']);
+
+/** `kms.list` page sizes: `limit` defaults to 100 and is at most 1000. */
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * A page size: an integer, or its decimal digits (a query string carries only strings, and both
+ * backends must accept what the other sends). The engine reads it with `Number`.
+ */
+const ListLimitSchema = z.custom<number | string>(
+  (value) => {
+    const n = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_LIST_LIMIT;
+  },
+  { message: `limit must be an integer from 1 to ${MAX_LIST_LIMIT}` },
+);
+const ListCursorSchema = z
+  .string()
+  .check(z.refine((s) => decodeListCursor(s) !== undefined, { message: 'cursor is not a cursor from a previous page of this list' }));
 
 function requireSaltForDeterministic(r: { mode?: string | undefined; salt?: string | undefined }) {
   if (r.mode === 'deterministic') return r.salt !== undefined;
@@ -56,6 +119,7 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
       .strictObject({
         plaintext: payload('plaintext'),
         key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('kem.encrypt'),
         mode: z.optional(ModeSchema),
         salt: z.optional(base64Field('salt', MAX_SALT_BYTES, 1)),
         aad,
@@ -68,22 +132,73 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
     'kem.decrypt': z.strictObject({
       ciphertext: base64Field('ciphertext', limits.maxPayloadBytes + CIPHERTEXT_OVERHEAD),
       key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.decrypt'),
       aad,
     }),
-    'signature.sign': z.strictObject({ message: payload('message'), key_version: KeyVersionSchema, context }),
+    'signature.sign': z.strictObject({
+      message: payload('message'),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('signature.sign'),
+      context,
+    }),
     'signature.verify': z.strictObject({
       message: payload('message'),
       signature: base64Field('signature', MAX_SIGNATURE_BYTES),
       key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('signature.verify'),
       context,
     }),
-    'kms.generate': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.rotate': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.list': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.active': z.strictObject({ algorithm: AlgorithmSchema }),
-    'kms.get': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
-    'kms.retire': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
-    'kms.archive': z.strictObject({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema }),
+    'kem.encapsulate': z.strictObject({ key_version: KeyVersionSchema, algorithm: optionalAlgorithm('kem.encapsulate') }),
+    'kem.decapsulate': z.strictObject({
+      kem_ciphertext: base64Field('kem_ciphertext', MAX_KEM_CIPHERTEXT_BYTES),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.decapsulate'),
+    }),
+    'kem.wrapKey': z.strictObject({
+      symmetric_key: base64Field('symmetric_key', MAX_SMALL_FIELD_BYTES).check(
+        z.refine((s) => WRAPPABLE_KEY_LENGTHS.includes(decodedLength(s)), {
+          message: `symmetric_key must be ${ALLOWED_KEY_SIZES} bytes`,
+        }),
+      ),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.wrapKey'),
+    }),
+    'kem.unwrapKey': z.strictObject({
+      wrapped_key: base64Field('wrapped_key', MAX_WRAPPED_KEY_BYTES),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.unwrapKey'),
+    }),
+    'signature.signHash': z
+      .strictObject({
+        hash: base64Field('hash', MAX_SMALL_FIELD_BYTES),
+        hash_algorithm: HashAlgorithmSchema,
+        key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('signature.signHash'),
+        context,
+      })
+      .check(z.superRefine(requireDigestLength)),
+    'signature.verifyHash': z
+      .strictObject({
+        hash: base64Field('hash', MAX_SMALL_FIELD_BYTES),
+        hash_algorithm: HashAlgorithmSchema,
+        signature: base64Field('signature', MAX_SIGNATURE_BYTES),
+        key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('signature.verifyHash'),
+        context,
+      })
+      .check(z.superRefine(requireDigestLength)),
+    'kms.generate': z.strictObject({ algorithm: algorithmSchemaFor('kms.generate') }),
+    'kms.rotate': z.strictObject({ algorithm: algorithmSchemaFor('kms.rotate') }),
+    'kms.list': z.strictObject({
+      algorithm: z.optional(algorithmSchemaFor('kms.list')),
+      status: z.optional(KeyStatusSchema),
+      limit: z.optional(ListLimitSchema),
+      cursor: z.optional(ListCursorSchema),
+    }),
+    'kms.active': z.strictObject({ algorithm: algorithmSchemaFor('kms.active') }),
+    'kms.get': z.strictObject({ algorithm: algorithmSchemaFor('kms.get'), key_version: KeyVersionSchema }),
+    'kms.retire': z.strictObject({ algorithm: algorithmSchemaFor('kms.retire'), key_version: KeyVersionSchema }),
+    'kms.archive': z.strictObject({ algorithm: algorithmSchemaFor('kms.archive'), key_version: KeyVersionSchema }),
   } as const;
 }
 
@@ -99,26 +214,47 @@ export const KeyInfoSchema = z.object({
   public_key: z.string(),
   created_at: Timestamp,
 });
-const KeyStatusChangeSchema = z.object({ key_version: KeyVersionSchema, algorithm: AlgorithmSchema, status: KeyStatusSchema });
+/** Every key operation's answer names the key it used, as the official SDKs read it. */
+const usedKey = { key_version: KeyVersionSchema, algorithm: AlgorithmSchema };
 
 export const responseSchemas = {
-  'kem.encrypt': z.object({ ciphertext: z.string(), key_version: KeyVersionSchema }),
-  'kem.decrypt': z.object({ plaintext: z.string() }),
-  'signature.sign': z.object({ signature: z.string(), key_version: KeyVersionSchema }),
-  'signature.verify': z.object({ valid: z.boolean() }),
+  'kem.encrypt': z.object({ ciphertext: z.string(), ...usedKey }),
+  'kem.decrypt': z.object({ plaintext: z.string(), ...usedKey }),
+  'signature.sign': z.object({ signature: z.string(), ...usedKey }),
+  'signature.verify': z.object({ valid: z.boolean(), ...usedKey }),
+  /** FIPS 203 outputs as they are: the KEM ciphertext c and the 32-byte shared secret K. */
+  'kem.encapsulate': z.object({ kem_ciphertext: z.string(), shared_secret: z.string(), ...usedKey }),
+  /** A wrong but well-formed kem_ciphertext gives FIPS 203's implicit-rejection secret, not an error. */
+  'kem.decapsulate': z.object({ shared_secret: z.string(), ...usedKey }),
+  'kem.wrapKey': z.object({ wrapped_key: z.string(), ...usedKey, wrapping_method: z.literal('KEM-DEM') }),
+  'kem.unwrapKey': z.object({ symmetric_key: z.string(), ...usedKey }),
+  'signature.signHash': z.object({
+    signature: z.string(),
+    ...usedKey,
+    hash_algorithm: HashAlgorithmSchema,
+    signature_type: z.literal('detached'),
+  }),
+  'signature.verifyHash': z.object({ valid: z.boolean(), ...usedKey, hash_algorithm: HashAlgorithmSchema }),
   'kms.generate': KeyInfoSchema,
-  'kms.rotate': KeyInfoSchema,
-  'kms.list': z.object({ keys: z.array(KeyInfoSchema) }),
+  /** The new version's record, and the version it retired (`null` when none was active). */
+  'kms.rotate': z.object({ ...KeyInfoSchema.shape, old_key_version: z.nullable(KeyVersionSchema) }),
+  /**
+   * `total`: keys matching the filters, over all pages. `next_cursor` is present while more
+   * remain. Ordered by algorithm (table order), then key_version.
+   */
+  'kms.list': z.object({ keys: z.array(KeyInfoSchema), total: z.int(), next_cursor: z.optional(z.string()) }),
   'kms.active': KeyInfoSchema,
   'kms.get': KeyInfoSchema,
-  'kms.retire': KeyStatusChangeSchema,
-  'kms.archive': KeyStatusChangeSchema,
+  /** The key's whole record after the change (the SDKs read public_key and created_at too). */
+  'kms.retire': KeyInfoSchema,
+  'kms.archive': KeyInfoSchema,
 } as const;
 
 export type Responses = { [K in keyof typeof responseSchemas]: z.infer<(typeof responseSchemas)[K]> };
 export type KeyInfo = z.infer<typeof KeyInfoSchema>;
 
-export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
+/** `code` and `error_code` always carry the same value (envelope.ts builds both). */
+export const ErrorBodySchema = z.object({ code: z.string(), error_code: z.string(), message: z.string() });
 export const ErrorEnvelopeSchema = z.object({ error: ErrorBodySchema, request_id: z.string(), timestamp: Timestamp });
 export function successEnvelopeSchema<T extends z.ZodMiniType>(data: T) {
   return z.object({ data, request_id: z.string(), timestamp: Timestamp });

@@ -1,7 +1,7 @@
 /**
  * Qpher ciphertext format, version 1 (docs/format.md is the full description).
  *
- *   ciphertext = header(6) ‖ enc(1088) ‖ AEAD output (len(plaintext) + 16-byte tag)
+ *   ciphertext = header(6) ‖ enc (the KEM ciphertext) ‖ AEAD output (len(plaintext) + 16-byte tag)
  *   header     = 0x01 (format version) ‖ mode (0x00 standard, 0x01 deterministic) ‖ key_version (u32 BE)
  *
  * The body is single-shot HPKE base mode (RFC 9180 §6.1) with ML-KEM-768 / HKDF-SHA256 /
@@ -26,13 +26,20 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { hpkeOpen, hpkeSeal } from './hpke.js';
-import { ML_KEM_768, type PrimitiveProvider } from './primitives.js';
+import { ALGORITHM_TABLE, isKeyVersion, type KemFacts } from '../contract/algorithms.js';
+import { AEAD_TAG_LENGTH, hpkeOpen, hpkeSeal } from './hpke.js';
+import type { PrimitiveProvider } from './primitives.js';
 
 export const FORMAT_VERSION = 1;
 export const HEADER_LENGTH = 6;
-/** header + ML-KEM-768 ciphertext + AES-GCM tag. */
-export const FORMAT_OVERHEAD = 6 + 1088 + 16; // 1110
+const KEM: KemFacts = ALGORITHM_TABLE.Kyber768;
+
+/** Bytes a ciphertext adds to its plaintext under a KEM: header + KEM ciphertext + AEAD tag. */
+export function formatOverhead(kem: KemFacts): number {
+  return HEADER_LENGTH + kem.sizes.ciphertext + AEAD_TAG_LENGTH;
+}
+/** The v1 format's overhead (ML-KEM-768): 1110 bytes. */
+export const FORMAT_OVERHEAD = formatOverhead(KEM);
 
 export type CiphertextMode = 'standard' | 'deterministic';
 
@@ -43,13 +50,8 @@ export interface CiphertextHeader {
 }
 
 const MODE_BYTES: Readonly<Record<CiphertextMode, number>> = { standard: 0x00, deterministic: 0x01 };
-const MAX_KEY_VERSION = 0xffffffff; // key_version is a u32 in 1..2^32-1
 const DETERMINISTIC_INFO = utf8ToBytes('qpher/v1 deterministic-encapsulation');
 const EMPTY = new Uint8Array(0);
-
-function isKeyVersion(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_KEY_VERSION;
-}
 
 export function encodeHeader(mode: CiphertextMode, keyVersion: number): Uint8Array {
   if (mode !== 'standard' && mode !== 'deterministic') {
@@ -86,7 +88,7 @@ function lengthPrefixed(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * The 32-byte ML-KEM encapsulation randomness m for deterministic mode. `seed` is the 64-byte
+ * The 32-byte ML-KEM encapsulation randomness m for deterministic mode. `seed` is the
  * ML-KEM-768 seed d‖z of the key the ciphertext is sealed to.
  */
 export function deriveDeterministicRandomness(seed: Uint8Array, salt: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -98,8 +100,8 @@ export function deriveDeterministicRandomness(seed: Uint8Array, salt: Uint8Array
   ] as const) {
     if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array`);
   }
-  if (seed.length !== ML_KEM_768.seedLength) {
-    throw new RangeError(`"seed" must be ${ML_KEM_768.seedLength} bytes, got ${seed.length}`);
+  if (seed.length !== KEM.sizes.seed) {
+    throw new RangeError(`"seed" must be ${KEM.sizes.seed} bytes, got ${seed.length}`);
   }
   const kDet = hkdf(sha256, seed, EMPTY, DETERMINISTIC_INFO, 32);
   const message = concatBytes(lengthPrefixed(salt), lengthPrefixed(aad), lengthPrefixed(plaintext));
@@ -110,7 +112,7 @@ export function deriveDeterministicRandomness(seed: Uint8Array, salt: Uint8Array
 }
 
 /**
- * Seals `plaintext` to an ML-KEM-768 public key (raw 1184-byte encapsulation key). Deterministic
+ * Seals `plaintext` to an ML-KEM-768 public key (the raw encapsulation key). Deterministic
  * mode requires `encapRandomness` from `deriveDeterministicRandomness`; standard mode draws it
  * from the CSPRNG unless given (fixed randomness is for known-answer tests only).
  */
@@ -143,8 +145,8 @@ export async function sealCiphertext(args: {
 }
 
 /**
- * Opens a v1 ciphertext. `secretKey` is the 64-byte ML-KEM seed or the expanded 2400-byte
- * decapsulation key. Every failure about the ciphertext is `Error('decryption failed')`.
+ * Opens a v1 ciphertext. `secretKey` is the ML-KEM seed or the expanded decapsulation key
+ * (`sizes.seed` / `sizes.secretKey` of the table). Every failure about the ciphertext is `Error('decryption failed')`.
  * The key_version in the header is not compared with anything here: that is the caller's job.
  */
 export async function openCiphertext(args: {
@@ -156,14 +158,16 @@ export async function openCiphertext(args: {
   const { secretKey, ciphertext, aad = EMPTY, provider } = args;
   if (!(aad instanceof Uint8Array)) throw new TypeError('"aad" must be a Uint8Array');
   if (!(secretKey instanceof Uint8Array)) throw new TypeError('"secretKey" must be a Uint8Array');
-  if (secretKey.length !== ML_KEM_768.seedLength && secretKey.length !== 2400) {
-    throw new RangeError('"secretKey" must be the 64-byte ML-KEM-768 seed or the 2400-byte decapsulation key');
+  if (secretKey.length !== KEM.sizes.seed && secretKey.length !== KEM.sizes.secretKey) {
+    throw new RangeError(
+      `"secretKey" must be the ${KEM.sizes.seed}-byte ${KEM.standard} seed or the ${KEM.sizes.secretKey}-byte decapsulation key`,
+    );
   }
   try {
     if (!(ciphertext instanceof Uint8Array) || ciphertext.length < FORMAT_OVERHEAD) throw new Error();
     const header = parseHeader(ciphertext);
     if (header === undefined) throw new Error();
-    const encEnd = HEADER_LENGTH + ML_KEM_768.cipherTextLength;
+    const encEnd = HEADER_LENGTH + KEM.sizes.ciphertext;
     return await hpkeOpen({
       secretKey,
       enc: ciphertext.subarray(HEADER_LENGTH, encEnd),

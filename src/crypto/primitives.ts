@@ -10,8 +10,8 @@
  * FIPS 204 ML-DSA.KeyGen_internal(ξ)), because seeds are what the key stores keep.
  *
  * Caveats:
- * - `secretKey` in a `KeyPair` is the provider's expanded form (2400 bytes for ML-KEM-768,
- *   4032 bytes for ML-DSA-65 with noble). Persist the seed, not the expanded key.
+ * - `secretKey` in a `KeyPair` is the provider's expanded form (`sizes.secretKey` in the
+ *   algorithm table). Persist the seed, not the expanded key.
  * - `decapsulate` follows FIPS 203 implicit rejection: a wrong ciphertext of the right length
  *   yields a pseudorandom secret, never an error. Wrong lengths and a failed H(ek) check throw.
  * @module
@@ -19,6 +19,7 @@
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem768, type KEMPrepared } from '@noble/post-quantum/ml-kem.js';
 import { equalBytes } from '@noble/post-quantum/utils.js';
+import { ALGORITHM_TABLE, type AlgorithmFacts } from '../contract/algorithms.js';
 
 export interface KeyPair {
   publicKey: Uint8Array;
@@ -63,23 +64,45 @@ export interface PrimitiveProvider {
   mlDsa65: MlDsa65;
   /** Optional: HPKE's AEAD without WebCrypto's async round trips (same bytes). */
   aes256Gcm?: Aes256Gcm;
+  /** Optional: HMAC-SHA256 (RFC 2104) of the concatenated messages, for HPKE's HKDF; `@noble/hashes` when absent (same bytes). */
+  hmacSha256?(key: Uint8Array, ...messages: Uint8Array[]): Uint8Array;
 }
 
-/** FIPS 203 Table 3 sizes for ML-KEM-768 (seed is d‖z, §7.1). */
+const KEM_SIZES = ALGORITHM_TABLE.Kyber768.sizes;
+const DSA_SIZES = ALGORITHM_TABLE.Dilithium3.sizes;
+
+/** ML-KEM-768 sizes in the providers' words, from the algorithm table (src/contract/algorithms.ts). */
 export const ML_KEM_768 = {
-  seedLength: 64,
-  publicKeyLength: 1184,
-  cipherTextLength: 1088,
-  sharedSecretLength: 32,
+  seedLength: KEM_SIZES.seed,
+  publicKeyLength: KEM_SIZES.publicKey,
+  secretKeyLength: KEM_SIZES.secretKey,
+  cipherTextLength: KEM_SIZES.ciphertext,
+  sharedSecretLength: KEM_SIZES.sharedSecret,
 } as const;
 
-/** FIPS 204 Table 2 sizes for ML-DSA-65; contexts are at most 255 bytes (§5.2). */
+/** ML-DSA-65 sizes in the providers' words, from the algorithm table. */
 export const ML_DSA_65 = {
-  seedLength: 32,
-  publicKeyLength: 1952,
-  signatureLength: 3309,
-  maxContextLength: 255,
+  seedLength: DSA_SIZES.seed,
+  publicKeyLength: DSA_SIZES.publicKey,
+  secretKeyLength: DSA_SIZES.secretKey,
+  signatureLength: DSA_SIZES.signature,
+  maxContextLength: DSA_SIZES.context,
 } as const;
+
+/** The KEM primitive a provider runs for a KEM row of the algorithm table. */
+export function kemOf(provider: PrimitiveProvider, facts: Extract<AlgorithmFacts, { kind: 'kem' }>): MlKem768 {
+  return provider[facts.primitive as 'mlKem768'];
+}
+
+/** The signature primitive a provider runs for a signature row of the algorithm table. */
+export function signerOf(provider: PrimitiveProvider, facts: Extract<AlgorithmFacts, { kind: 'signature' }>): MlDsa65 {
+  return provider[facts.primitive as 'mlDsa65'];
+}
+
+/** Key generation from a seed, whatever the kind of the row. */
+export function keygenOf(provider: PrimitiveProvider, facts: AlgorithmFacts, seed: Uint8Array): KeyPair {
+  return facts.kind === 'kem' ? kemOf(provider, facts).keygen(seed) : signerOf(provider, facts).keygen(seed);
+}
 
 const ENCAPSULATION_RANDOMNESS_LENGTH = 32; // FIPS 203 Algorithm 17: m ∈ B^32
 const SIGNING_RANDOMNESS_LENGTH = 32; // FIPS 204 Algorithm 2: rnd ∈ B^32
@@ -114,8 +137,8 @@ export function requireBytes(value: unknown, name: string, length?: number): ass
  * byte comparison makes a stale entry (an array mutated after use) impossible to hit.
  */
 const PREPARED = new WeakMap<Uint8Array, KEMPrepared>();
-const ML_KEM_768_SECRET_KEY_LENGTH = 2400; // FIPS 203 Table 3: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z
-const EK_OFFSET = 1152; // dk_PKE is 384·k = 1152 bytes for k = 3
+// FIPS 203 Table 3: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z, with dk_PKE of 384·k = 1152 bytes for k = 3
+const EK_OFFSET = 1152;
 
 function prepared(cacheKey: Uint8Array, encapsulationKey: Uint8Array): KEMPrepared {
   let entry = PREPARED.get(cacheKey);
@@ -146,7 +169,7 @@ const nobleMlKem768: MlKem768 = Object.freeze({
     requireBytes(secretKey, 'secretKey');
     // noble checks the dk length and the H(ek) hash check of FIPS 203 §7.3, then decapsulates
     // with implicit rejection.
-    if (secretKey.length !== ML_KEM_768_SECRET_KEY_LENGTH) return ml_kem768.decapsulate(cipherText, secretKey); // noble throws
+    if (secretKey.length !== ML_KEM_768.secretKeyLength) return ml_kem768.decapsulate(cipherText, secretKey); // noble throws
     return prepared(secretKey, secretKey.subarray(EK_OFFSET, EK_OFFSET + ML_KEM_768.publicKeyLength)).decapsulate(cipherText, secretKey);
   },
 });

@@ -1,18 +1,26 @@
 /**
- * Offline helpers that need no key store: seal to a published ML-KEM-768 key, verify against a
- * published ML-DSA-65 key. They take the REST API's wire shapes (snake_case fields, strict
+ * Offline helpers that need no key store: seal or encapsulate to a published ML-KEM-768 key,
+ * verify (pure or over a digest) against a published ML-DSA-65 key. They take the REST API's wire shapes (snake_case fields, strict
  * base64 strings) so a value copied from an API response works as is; raw bytes are accepted
  * too. A ciphertext from `sealWithPublicKey` is the same v1 format `kem/encrypt` returns
- * (./format.ts), so the service decrypts it with that key_version.
+ * (./format.ts), so the service decrypts it with that key_version; a kem_ciphertext from
+ * `encapsulateWithPublicKey` decapsulates through `kem/decapsulate`, and a `sign-hash`
+ * signature verifies with `verifyHashWithPublicKey`.
  *
  * Bad arguments throw TypeError/RangeError naming the field. A signature that
  * does not verify, has the wrong length or is empty is just `false`.
  * @module
  */
 import { base64ToBytes, bytesToBase64 } from '../encoding.js';
+import { ALGORITHM_TABLE, isKeyVersion } from '../contract/algorithms.js';
 import { sealCiphertext } from './format.js';
-import { ML_DSA_65, nobleProvider } from './primitives.js';
+import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm, hashMlDsaVerify } from './hash-ml-dsa.js';
+import { kemEncapsulate } from './kem.js';
+import { nobleProvider } from './primitives.js';
 import { decodeSpki, type PqAlgorithm } from './spki.js';
+
+const KEM = ALGORITHM_TABLE.Kyber768;
+const DSA = ALGORITHM_TABLE.Dilithium3;
 
 /** Strings are the wire form (strict padded base64, RFC 4648 §4); bytes pass through. */
 function binaryField(value: unknown, name: string): Uint8Array {
@@ -41,9 +49,9 @@ export async function sealWithPublicKey(input: {
   aad?: string | Uint8Array;
 }): Promise<string> {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  const publicKey = publicKeyField(input.public_key, 'ML-KEM-768');
+  const publicKey = publicKeyField(input.public_key, KEM.standard);
   const keyVersion = input.key_version;
-  if (typeof keyVersion !== 'number' || !Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > 0xffffffff) {
+  if (!isKeyVersion(keyVersion)) {
     throw new RangeError('"key_version" must be an integer in 1..2^32-1');
   }
   const plaintext = binaryField(input.plaintext, 'plaintext');
@@ -69,12 +77,59 @@ export function verifyWithPublicKey(input: {
   context?: string | Uint8Array;
 }): boolean {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  const publicKey = publicKeyField(input.public_key, 'ML-DSA-65');
+  const publicKey = publicKeyField(input.public_key, DSA.standard);
   const message = binaryField(input.message, 'message');
   const signature = binaryField(input.signature, 'signature');
   const context = input.context === undefined ? undefined : binaryField(input.context, 'context');
-  if (context !== undefined && context.length > ML_DSA_65.maxContextLength) {
-    throw new RangeError(`"context" must be ${ML_DSA_65.maxContextLength} bytes or less`);
+  if (context !== undefined && context.length > DSA.sizes.context) {
+    throw new RangeError(`"context" must be ${DSA.sizes.context} bytes or less`);
   }
   return nobleProvider.mlDsa65.verify(signature, message, publicKey, context === undefined ? {} : { context });
+}
+
+/**
+ * Raw ML-KEM-768 encapsulation (FIPS 203 Algorithm 20) to a `public_key` from the API: the
+ * 1088-byte `kem_ciphertext` to send to the key's holder and the 32-byte `shared_secret`, base64.
+ */
+export function encapsulateWithPublicKey(input: { public_key: string | Uint8Array }): { kem_ciphertext: string; shared_secret: string } {
+  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  const publicKey = publicKeyField(input.public_key, KEM.standard);
+  let result: { kemCiphertext: Uint8Array; sharedSecret: Uint8Array };
+  try {
+    result = kemEncapsulate({ publicKey, provider: nobleProvider });
+  } catch (cause) {
+    throw new TypeError('"public_key" is not a valid ML-KEM-768 encapsulation key', { cause });
+  }
+  const answer = { kem_ciphertext: bytesToBase64(result.kemCiphertext), shared_secret: bytesToBase64(result.sharedSecret) };
+  result.sharedSecret.fill(0);
+  return answer;
+}
+
+/**
+ * Verifies a HashML-DSA-65 signature (FIPS 204 Algorithm 5) over a digest, as `sign-hash` makes
+ * them. A `hash_algorithm` other than SHA-256/384/512 or a `hash` of the wrong length throws,
+ * naming the field; a signature that does not verify is `false`.
+ */
+export function verifyHashWithPublicKey(input: {
+  public_key: string | Uint8Array;
+  hash: string | Uint8Array;
+  hash_algorithm: HashMlDsaAlgorithm;
+  signature: string | Uint8Array;
+  context?: string | Uint8Array;
+}): boolean {
+  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  const publicKey = publicKeyField(input.public_key, DSA.standard);
+  const hashAlgorithm = input.hash_algorithm;
+  if (typeof hashAlgorithm !== 'string' || !Object.hasOwn(HASH_ML_DSA_ALGORITHMS, hashAlgorithm)) {
+    throw new TypeError(`"hash_algorithm" must be one of ${Object.keys(HASH_ML_DSA_ALGORITHMS).join(', ')}`);
+  }
+  const hash = binaryField(input.hash, 'hash');
+  const { digestLength } = HASH_ML_DSA_ALGORITHMS[hashAlgorithm];
+  if (hash.length !== digestLength) throw new RangeError(`"hash" must be ${digestLength} bytes for ${hashAlgorithm}, got ${hash.length}`);
+  const signature = binaryField(input.signature, 'signature');
+  const context = input.context === undefined ? undefined : binaryField(input.context, 'context');
+  if (context !== undefined && context.length > DSA.sizes.context) {
+    throw new RangeError(`"context" must be ${DSA.sizes.context} bytes or less`);
+  }
+  return hashMlDsaVerify({ publicKey, hashAlgorithm, hash, signature, ...(context === undefined ? {} : { context }) });
 }

@@ -1,22 +1,23 @@
 /**
- * DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) for ML-KEM-768 and ML-DSA-65.
+ * DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) for every algorithm of the table
+ * (src/contract/algorithms.ts: `oid`, `spkiPrefix`, `sizes.publicKey`).
  *
  * Both algorithms use an AlgorithmIdentifier with the OID and absent parameters, and put the
  * raw public key in the BIT STRING (draft-ietf-lamps-kyber-certificates §4 for ML-KEM,
  * RFC 9881 §4 for ML-DSA). With fixed key lengths DER makes the whole header constant, so we
  * encode and decode with a fixed prefix: anything that differs from it by a single byte is not
- * the canonical DER of one of our keys and is refused (no BER, no trailing bytes).
- *
- *   ML-KEM-768  2.16.840.1.101.3.4.4.2   308204b2 300b 0609 608648016503040402 038204a1 00 ‖ ek(1184)
- *   ML-DSA-65   2.16.840.1.101.3.4.3.18  308207b2 300b 0609 608648016503040312 038207a1 00 ‖ pk(1952)
+ * the canonical DER of one of our keys and is refused (no BER, no trailing bytes). Each prefix
+ * is SEQUENCE(len) ‖ SEQUENCE { OID } ‖ BIT STRING(len) ‖ 0x00 (no unused bits); the unit tests
+ * check that it encodes the row's OID and lengths.
  *
  * The ML-DSA-65 prefix is cross-checked against every `publicKeyDer` in Wycheproof's
  * mldsa_65_verify_test.json (see test/crypto/vectors.test.ts).
  * @module
  */
-import { ML_DSA_65, ML_KEM_768 } from './primitives.js';
+import { ALGORITHMS, ALGORITHM_TABLE } from '../contract/algorithms.js';
 
-export type PqAlgorithm = 'ML-KEM-768' | 'ML-DSA-65';
+/** Standard names (`ML-KEM-768`, `ML-DSA-65`) of the algorithm table's rows. */
+export type PqAlgorithm = (typeof ALGORITHM_TABLE)[keyof typeof ALGORITHM_TABLE]['standard'];
 
 interface SpkiLayout {
   algorithm: PqAlgorithm;
@@ -24,69 +25,19 @@ interface SpkiLayout {
   keyLength: number;
 }
 
-// SEQUENCE(len) { SEQUENCE(11) { OID(9) }, BIT STRING(len) { 0 unused bits ‖ key } }
-const LAYOUTS: readonly SpkiLayout[] = [
-  {
-    algorithm: 'ML-KEM-768',
-    prefix: Uint8Array.of(
-      0x30,
-      0x82,
-      0x04,
-      0xb2, // SEQUENCE, 1202 bytes
-      0x30,
-      0x0b,
-      0x06,
-      0x09,
-      0x60,
-      0x86,
-      0x48,
-      0x01,
-      0x65,
-      0x03,
-      0x04,
-      0x04,
-      0x02, // id-alg-ml-kem-768
-      0x03,
-      0x82,
-      0x04,
-      0xa1,
-      0x00, // BIT STRING, 1185 bytes, 0 unused bits
-    ),
-    keyLength: ML_KEM_768.publicKeyLength,
-  },
-  {
-    algorithm: 'ML-DSA-65',
-    prefix: Uint8Array.of(
-      0x30,
-      0x82,
-      0x07,
-      0xb2, // SEQUENCE, 1970 bytes
-      0x30,
-      0x0b,
-      0x06,
-      0x09,
-      0x60,
-      0x86,
-      0x48,
-      0x01,
-      0x65,
-      0x03,
-      0x04,
-      0x03,
-      0x12, // id-ml-dsa-65
-      0x03,
-      0x82,
-      0x07,
-      0xa1,
-      0x00, // BIT STRING, 1953 bytes, 0 unused bits
-    ),
-    keyLength: ML_DSA_65.publicKeyLength,
-  },
-];
+// SEQUENCE(len) { SEQUENCE { OID }, BIT STRING(len) { 0 unused bits ‖ key } }, from the table.
+const LAYOUTS: readonly SpkiLayout[] = ALGORITHMS.map((name) => {
+  const facts = ALGORITHM_TABLE[name];
+  return { algorithm: facts.standard, prefix: fromHex(facts.spkiPrefix), keyLength: facts.sizes.publicKey };
+});
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => Number.parseInt(byte, 16));
+}
 
 export function encodeSpki(algorithm: PqAlgorithm, publicKey: Uint8Array): Uint8Array {
   const layout = LAYOUTS.find((l) => l.algorithm === algorithm);
-  if (layout === undefined) throw new TypeError(`"algorithm" must be 'ML-KEM-768' or 'ML-DSA-65'`);
+  if (layout === undefined) throw new TypeError(`"algorithm" must be one of ${LAYOUTS.map((l) => `'${l.algorithm}'`).join(', ')}`);
   if (!(publicKey instanceof Uint8Array)) throw new TypeError('"publicKey" must be a Uint8Array');
   if (publicKey.length !== layout.keyLength) {
     throw new RangeError(`"publicKey" must be ${layout.keyLength} bytes for ${algorithm}, got ${publicKey.length}`);

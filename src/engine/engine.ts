@@ -8,11 +8,13 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { KEM_ALGORITHM, SIGNATURE_ALGORITHM, type Algorithm } from '../contract/algorithms.js';
+import { ALGORITHMS, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
+import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
 import {
   DEFAULT_LIMITS,
+  DEFAULT_LIST_LIMIT,
   describeIssues,
   requestSchemas,
   type KeyInfo,
@@ -27,8 +29,9 @@ import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
-import { InlineCrypto } from './inline-crypto.js';
-import type { CryptoOffload } from './offload.js';
+import { InlineCryptoRunner } from './inline-crypto-runner.js';
+import type { CryptoRunner } from './crypto-runner.js';
+import type { RawContext } from './raw-operations.js';
 import * as lifecycle from './lifecycle.js';
 import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
 
@@ -44,10 +47,10 @@ export interface EngineOptions {
   wrapper?: SeedWrapper;
   provider?: PrimitiveProvider;
   /**
-   * Run seal/open/sign/verify elsewhere (the server's worker-thread pool). Key generation and
-   * everything else stays here. Default: on this thread with `provider`.
+   * Where seal/open/sign/verify run (the server passes its worker-thread pool). Key generation
+   * and everything else stays here. Default: an InlineCryptoRunner on this thread with `provider`.
    */
-  offload?: CryptoOffload;
+  crypto?: CryptoRunner;
   limits?: Partial<Limits>;
   now?: () => Date;
   /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
@@ -62,9 +65,11 @@ export class Engine {
   readonly limits: Limits;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
-  readonly #crypto: CryptoOffload;
+  readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
+  /** What the raw operations' handlers may use of this engine. */
+  readonly #raw: RawContext;
 
   private constructor(options: EngineOptions, wrapper: SeedWrapper) {
     this.store = options.store ?? new MemoryKeyStore();
@@ -72,12 +77,13 @@ export class Engine {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
-    this.#crypto = options.offload ?? new InlineCrypto(this.provider);
+    this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
+    this.#raw = { find: (caller, algorithm, version) => this.#find(caller, algorithm, version), keys: this.#keys, crypto: this.#crypto };
   }
 
-  /** The provider that does this engine's per-request crypto (the pool's, when offloaded). */
+  /** The provider that does this engine's per-request crypto (the pool's, when the server passes one). */
   get providerName(): string {
     return this.#crypto.provider;
   }
@@ -107,9 +113,10 @@ export class Engine {
 
   readonly #handlers: Handlers = {
     'kem.encrypt': async (caller, req) => {
-      const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
+      const algorithm = req.algorithm ?? algorithmsFor('kem.encrypt')[0];
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'encrypt');
-      const key = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
+      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const plaintext = decode(req.plaintext);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
       const deterministic = req.mode === 'deterministic';
@@ -120,10 +127,14 @@ export class Engine {
         mode: deterministic ? 'deterministic' : 'standard',
         ...(deterministic ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) } : {}),
       });
-      return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version };
+      return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version, algorithm };
     },
 
     'kem.decrypt': async (caller, req) => {
+      const algorithm = req.algorithm ?? algorithmsFor('kem.decrypt')[0];
+      // The named version must exist before anything about the ciphertext is looked at: a missing
+      // version is 404 ERR_KEM_005 whatever the header says.
+      const stored = await this.#find(caller, algorithm, req.key_version);
       const ciphertext = decode(req.ciphertext);
       const header = parseHeader(ciphertext);
       if (!header) throw new ValidationError('Decryption failed');
@@ -132,12 +143,12 @@ export class Engine {
           `Validation failed: ciphertext was encrypted with key_version ${header.keyVersion}, but key_version ${req.key_version} was given`,
         );
       }
-      const stored = await this.#find(caller, KEM_ALGORITHM, req.key_version);
       lifecycle.assertUsable(stored, 'decrypt');
-      const key = await this.#keys.ref(caller.tenant, KEM_ALGORITHM, stored);
+      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const aad = req.aad === undefined ? new Uint8Array() : decode(req.aad);
       try {
-        return { plaintext: bytesToBase64(await this.#crypto.open(key, { ciphertext, aad })) };
+        const plaintext = await this.#crypto.open(key, { ciphertext, aad });
+        return { plaintext: bytesToBase64(plaintext), key_version: stored.key_version, algorithm };
       } catch (error) {
         if (error instanceof QpherError) throw error; // the pool is busy or past the deadline: not a bad ciphertext
         // One way to fail: a wrong key, a wrong aad and tampered bytes are indistinguishable.
@@ -146,21 +157,32 @@ export class Engine {
     },
 
     'signature.sign': async (caller, req) => {
-      const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
+      const algorithm = req.algorithm ?? algorithmsFor('signature.sign')[0];
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'sign');
-      const key = await this.#keys.ref(caller.tenant, SIGNATURE_ALGORITHM, stored);
+      const key = await this.#keys.ref(caller.tenant, algorithm, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
       const signature = await this.#crypto.sign(key, decode(req.message), context);
-      return { signature: bytesToBase64(signature), key_version: stored.key_version };
+      return { signature: bytesToBase64(signature), key_version: stored.key_version, algorithm };
     },
 
     'signature.verify': async (caller, req) => {
-      const stored = await this.#find(caller, SIGNATURE_ALGORITHM, req.key_version);
+      const algorithm = req.algorithm ?? algorithmsFor('signature.verify')[0];
+      const stored = await this.#find(caller, algorithm, req.key_version);
       lifecycle.assertUsable(stored, 'verify');
-      const key = this.#keys.publicRef(caller.tenant, SIGNATURE_ALGORITHM, stored);
+      const key = this.#keys.publicRef(caller.tenant, algorithm, stored);
       const context = req.context === undefined ? undefined : decode(req.context);
-      return { valid: await this.#crypto.verify(key, decode(req.signature), decode(req.message), context) };
+      const valid = await this.#crypto.verify(key, decode(req.signature), decode(req.message), context);
+      return { valid, key_version: stored.key_version, algorithm };
     },
+
+    // Raw KEM, key wrap and HashML-DSA: their handlers load on first use (./raw-operations.ts).
+    'kem.encapsulate': async (caller, req) => (await rawOperations()).encapsulate(this.#raw, caller, req),
+    'kem.decapsulate': async (caller, req) => (await rawOperations()).decapsulate(this.#raw, caller, req),
+    'kem.wrapKey': async (caller, req) => (await rawOperations()).wrapKey(this.#raw, caller, req),
+    'kem.unwrapKey': async (caller, req) => (await rawOperations()).unwrapKey(this.#raw, caller, req),
+    'signature.signHash': async (caller, req) => (await rawOperations()).signHash(this.#raw, caller, req),
+    'signature.verifyHash': async (caller, req) => (await rawOperations()).verifyHash(this.#raw, caller, req),
 
     'kms.generate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
@@ -169,23 +191,43 @@ export class Engine {
 
     'kms.rotate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh)));
+      const { created, retiredVersion } = await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh));
+      return { ...keyInfo(req.algorithm, created), old_key_version: retiredVersion ?? null };
     },
 
     'kms.retire': async (caller, req) => {
-      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version));
-      return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version)));
     },
 
     'kms.archive': async (caller, req) => {
       const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version));
       this.#keys.forget(caller.tenant, req.algorithm, req.key_version); // an archived seed is never needed again here
-      return { key_version: key.key_version, algorithm: req.algorithm, status: key.status };
+      return keyInfo(req.algorithm, key);
     },
 
     'kms.list': async (caller, req) => {
-      const keys = await this.store.read(caller.tenant, req.algorithm);
-      return { keys: keys.map((k) => keyInfo(req.algorithm, k)) };
+      const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
+      const matching: KeyInfo[] = [];
+      for (const algorithm of algorithms) {
+        for (const key of await this.store.read(caller.tenant, algorithm)) {
+          if (req.status === undefined || key.status === req.status) matching.push(keyInfo(algorithm, key));
+        }
+      }
+      // Stores keep each keyring ascending by version; ALGORITHMS is the table's order.
+      const after = req.cursor === undefined ? undefined : decodeListCursor(req.cursor)!;
+      const start =
+        after === undefined
+          ? 0
+          : matching.findIndex(
+              (k) =>
+                ALGORITHMS.indexOf(k.algorithm) > ALGORITHMS.indexOf(after.algorithm) ||
+                (k.algorithm === after.algorithm && k.key_version > after.key_version),
+            );
+      const limit = req.limit === undefined ? DEFAULT_LIST_LIMIT : Number(req.limit);
+      const page = start === -1 ? [] : matching.slice(start, start + limit);
+      const last = page.at(-1);
+      const more = start !== -1 && start + limit < matching.length;
+      return { keys: page, total: matching.length, ...(more && last ? { next_cursor: encodeListCursor(last) } : {}) };
     },
 
     'kms.active': async (caller, req) => {
@@ -215,3 +257,6 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
 
 /** Decodes a field the schema already checked. */
 const decode = decodeCheckedBase64;
+
+/** The raw operations' handlers, loaded once on first use. */
+const rawOperations = () => import('./raw-operations.js');

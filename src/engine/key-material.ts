@@ -1,22 +1,22 @@
 /**
  * Private key material: creates fresh key pairs from random seeds (FIPS 203 §7.1 d‖z, FIPS 204
  * §5.1 ξ), and turns stored wrapped seeds back into `KeyRef`s (seed, raw public key, cache id) for
- * the crypto that uses them (inline-crypto.ts, or the server's pool). Unwrapped seeds are cached
+ * the crypto that uses them (a CryptoRunner: inline-crypto-runner.ts, or the server's pool). Unwrapped seeds are cached
  * per (tenant, algorithm, version, public key) in a small LRU; the store is still read on every
  * call, so a retire or archive takes effect at once.
  *
  * A seed leaves the cache wiped: on eviction, and when its version is archived (`forget`). The
  * wipe waits for the next macrotask, because a caller may hold the ref it just got between an
- * `await` and its synchronous use (the crypto reads the seed synchronously: InlineCrypto expands
+ * `await` and its synchronous use (the crypto reads the seed synchronously: InlineCryptoRunner expands
  * it at once, the pool copies it into the task).
  * @module
  */
-import type { Algorithm } from '../contract/algorithms.js';
+import { factsOf, type Algorithm } from '../contract/algorithms.js';
 import { decodeSpki, encodeSpki } from '../crypto/spki.js';
 import { base64ToBytes, bytesToBase64 } from '../encoding.js';
-import { DEFAULT_KEY_CACHE_ENTRIES } from './inline-crypto.js';
-import type { KeyRef, PublicKeyRef } from './offload.js';
-import { ML_DSA_65, ML_KEM_768, type KeyPair, type PrimitiveProvider } from '../crypto/primitives.js';
+import { DEFAULT_KEY_CACHE_ENTRIES } from './inline-crypto-runner.js';
+import type { KeyRef, PublicKeyRef } from './crypto-runner.js';
+import { keygenOf, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
 import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
@@ -34,9 +34,10 @@ export class KeyMaterial {
   }
 
   async create(tenant: string, algorithm: Algorithm, now: Date): Promise<NewKey> {
-    const seed = globalThis.crypto.getRandomValues(new Uint8Array(seedLength(algorithm)));
-    const { publicKey } = this.#keygen(algorithm, seed);
-    const public_key = bytesToBase64(encodeSpki(algorithm === 'Kyber768' ? 'ML-KEM-768' : 'ML-DSA-65', publicKey));
+    const facts = factsOf(algorithm);
+    const seed = globalThis.crypto.getRandomValues(new Uint8Array(facts.sizes.seed));
+    const { publicKey } = keygenOf(this.#provider, facts, seed);
+    const public_key = bytesToBase64(encodeSpki(facts.standard, publicKey));
     const wrapped_seed = await this.#wrapper.wrap(seed, seedBinding(tenant, algorithm, public_key));
     seed.fill(0);
     return { public_key, created_at: now.toISOString(), wrapped_seed };
@@ -52,7 +53,7 @@ export class KeyMaterial {
       return cached;
     }
     const seed = await this.#wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
-    const ref = { id, seed, publicKey: this.publicKey(algorithm, key) };
+    const ref = { id, seed, publicKey: this.publicKey(algorithm, key), algorithm };
     this.#drop(id); // a concurrent first use of the same key may have cached it meanwhile
     this.#refs.set(id, ref);
     if (this.#refs.size > this.#cacheEntries) this.#drop(this.#refs.keys().next().value!);
@@ -74,22 +75,18 @@ export class KeyMaterial {
 
   /** The cache id and raw public key of a stored key, for verification (no seed is unwrapped). */
   publicRef(tenant: string, algorithm: Algorithm, key: StoredKey): PublicKeyRef {
-    return { id: JSON.stringify([tenant, algorithm, key.key_version, key.public_key]), publicKey: this.publicKey(algorithm, key) };
+    return {
+      id: JSON.stringify([tenant, algorithm, key.key_version, key.public_key]),
+      publicKey: this.publicKey(algorithm, key),
+      algorithm,
+    };
   }
 
   /** The raw public key of a stored key (its SPKI, decoded). */
   publicKey(algorithm: Algorithm, key: StoredKey): Uint8Array {
     const decoded = decodeSpki(base64ToBytes(key.public_key) ?? new Uint8Array());
-    const expected = algorithm === 'Kyber768' ? 'ML-KEM-768' : 'ML-DSA-65';
+    const expected = factsOf(algorithm).standard;
     if (decoded?.algorithm !== expected) throw new Error(`stored ${algorithm} public key is not a canonical ${expected} SPKI`);
     return decoded.publicKey;
   }
-
-  #keygen(algorithm: Algorithm, seed: Uint8Array): KeyPair {
-    return algorithm === 'Kyber768' ? this.#provider.mlKem768.keygen(seed) : this.#provider.mlDsa65.keygen(seed);
-  }
-}
-
-function seedLength(algorithm: Algorithm): number {
-  return algorithm === 'Kyber768' ? ML_KEM_768.seedLength : ML_DSA_65.seedLength;
 }

@@ -43,11 +43,13 @@ export function generate(algorithm: Algorithm, fresh: NewKey) {
   };
 }
 
+/** The new active key, and the version it retired (`undefined` when none was active). */
 export function rotate(fresh: NewKey) {
-  return (keys: readonly StoredKey[]): KeyringChange<StoredKey> => {
+  return (keys: readonly StoredKey[]): KeyringChange<{ created: StoredKey; retiredVersion: number | undefined }> => {
     const created: StoredKey = { ...fresh, key_version: nextVersion(keys), status: 'active' };
+    const retiredVersion = activeKey(keys)?.key_version;
     const retired = keys.map((k): StoredKey => (k.status === 'active' ? { ...k, status: 'retired' } : k));
-    return { keys: [...retired, created], result: created };
+    return { keys: [...retired, created], result: { created, retiredVersion } };
   };
 }
 

@@ -1,13 +1,14 @@
 /**
  * Records the envelopes a scenario receives, normalised so that two backends can be compared
  * byte for byte: request ids and timestamps become placeholders, and randomised bytes
- * (ciphertexts, signatures, public keys) become their decoded length. Everything else — shape,
+ * (ciphertexts, signatures, public keys, KEM ciphertexts, shared secrets, wrapped keys) become
+ * their decoded length. Everything else — shape,
  * error code, message, statuses, versions, plaintexts — must match exactly.
  */
 import { base64ToBytes } from '../../src/encoding.js';
 import type { Envelope } from '../../src/index.js';
 
-const RANDOMISED = new Set(['ciphertext', 'signature', 'public_key']);
+const RANDOMISED = new Set(['ciphertext', 'signature', 'public_key', 'kem_ciphertext', 'shared_secret', 'wrapped_key']);
 
 export class Transcript {
   readonly entries: unknown[] = [];

@@ -83,7 +83,7 @@ for (const { name, provider, missing } of await providersUnderTest()) {
   describe(`official vectors through the ${name} provider`, () => {
     if (provider !== undefined) return vectorSuite(name, provider);
     // Only native may be missing, and only where node:crypto really lacks ML-KEM (Node < 24): the
-    // Node 24 run in `npm test` (test/node24) runs this file there with native required.
+    // LTS legs of `npm test` (test/node-lts) run this file there with native required.
     it(`${name} is unavailable on Node ${process.version} because node:crypto has no ML-KEM (${missing})`, async () => {
       expect(name).toBe('native');
       expect(typeof ((await import('node:crypto')) as Record<string, unknown>).encapsulate).not.toBe('function');

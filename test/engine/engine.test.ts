@@ -117,7 +117,7 @@ describe('engine', () => {
     const engine = await Engine.create({ store: broken, onError });
     const envelope = await engine.execute(caller, 'kms.list', { algorithm: 'Kyber768' }, id);
     expect(envelope).toEqual({
-      error: { code: 'ERR_INTERNAL_001', message: 'Internal server error' },
+      error: { code: 'ERR_INTERNAL_001', error_code: 'ERR_INTERNAL_001', message: 'Internal server error' },
       request_id: id,
       timestamp: expect.any(String),
     });
@@ -165,7 +165,11 @@ describe('facade', () => {
     await expect(q.kem.encrypt(undefined as never)).resolves.toMatchObject({ error: { code: 'ERR_INVALID_001' } });
     unwrap(await q.kms.generate({ algorithm: 'Kyber768' }));
     const { ciphertext } = unwrap(await q.kem.encrypt({ plaintext: new Uint8Array([1, 2, 3]), key_version: 1 }));
-    expect(unwrap(await q.kem.decrypt({ ciphertext, key_version: 1 }))).toEqual({ plaintext: 'AQID' });
+    expect(unwrap(await q.kem.decrypt({ ciphertext, key_version: 1 }))).toEqual({
+      plaintext: 'AQID',
+      key_version: 1,
+      algorithm: 'Kyber768',
+    });
   });
 
   test('unwrap throws the QpherError subclass with code, status and request id', async () => {

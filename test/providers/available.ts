@@ -5,7 +5,7 @@
  * really lacks ML-KEM there).
  *
  * `QPHER_REQUIRE_PROVIDERS=native,wasm` turns a missing provider into a failure: `npm run
- * test:node24` sets it, so the native path is proven on this machine rather than skipped.
+ * test:node-lts` sets it, so the native path is proven on this machine rather than skipped.
  */
 import { nobleProvider, type PrimitiveProvider } from '../../src/crypto/primitives.js';
 import { nativeProvider } from '../../src/crypto/providers/native.js';

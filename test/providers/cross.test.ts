@@ -3,7 +3,7 @@
  * (A, B) of the providers this runtime has, the same seed gives the same keys, a ciphertext
  * sealed by A (HPKE, random and deterministic) opens with B, a signature by A verifies with B
  * (with and without a context), and B rejects a tampered one. Under Node 20 the pairs are
- * noble×wasm; `npm run test:node24` adds native.
+ * noble×wasm; `npm run test:node-lts` adds native.
  */
 import { describe, expect, it } from 'vitest';
 import { hpkeOpen, hpkeSeal } from '../../src/crypto/hpke.js';

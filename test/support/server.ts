@@ -52,9 +52,17 @@ export function freshDirs(): () => Promise<string> {
   };
 }
 
-export async function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** `timeoutMs`: how long it may take to print its URL (default 60 s). */
+export async function startServer(
+  dataDir: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: { timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const served = await spawnServe(process.execPath, [...SOURCE_CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
+    // A loaded 2-core machine can take longer than serve.ts's default 20 s to start tsx + the pool.
+    timeoutMs: options.timeoutMs ?? 60_000,
     onSpawn: (proc, exited) => {
       running.add(proc);
       exited.then(() => running.delete(proc));
@@ -92,11 +100,16 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
   });
 }
 
-/** `qpher api-key create`; it needs the data directory's master key (`env` may give QPHER_MASTER_KEY). */
-export async function createApiKey(dataDir: string, tenant: string, scopes?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+/** `store`: extra CLI arguments and environment, e.g. `--database URL` and the master key for PostgreSQL. */
+export async function createApiKey(
+  dataDir: string,
+  tenant: string,
+  scopes?: string,
+  store: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   const result = await runCli(
-    ['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : [])],
-    env,
+    ['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : []), ...(store.args ?? [])],
+    store.env,
   );
   if (result.code !== 0) throw new Error(`api-key create failed: ${result.stderr}`);
   return result.stdout.trim();
@@ -184,10 +197,12 @@ export function expectEnvelope(reply: Reply | ReturnType<typeof parseRaw>, statu
   const problems: string[] = [];
   if (reply.status !== status) problems.push(`status ${reply.status} != ${status}`);
   if (headers['content-type'] !== 'application/json') problems.push(`content-type ${headers['content-type']}`);
-  if (!UUID.test(headers['x-request-id'] ?? '')) problems.push(`x-request-id ${headers['x-request-id']}`);
+  // the request id rule (src/contract/request-id.ts): a caller's id within it, or a UUID
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(headers['x-request-id'] ?? '')) problems.push(`x-request-id ${headers['x-request-id']}`);
   if (reply.body?.request_id !== headers['x-request-id']) problems.push('request_id differs from header');
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(reply.body?.timestamp ?? '')) problems.push('timestamp');
   if (code !== undefined && reply.body?.error?.code !== code) problems.push(`code ${reply.body?.error?.code} != ${code}`);
+  if (reply.body?.error !== undefined && reply.body.error.error_code !== reply.body.error.code) problems.push('error_code != code');
   if (code === undefined && !('data' in (reply.body ?? {}))) problems.push('no data');
   if (problems.length) throw new Error(`bad envelope (${problems.join('; ')}): ${JSON.stringify(reply.body)?.slice(0, 300)}`);
   return reply.body;

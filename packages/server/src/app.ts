@@ -14,16 +14,7 @@
  * @module
  */
 import { Hono } from 'hono';
-import {
-  buildOpenApiDocument,
-  type Engine,
-  isErrorEnvelope,
-  OPERATION_NAMES,
-  OPERATIONS,
-  ServiceUnavailableError,
-  statusOf,
-  successEnvelope,
-} from 'qpher/host';
+import { type Engine, isErrorEnvelope, OPERATION_NAMES, OPERATIONS, pathsOf, ServiceUnavailableError, statusOf, successEnvelope } from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
 import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
@@ -32,7 +23,8 @@ import { DEFAULT_IN_FLIGHT, InFlight, type InFlightLimits } from './http/in-flig
 import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
-import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBuckets } from './rate-limit.js';
+import { servedOpenApi } from './openapi.js';
+import { DEFAULT_RATE_LIMIT, type RateLimit, type RateLimiter, TokenBuckets } from './rate-limit.js';
 import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
 
@@ -43,6 +35,8 @@ export interface AppOptions {
   idempotency?: IdempotencyStore;
   /** Per API key. Default 50 requests/s with a burst of 100; `false` turns it off. */
   rateLimit?: RateLimit | false;
+  /** Where the buckets live. Default: this process's memory (TokenBuckets); postgres.ts shares them. */
+  rateLimiter?: (limit: RateLimit) => RateLimiter;
   /** Bodies above this are refused before parsing. Default 2 MiB. */
   maxBodyBytes?: number;
   /** A body that sends nothing for this long is cut off (400, see body.ts). Default 10 s. */
@@ -55,6 +49,8 @@ export interface AppOptions {
   ready?: () => boolean | Promise<boolean>;
   /** Extra fields for a ready `/readyz` answer (the node server reports `provider`, `crypto_threads`). */
   readyInfo?: Record<string, string | number>;
+  /** Base URL for `servers` in the OpenAPI document; default: the request's origin (see openapi.ts). */
+  publicUrl?: string;
   /** One line per request; never keys, bodies or stack traces. Default: none. */
   log?: (line: string) => void;
   /**
@@ -69,11 +65,21 @@ export interface AppOptions {
 }
 
 /** Route patterns of the table, to tell "wrong method" from "no such route". */
-const ROUTE_PATTERNS = OPERATION_NAMES.map((name) => ({
-  name,
-  method: OPERATIONS[name].method,
-  pattern: new RegExp(`^${OPERATIONS[name].path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
-}));
+const ROUTE_PATTERNS = OPERATION_NAMES.flatMap((name) =>
+  pathsOf(name).map((path) => ({
+    name,
+    method: OPERATIONS[name].method,
+    pattern: new RegExp(`^${path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
+    fixed: !path.includes('{'),
+  })),
+);
+
+/** The methods a path answers to; a fixed route (`/kms/keys/rotate`) hides a placeholder one. */
+function methodsFor(pathname: string): string[] {
+  const matches = ROUTE_PATTERNS.filter((r) => r.pattern.test(pathname));
+  const fixed = matches.filter((r) => r.fixed);
+  return [...new Set((fixed.length > 0 ? fixed : matches).map((r) => r.method))];
+}
 
 export function createApp(options: AppOptions): Hono<Env> {
   const engine = options.engine;
@@ -82,7 +88,10 @@ export function createApp(options: AppOptions): Hono<Env> {
   const allowed = guard({
     inFlight,
     apiKeys: options.apiKeys,
-    buckets: options.rateLimit === false ? undefined : new TokenBuckets(options.rateLimit ?? DEFAULT_RATE_LIMIT),
+    buckets:
+      options.rateLimit === false
+        ? undefined
+        : (options.rateLimiter ?? ((limit) => new TokenBuckets(limit)))(options.rateLimit ?? DEFAULT_RATE_LIMIT),
   });
   const parsed = parseRequest({
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -93,7 +102,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     waitMs: options.idempotencyWaitMs ?? 10_000,
     now: options.now ?? (() => Date.now()),
   });
-  let openapi: string | undefined;
+  const openapi = servedOpenApi(engine.limits, options.publicUrl);
 
   const app = new Hono<Env>();
   app.use('*', requestContext({ ...(options.hsts !== undefined ? { hsts: options.hsts } : {}), ...(log ? { log } : {}) }));
@@ -123,25 +132,27 @@ export function createApp(options: AppOptions): Hono<Env> {
       : fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable: the store is not ready');
   });
   app.get('/api/v1/openapi.json', (c) => {
-    openapi ??= JSON.stringify(buildOpenApiDocument(engine.limits));
-    return c.body(openapi, 200, { 'Content-Type': 'application/json' });
+    return c.body(openapi(c.req.url), 200, { 'Content-Type': 'application/json' });
   });
 
+  // Table order registers `/kms/keys/active` before the alias `/kms/keys/{key_version}`, so
+  // "active" is never taken for a version.
   for (const name of OPERATION_NAMES) {
     const op = OPERATIONS[name];
-    const path = op.path.replace(/\{([a-z_]+)\}/g, ':$1');
     const route = op.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
-    route(path, allowed(op.scope), parsed(name), once(name), async (c) => {
-      const envelope = await engine.execute({ tenant: c.var.apiKey.tenant }, name, c.var.request, c.var.requestId);
-      const status = isErrorEnvelope(envelope) ? statusOf(envelope.error.code) : op.status;
-      c.set('outcome', { envelope, status });
-      return respond(c, envelope, status);
-    });
+    for (const template of pathsOf(name)) {
+      route(template.replace(/\{([a-z_]+)\}/g, ':$1'), allowed(op.scope), parsed(name), once(name), async (c) => {
+        const envelope = await engine.execute({ tenant: c.var.apiKey.tenant }, name, c.var.request, c.var.requestId);
+        const status = isErrorEnvelope(envelope) ? statusOf(envelope.error.code) : op.status;
+        c.set('outcome', { envelope, status });
+        return respond(c, envelope, status);
+      });
+    }
   }
 
   app.notFound((c) => {
     const pathname = new URL(c.req.url).pathname;
-    const allowedMethods = ROUTE_PATTERNS.filter((r) => r.pattern.test(pathname)).map((r) => r.method);
+    const allowedMethods = methodsFor(pathname);
     if (allowedMethods.length > 0) {
       // No spec code means 405; ERR_NOT_FOUND_001 keeps the code -> status table the only truth.
       const response = fail(

@@ -6,12 +6,17 @@
  *               [--rate-limit RPS[:BURST]] [--insecure-http] [--dev] [--quiet]
  *               [--playground DIR | --no-playground]
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
- *               [--crypto-queue N] [--crypto-deadline-ms MS]
- *               [--max-in-flight N] [--max-in-flight-per-key N] [--body-idle-timeout-ms MS]
- *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
- *   qpher api-key list [--json] [--data-dir D]
- *   qpher api-key revoke <id> [--data-dir D]
- *   qpher migrate [--data-dir D]      (once, after upgrading from a store without integrity MACs)
+ *               [--crypto-queue N] [--crypto-deadline-ms MS] [--public-url URL]
+ *               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
+ *               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
+ *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D | --database URL]   (prints only the key)
+ *   qpher api-key list [--json] [--data-dir D | --database URL]
+ *   qpher api-key revoke <id> [--data-dir D | --database URL]
+ *
+ * `--database` (or QPHER_DATABASE_URL) puts the store in PostgreSQL, shared by every instance
+ * given the same URL; without it the store is DIR/qpher.db (SQLite).
+ *   qpher migrate [--data-dir D | --database URL]   (once, after upgrading from a store without integrity MACs)
+ *               (serve also takes [--max-in-flight N] [--max-in-flight-per-key N] [--body-idle-timeout-ms MS])
  *
  * The api-key commands and migrate need the master key (QPHER_MASTER_KEY or D/master.key), like
  * serve: API keys are stored as HMACs under a key derived from it (integrity.ts).
@@ -25,11 +30,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCOPES } from 'qpher/host';
-import type { SqliteStore } from './sqlite.js';
+import { DATABASE_URL_ENV } from './postgres.js';
+import type { ServerStore } from './store.js';
 import { assertTenantName, authenticate, parseScopes } from './auth.js';
-import { assertSealed, unlockDataDir } from './compose.js';
+import { assertSealed, unlockStore } from './compose.js';
 import { StartupError } from './master-key.js';
-import { isLoopback, openDataDir, startServer } from './node.js';
+import { isLoopback, openStore, startServer } from './node.js';
+import { parsePublicUrl } from './openapi.js';
 import { isProviderChoice, seedBinding } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
@@ -42,12 +49,16 @@ const USAGE = `Usage:
               [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
               [--crypto-queue N] [--crypto-deadline-ms MS]
               [--max-in-flight N (256)] [--max-in-flight-per-key N (32)] [--body-idle-timeout-ms MS (10000)]
-  qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
-  qpher api-key list [--json] [--data-dir DIR]
-  qpher api-key revoke <id> [--data-dir DIR]
-  qpher migrate [--data-dir DIR]   (once, after an upgrade that asks for it)
+              [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
+              [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
+              [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
+  qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR | --database URL]
+  qpher api-key list [--json] [--data-dir DIR | --database URL]
+  qpher api-key revoke <id> [--data-dir DIR | --database URL]
+  qpher migrate [--data-dir DIR | --database URL]   (once, after an upgrade that asks for it)
 
-Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.`;
+Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key (and is required,
+or an existing DIR/master.key, with --database); ${DATABASE_URL_ENV} is the default of --database.`;
 
 class UsageError extends Error {}
 
@@ -91,10 +102,22 @@ async function serve(args: string[]): Promise<number> {
     'max-in-flight': { type: 'string' },
     'max-in-flight-per-key': { type: 'string' },
     'body-idle-timeout-ms': { type: 'string' },
+    'public-url': { type: 'string' },
+    database: { type: 'string' },
+    'db-pool-size': { type: 'string' },
+    'db-acquire-timeout-ms': { type: 'string' },
+    'db-statement-timeout-ms': { type: 'string' },
   });
   if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
   const threads = values['crypto-threads'];
-  for (const flag of ['crypto-threads', 'crypto-queue', 'crypto-deadline-ms'] as const) {
+  for (const flag of [
+    'crypto-threads',
+    'crypto-queue',
+    'crypto-deadline-ms',
+    'db-pool-size',
+    'db-acquire-timeout-ms',
+    'db-statement-timeout-ms',
+  ] as const) {
     const value = values[flag];
     if (value !== undefined && !/^\d{1,7}$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
   }
@@ -107,6 +130,12 @@ async function serve(args: string[]): Promise<number> {
     ...(values['max-in-flight'] !== undefined ? { total: Number(values['max-in-flight']) } : {}),
     ...(values['max-in-flight-per-key'] !== undefined ? { perKey: Number(values['max-in-flight-per-key']) } : {}),
   };
+  if (values['db-pool-size'] === '0') throw new UsageError('--db-pool-size must be at least 1');
+  const dbNumber = (flag: 'db-pool-size' | 'db-acquire-timeout-ms' | 'db-statement-timeout-ms') =>
+    values[flag] === undefined ? undefined : Math.max(1, Number(values[flag]));
+  const poolSize = dbNumber('db-pool-size');
+  const acquireTimeoutMs = dbNumber('db-acquire-timeout-ms');
+  const statementTimeoutMs = dbNumber('db-statement-timeout-ms');
   const queue = values['crypto-queue'];
   const deadline = values['crypto-deadline-ms'];
   const port = Number(values.port);
@@ -122,6 +151,15 @@ async function serve(args: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
 
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined) {
+    try {
+      parsePublicUrl(publicUrl);
+    } catch (error) {
+      throw new UsageError(`--${(error as Error).message}`);
+    }
+  }
+
   const playgroundDir = values['no-playground'] ? undefined : (values.playground ?? builtPlayground());
   if (values['insecure-http'] && !values['tls-cert'] && !isLoopback(values.host)) {
     process.stderr.write(
@@ -134,6 +172,12 @@ async function serve(args: string[]): Promise<number> {
     host: values.host,
     port,
     dataDir: values['data-dir'],
+    database: databaseUrl(values.database),
+    postgres: {
+      ...(poolSize !== undefined ? { poolSize } : {}),
+      ...(acquireTimeoutMs !== undefined ? { acquireTimeoutMs } : {}),
+      ...(statementTimeoutMs !== undefined ? { statementTimeoutMs } : {}),
+    },
     rateLimit,
     insecureHttp: values['insecure-http'],
     provider: values.provider,
@@ -143,6 +187,7 @@ async function serve(args: string[]): Promise<number> {
     inFlight,
     ...(values['body-idle-timeout-ms'] !== undefined ? { bodyIdleMs: Number(values['body-idle-timeout-ms']) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {
       if (!quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -179,8 +224,14 @@ function builtPlayground(): string | undefined {
   return undefined;
 }
 
+/** `--database`, else QPHER_DATABASE_URL, else none (SQLite). */
+function databaseUrl(flag: string | undefined): string | undefined {
+  const value = flag ?? process.env[DATABASE_URL_ENV];
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** `serve --dev`: a `dev` tenant key made on first run, kept in DIR/dev-api-key (0600). */
-async function printDevKey(store: SqliteStore, dataDir: string, url: string, playground: boolean): Promise<void> {
+async function printDevKey(store: ServerStore, dataDir: string, url: string, playground: boolean): Promise<void> {
   const path = join(dataDir, DEV_KEY_FILE);
   let key = await readFile(path, 'utf8').then(
     (s) => s.trim(),
@@ -201,21 +252,21 @@ async function printDevKey(store: SqliteStore, dataDir: string, url: string, pla
   );
 }
 
-async function createKey(store: SqliteStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
-  return store.issueApiKey(tenant, scopes).key;
+async function createKey(store: ServerStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
+  return (await store.issueApiKey(tenant, scopes)).key;
 }
 
-/** The data directory's store, unlocked with the master key and checked to be sealed. */
-async function openUnlocked(dataDir: string): Promise<SqliteStore> {
-  const store = await openDataDir(dataDir);
+/** The store (DIR/qpher.db or `--database`), unlocked with the master key and checked to be sealed. */
+async function openUnlocked(dataDir: string, database: string | undefined): Promise<ServerStore> {
+  const store = await openStore({ dataDir, database });
   try {
-    await unlockDataDir(store, dataDir, process.env, (line) => {
+    await unlockStore(store, dataDir, process.env, (line) => {
       if (line.startsWith('integrity')) process.stderr.write(`qpher: ${line}\n`);
     });
-    assertSealed(store, dataDir);
+    await assertSealed(store, dataDir);
     return store;
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
 }
@@ -229,12 +280,12 @@ async function openUnlocked(dataDir: string): Promise<SqliteStore> {
  * Nothing is sealed if any key row fails.
  */
 async function migrate(args: string[]): Promise<number> {
-  const { values } = parse(args, { 'data-dir': { type: 'string', default: './.qpher' } });
+  const { values } = parse(args, { 'data-dir': { type: 'string', default: './.qpher' }, database: { type: 'string' } });
   process.umask(0o077);
-  const store = await openDataDir(values['data-dir']);
+  const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
   try {
-    const wrapper = await unlockDataDir(store, values['data-dir'], process.env, () => {});
-    const legacy = store.legacyRows();
+    const wrapper = await unlockStore(store, values['data-dir'], process.env, () => {});
+    const legacy = await store.legacyRows();
     const failed: string[] = [];
     for (const { tenant, algorithm, key } of legacy.keys) {
       try {
@@ -250,13 +301,13 @@ async function migrate(args: string[]): Promise<number> {
       );
       return 1;
     }
-    const sealed = store.sealLegacyRows(legacy.keys);
+    const sealed = await store.sealLegacyRows(legacy.keys);
     process.stdout.write(
       `sealed ${sealed.keys} key row(s) and ${sealed.apiKeys} API key(s); legacy API keys switch to HMAC digests on their next use\n`,
     );
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -264,6 +315,7 @@ async function apiKey(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const options = {
     'data-dir': { type: 'string', default: './.qpher' },
+    database: { type: 'string' },
     tenant: { type: 'string' },
     scopes: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -279,18 +331,18 @@ async function apiKey(args: string[]): Promise<number> {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const store = await openUnlocked(values['data-dir']);
+    const store = await openUnlocked(values['data-dir'], databaseUrl(values.database));
     try {
       process.stdout.write(`${await createKey(store, values.tenant, scopes)}\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }
   if (sub === 'list') {
-    const store = await openUnlocked(values['data-dir']);
+    const store = await openUnlocked(values['data-dir'], databaseUrl(values.database));
     try {
-      const keys = store.listApiKeys();
+      const keys = await store.listApiKeys();
       if (values.json) process.stdout.write(`${JSON.stringify(keys)}\n`);
       else {
         process.stdout.write('ID                    TENANT            CREATED                   REVOKED                   SCOPES\n');
@@ -301,22 +353,22 @@ async function apiKey(args: string[]): Promise<number> {
         }
       }
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }
   if (sub === 'revoke') {
     const [id] = positionals;
     if (id === undefined || positionals.length !== 1) throw new UsageError('api-key revoke takes exactly one key id');
-    const store = await openUnlocked(values['data-dir']);
+    const store = await openUnlocked(values['data-dir'], databaseUrl(values.database));
     try {
-      if (!store.revokeApiKey(id)) {
+      if (!(await store.revokeApiKey(id))) {
         process.stderr.write(`no active API key with id ${id}\n`);
         return 1;
       }
       process.stdout.write(`revoked ${id}\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }

@@ -1,6 +1,6 @@
 /**
- * Composing a server from its parts, without listening: the SQLite store in the data directory,
- * the master key and its seed wrapper, the primitive provider, the crypto pool, the engine, and
+ * Composing a server from its parts, without listening: the store (SQLite in the data directory,
+ * or PostgreSQL when a database URL is given: see store.ts), the master key and its seed wrapper, the primitive provider, the crypto pool, the engine, and
  * the Hono app over them. node.ts puts the result on a socket. On any failure, whatever was
  * started here is closed again before the error propagates.
  * @module
@@ -13,10 +13,14 @@ import { Engine, type ProviderChoice, type SeedWrapper, selectProvider } from 'q
 import { createApp } from './app.js';
 import type { Env } from './http/context.js';
 import { loadMasterKey, StartupError, unlockMasterKey } from './master-key.js';
+import type { RateLimit } from './rate-limit.js';
 import { servePlayground } from './playground.js';
 import { CryptoPool } from './pool.js';
 import type { ServeOptions } from './node.js';
+import { describeDatabaseError, isDatabaseUrl, PostgresStore, type PostgresOptions, redactDatabaseUrl } from './postgres.js';
+import { SchemaTooNewError } from './postgres-schema.js';
 import { SqliteStore } from './sqlite.js';
+import type { ServerStore } from './store.js';
 
 export const DB_FILE = 'qpher.db';
 
@@ -49,31 +53,54 @@ export async function openDataDir(dataDir: string): Promise<SqliteStore> {
  * attaches the integrity keys derived from it; a row that later fails its integrity check is
  * logged (which row, never its data).
  */
-export async function unlockDataDir(
-  store: SqliteStore,
+export async function unlockStore(
+  store: ServerStore,
   dataDir: string,
   env: NodeJS.ProcessEnv | undefined,
   log: (line: string) => void,
 ): Promise<SeedWrapper> {
-  const masterKey = await loadMasterKey(dataDir, env);
-  log(`master key from ${masterKey.origin}; data in ${store.path}`);
+  // Instances sharing a database must share the key: there it is never created on the fly.
+  const masterKey = await loadMasterKey(dataDir, env, { create: store.kind === 'sqlite' });
+  log(`master key from ${masterKey.origin}; data in ${store.location}`);
   return unlockMasterKey(masterKey, store, (row) => log(`integrity check failed: ${row} was changed outside qpher; refused`));
 }
 
 /** Refuses to go on while rows from before integrity MACs (schema 2) are unsealed. */
-export function assertSealed(store: SqliteStore, dataDir: string): void {
-  const legacy = store.legacyRows();
+export async function assertSealed(store: ServerStore, dataDir: string): Promise<void> {
+  const legacy = await store.legacyRows();
   if (legacy.keys.length > 0 || legacy.apiKeys > 0) {
     throw new StartupError(
-      `${store.path} has ${legacy.keys.length} key row(s) and ${legacy.apiKeys} API key(s) written before integrity checks. ` +
+      `${store.location} has ${legacy.keys.length} key row(s) and ${legacy.apiKeys} API key(s) written before integrity checks. ` +
         `Run once: qpher migrate --data-dir ${dataDir} (it checks every key row against the master key and seals it).`,
     );
   }
 }
 
+export interface StoreChoice {
+  dataDir: string;
+  /** A `postgres://` URL: the shared store. Absent: SQLite in the data directory. */
+  database?: string | undefined;
+  postgres?: PostgresOptions;
+}
+
+/** The store the options name; a database that cannot be reached or migrated is a StartupError. */
+export async function openStore(choice: StoreChoice): Promise<ServerStore> {
+  if (choice.database === undefined) return openDataDir(choice.dataDir);
+  if (!isDatabaseUrl(choice.database)) {
+    throw new StartupError('The database must be a postgres:// or postgresql:// URL (e.g. postgres://qpher@db.internal:5432/qpher)');
+  }
+  await mkdir(choice.dataDir, { recursive: true, mode: 0o700 });
+  try {
+    return await PostgresStore.open(choice.database, choice.postgres);
+  } catch (error) {
+    const reason = error instanceof SchemaTooNewError ? error.message : describeDatabaseError(error);
+    throw new StartupError(`Cannot open the database ${redactDatabaseUrl(choice.database)}: ${reason}`);
+  }
+}
+
 export interface ComposedServer {
   app: Hono<Env>;
-  store: SqliteStore;
+  store: ServerStore;
   pool: CryptoPool | undefined;
   engine: Engine;
 }
@@ -83,11 +110,15 @@ export async function composeServer(
   shell: { hsts: boolean; ready: () => boolean; log: (line: string) => void },
 ): Promise<ComposedServer> {
   const log = shell.log;
-  const store = await openDataDir(options.dataDir);
+  const store = await openStore({
+    dataDir: options.dataDir,
+    database: options.database,
+    postgres: { ...options.postgres, log },
+  });
   let pool: CryptoPool | undefined;
   try {
-    const wrapper = await unlockDataDir(store, options.dataDir, options.env, log);
-    assertSealed(store, options.dataDir);
+    const wrapper = await unlockStore(store, options.dataDir, options.env, log);
+    await assertSealed(store, options.dataDir);
     const provider = await selectProvider(options.provider ?? 'auto');
     const threads = options.cryptoThreads ?? availableParallelism();
     if (threads > 0) {
@@ -105,7 +136,7 @@ export async function composeServer(
       store,
       wrapper,
       provider,
-      ...(pool ? { offload: pool } : {}),
+      ...(pool ? { crypto: pool } : {}),
       onError: (error, operation) =>
         log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
     });
@@ -113,20 +144,22 @@ export async function composeServer(
       engine,
       apiKeys: store,
       idempotency: store,
+      ...(store.sharedRateLimiter ? { rateLimiter: (limit: RateLimit) => store.sharedRateLimiter!(limit) } : {}),
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       ...(options.bodyIdleMs ? { bodyIdleMs: options.bodyIdleMs } : {}),
       ...(options.inFlight ? { inFlight: options.inFlight } : {}),
       hsts: shell.hsts,
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
-      ready: () => shell.ready() && store.ping(),
-      readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0 },
+      ready: async () => shell.ready() && (await store.ping()),
+      readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0, store: store.kind },
+      ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
       log,
     });
     return { app, store, pool, engine };
   } catch (error) {
     await pool?.close();
-    store.close();
+    await store.close();
     throw error;
   }
 }

@@ -1,12 +1,14 @@
 /**
- * One thread of the server's crypto pool (see pool.ts): the engine's own InlineCrypto (seal, open,
+ * One thread of the server's crypto pool (see pool.ts): the engine's own InlineCryptoRunner (seal, open,
  * sign, verify, with a bounded LRU of expanded keys per key id) with the provider the pool chose.
- * Keys arrive as seeds with their id; this thread's copy of each seed is wiped after the task.
+ * Keys arrive with their id: seal, verify, encapsulate, wrapKey and verifyHash tasks carry the
+ * public key only; open, sign, decapsulate, unwrapKey and signHash tasks the seed as well; this
+ * thread's copy of a seed is wiped after the task.
  * @module
  */
 import { workerData } from 'node:worker_threads';
-import type { CiphertextMode } from 'qpher/host';
-import { InlineCrypto } from 'qpher/host';
+import type { Algorithm, CiphertextMode, HashArgs } from 'qpher/host';
+import { InlineCryptoRunner } from 'qpher/host';
 import { selectProvider, type ProviderChoice } from 'qpher/host';
 
 export type CryptoTask =
@@ -14,7 +16,6 @@ export type CryptoTask =
   | {
       op: 'seal';
       id: string;
-      seed: Uint8Array;
       publicKey: Uint8Array;
       keyVersion: number;
       plaintext: Uint8Array;
@@ -24,10 +25,16 @@ export type CryptoTask =
     }
   | { op: 'open'; id: string; seed: Uint8Array; publicKey: Uint8Array; ciphertext: Uint8Array; aad: Uint8Array }
   | { op: 'sign'; id: string; seed: Uint8Array; publicKey: Uint8Array; message: Uint8Array; context?: Uint8Array }
-  | { op: 'verify'; id: string; publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array; context?: Uint8Array };
+  | { op: 'verify'; id: string; publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array; context?: Uint8Array }
+  | { op: 'encapsulate'; id: string; publicKey: Uint8Array; algorithm?: Algorithm }
+  | { op: 'decapsulate'; id: string; seed: Uint8Array; publicKey: Uint8Array; algorithm?: Algorithm; kemCiphertext: Uint8Array }
+  | { op: 'wrapKey'; id: string; publicKey: Uint8Array; algorithm?: Algorithm; keyVersion: number; symmetricKey: Uint8Array }
+  | { op: 'unwrapKey'; id: string; seed: Uint8Array; publicKey: Uint8Array; algorithm?: Algorithm; wrappedKey: Uint8Array }
+  | ({ op: 'signHash'; id: string; seed: Uint8Array; publicKey: Uint8Array; algorithm?: Algorithm } & HashArgs)
+  | ({ op: 'verifyHash'; id: string; publicKey: Uint8Array; algorithm?: Algorithm; signature: Uint8Array } & HashArgs);
 
 const options = (workerData ?? {}) as { provider?: ProviderChoice; cacheEntries?: number };
-const crypto = new InlineCrypto(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
+const crypto = new InlineCryptoRunner(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
 
 /** Runs `fn`, then wipes this thread's copy of the seed (the expanded key stays cached by id). */
 async function withSeed<T>(seed: Uint8Array, fn: () => Promise<T>): Promise<T> {
@@ -43,8 +50,8 @@ export default async function run(task: CryptoTask): Promise<unknown> {
     case 'info':
       return { provider: crypto.provider };
     case 'seal': {
-      const { id, seed, publicKey, op: _, ...args } = task;
-      return withSeed(seed, () => crypto.seal({ id, seed, publicKey }, args));
+      const { id, publicKey, op: _, ...args } = task;
+      return crypto.seal({ id, publicKey }, args);
     }
     case 'open':
       return withSeed(task.seed, () => crypto.open(task, { ciphertext: task.ciphertext, aad: task.aad }));
@@ -52,5 +59,21 @@ export default async function run(task: CryptoTask): Promise<unknown> {
       return withSeed(task.seed, () => crypto.sign(task, task.message, task.context));
     case 'verify':
       return crypto.verify(task, task.signature, task.message, task.context);
+    case 'encapsulate':
+      return crypto.encapsulate(task);
+    case 'decapsulate':
+      return withSeed(task.seed, () => crypto.decapsulate(task, task.kemCiphertext));
+    case 'wrapKey':
+      return crypto.wrapKey(task, { keyVersion: task.keyVersion, symmetricKey: task.symmetricKey });
+    case 'unwrapKey':
+      return withSeed(task.seed, () => crypto.unwrapKey(task, task.wrappedKey));
+    case 'signHash':
+      return withSeed(task.seed, () => crypto.signHash(task, hashArgsOf(task)));
+    case 'verifyHash':
+      return crypto.verifyHash(task, task.signature, hashArgsOf(task));
   }
+}
+
+function hashArgsOf(task: HashArgs): HashArgs {
+  return { hashAlgorithm: task.hashAlgorithm, hash: task.hash, ...(task.context ? { context: task.context } : {}) };
 }

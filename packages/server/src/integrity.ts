@@ -18,7 +18,7 @@
  * @module
  */
 import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { bytesToBase64, type StoredKey } from 'qpher/host';
+import { type Algorithm, bytesToBase64, type StoredKey } from 'qpher/host';
 
 export { IntegrityError } from './integrity-error.js';
 
@@ -36,6 +36,13 @@ export interface ApiKeyRowFields {
   scopes: string;
   created_at: string;
   revoked_at: string | null;
+}
+
+/** A key row without a MAC, as `qpher migrate` checks it before sealing. */
+export interface LegacyKeyRow {
+  tenant: string;
+  algorithm: Algorithm;
+  key: StoredKey;
 }
 
 export class Integrity {

@@ -2,12 +2,15 @@
  * The master key that wraps every private seed at rest (AES-256-GCM, via the engine's
  * aesGcmSeedWrapper). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
  * of 32 bytes; removed from the environment once read) or from `master.key` in the data
- * directory, created with mode 0600 on first start.
+ * directory, created with mode 0600 on first start. On a shared PostgreSQL database every instance
+ * must use the same key, so there it is never created: it comes from `QPHER_MASTER_KEY` or an
+ * existing `master.key` (e.g. a mounted secret).
  * It is imported as a non-extractable WebCrypto key (the seed-wrapping key is the master key
  * itself), the integrity keys are derived from it (integrity.ts), and the raw bytes are zeroed.
  *
  * The database keeps a check value (a constant wrapped under the key) written on first start; a
- * different key fails to open it and the server refuses to start rather than serve garbage.
+ * different key fails to open it and the server refuses to start rather than serve garbage (so an
+ * instance started with another key than its peers refuses to start).
  * @module
  */
 import { link, open, readFile, stat, unlink } from 'node:fs/promises';
@@ -15,7 +18,7 @@ import { join } from 'node:path';
 import { base64ToBytes, bytesToBase64 } from 'qpher/host';
 import { aesGcmSeedWrapper, type SeedWrapper } from 'qpher/host';
 import { Integrity } from './integrity.js';
-import type { SqliteStore } from './sqlite.js';
+import type { ServerStore } from './store.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'QPHER_MASTER_KEY';
@@ -34,7 +37,11 @@ export interface MasterKeySource {
   origin: string;
 }
 
-export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<MasterKeySource> {
+export async function loadMasterKey(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { create?: boolean } = {},
+): Promise<MasterKeySource> {
   const fromEnv = env[MASTER_KEY_ENV];
   // Read once, then gone: worker threads and child processes inherit `process.env`, and nothing
   // else in this process needs the key as text.
@@ -47,6 +54,11 @@ export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = pr
   // exists, so two processes starting on a fresh directory agree on one key, and nobody ever
   // reads a half-written file.
   if (!(await exists(path))) {
+    if (options.create === false) {
+      throw new StartupError(
+        `No master key: every instance on a shared database needs the same one. Set ${MASTER_KEY_ENV} (base64 of 32 bytes, e.g. from: openssl rand -base64 32) or put it in ${path}.`,
+      );
+    }
     const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
     const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const handle = await open(temporary, 'wx', 0o600);
@@ -107,7 +119,7 @@ function decodeKey(text: string, origin: string): Uint8Array {
  */
 export async function unlockMasterKey(
   source: MasterKeySource,
-  store: SqliteStore,
+  store: ServerStore,
   onTamper: (row: string) => void = () => {},
 ): Promise<SeedWrapper> {
   let key: CryptoKey;
@@ -122,12 +134,12 @@ export async function unlockMasterKey(
     source.bytes.fill(0);
   }
   const wrapper = aesGcmSeedWrapper(key);
-  const stored = store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
+  const stored = await store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
   try {
     await wrapper.unwrap(stored, CHECK_BINDING);
   } catch {
     throw new StartupError(
-      `The master key from ${source.origin} does not match the one this data directory (${store.path}) was created with. ` +
+      `The master key from ${source.origin} does not match the one ${store.location} was created with. ` +
         `Refusing to start: set ${MASTER_KEY_ENV} or restore ${MASTER_KEY_FILE} to the original key.`,
     );
   }

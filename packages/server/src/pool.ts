@@ -1,7 +1,7 @@
 /**
  * The server's crypto pool: seal/open/sign/verify on worker threads (piscina), one per core by
  * default, so that a 7 ms ML-DSA signature never blocks the event loop that does HTTP, auth and
- * the store. It implements the engine's `CryptoOffload` (src/engine/offload.ts).
+ * the store. It implements the engine's `CryptoRunner` (src/engine/crypto-runner.ts).
  *
  * Back-pressure, both answered at once rather than by growing latency:
  * - queue full (`maxQueue` tasks waiting beyond the running ones): ERR_SERVICE_001 (503), and
@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { CiphertextMode } from 'qpher/host';
 import type { ProviderChoice } from 'qpher/host';
-import type { CryptoOffload, KeyRef, PublicKeyRef } from 'qpher/host';
+import type { CryptoRunner, EncapsulateResult, HashArgs, KeyRef, PublicKeyRef, WrapKeyArgs } from 'qpher/host';
 import { GatewayTimeoutError, ServiceUnavailableError } from 'qpher/host';
 import type { CryptoTask } from './crypto-worker.js';
 
@@ -37,7 +37,7 @@ export interface PoolOptions {
 const DEFAULT_QUEUE_PER_THREAD = 64;
 const DEFAULT_DEADLINE_MS = 5000;
 
-export class CryptoPool implements CryptoOffload {
+export class CryptoPool implements CryptoRunner {
   readonly provider: string;
   readonly threads: number;
   readonly maxQueue: number;
@@ -87,11 +87,12 @@ export class CryptoPool implements CryptoOffload {
     return this.#pool.queueSize;
   }
 
+  /** Sends the public key only (never the seed), like verify; open and sign send the seed. */
   seal(
-    key: KeyRef,
+    key: PublicKeyRef,
     args: { keyVersion: number; plaintext: Uint8Array; aad: Uint8Array; mode: CiphertextMode; encapRandomness?: Uint8Array },
   ) {
-    return this.#run({ op: 'seal', id: key.id, seed: key.seed, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
+    return this.#run({ op: 'seal', id: key.id, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
   }
 
   open(key: KeyRef, args: { ciphertext: Uint8Array; aad: Uint8Array }) {
@@ -118,6 +119,36 @@ export class CryptoPool implements CryptoOffload {
       message,
       ...(context ? { context } : {}),
     }) as Promise<boolean>;
+  }
+
+  /** Raw KEM and key wrap: encapsulate and wrapKey send the public key only, the other two the seed. */
+  encapsulate(key: PublicKeyRef) {
+    return this.#run({ op: 'encapsulate', ...publicPart(key) }) as Promise<EncapsulateResult>;
+  }
+
+  decapsulate(key: KeyRef, kemCiphertext: Uint8Array) {
+    return this.#run({ op: 'decapsulate', ...publicPart(key), seed: key.seed, kemCiphertext }) as Promise<Uint8Array>;
+  }
+
+  wrapKey(key: PublicKeyRef, args: WrapKeyArgs) {
+    return this.#run({
+      op: 'wrapKey',
+      ...publicPart(key),
+      keyVersion: args.keyVersion,
+      symmetricKey: args.symmetricKey,
+    }) as Promise<Uint8Array>;
+  }
+
+  unwrapKey(key: KeyRef, wrappedKey: Uint8Array) {
+    return this.#run({ op: 'unwrapKey', ...publicPart(key), seed: key.seed, wrappedKey }) as Promise<Uint8Array>;
+  }
+
+  signHash(key: KeyRef, args: HashArgs) {
+    return this.#run({ op: 'signHash', ...publicPart(key), seed: key.seed, ...args }) as Promise<Uint8Array>;
+  }
+
+  verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs) {
+    return this.#run({ op: 'verifyHash', ...publicPart(key), signature, ...args }) as Promise<boolean>;
   }
 
   async #run(task: CryptoTask): Promise<unknown> {
@@ -161,6 +192,11 @@ export class CryptoPool implements CryptoOffload {
   async close(): Promise<void> {
     await this.#pool.destroy();
   }
+}
+
+/** What every task carries about its key: the cache id, the public key, and the algorithm row when known. */
+function publicPart(key: PublicKeyRef): { id: string; publicKey: Uint8Array; algorithm?: PublicKeyRef['algorithm'] } {
+  return { id: key.id, publicKey: key.publicKey, ...(key.algorithm ? { algorithm: key.algorithm } : {}) };
 }
 
 /** Built code: `crypto-worker.js` next to this file; from source, `crypto-worker.dev.mjs` (registers tsx first). */

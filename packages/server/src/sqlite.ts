@@ -1,5 +1,5 @@
 /**
- * The server's embedded store: one SQLite database (better-sqlite3) holding keyrings, API keys
+ * The server's embedded store (the ServerStore of store.ts for one machine): one SQLite database (better-sqlite3) holding keyrings, API keys
  * (HMAC digests only), idempotency records and a master-key check value.
  *
  * Integrity (integrity.ts): once `attachIntegrity` gave it the keys derived from the master key,
@@ -8,6 +8,7 @@
  * Rows from schema version 2 have no MAC: the server refuses to start until `qpher migrate` has
  * checked and sealed them (`legacyRows`, `sealLegacyRows`); a legacy API key (plain SHA-256) is
  * upgraded to an HMAC digest on its first use after that.
+ * postgres.ts is its twin for many instances; keep the two parallel.
  *
  * Durability and concurrency: WAL with `synchronous=FULL` (a committed transaction survives
  * `kill -9` and power loss), a busy timeout (a second process waits for the write lock instead of
@@ -23,20 +24,20 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { Algorithm } from 'qpher/host';
 import type { Scope } from 'qpher/host';
-import { type ApiKeyLookup, type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
-import { type ApiKeyRowFields, type Integrity, legacyApiKeyHash } from './integrity.js';
+import { type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
+import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash } from './integrity.js';
 import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
 import {
   IDEMPOTENCY_TTL_MS,
-  type IdempotencyStore,
-  newOwnerToken,
+    newOwnerToken,
   PENDING_TTL_MS,
   type Reservation,
   ReservationLostError,
   type StoredResponse,
 } from './idempotency.js';
-import { copyStoredKey, type KeyringChange, type KeyStore, ServiceUnavailableError, type StoredKey } from 'qpher/host';
+import { copyStoredKey, type KeyringChange, ServiceUnavailableError, type StoredKey } from 'qpher/host';
+import type { ServerStore } from './store.js';
 
 const SCHEMA_VERSION = 3;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
@@ -114,21 +115,16 @@ interface ApiKeyRow extends ApiKeyRowFields {
 
 type KeyRow = StoredKey & { mac: Uint8Array | null };
 
-/** A key row without a MAC, as `qpher migrate` checks it before sealing. */
-export interface LegacyKeyRow {
-  tenant: string;
-  algorithm: Algorithm;
-  key: StoredKey;
-}
-
 export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Default DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT. */
   maxIdempotencyRecordsPerTenant?: number;
 }
 
-export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
+export class SqliteStore implements ServerStore {
+  readonly kind = 'sqlite';
   readonly path: string;
+  readonly location: string;
   readonly #db: Database.Database;
   readonly #statements;
   #reservations = 0;
@@ -141,6 +137,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
     this.#maxIdempotencyPerTenant = options.maxIdempotencyRecordsPerTenant ?? DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT;
+    this.location = path;
     const db = new Database(path);
     this.#db = db;
     try {
@@ -263,18 +260,18 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     return whenNotBusy(() => transaction.immediate());
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 
   /** Readiness: the database file answers a query. */
-  ping(): boolean {
+  async ping(): Promise<boolean> {
     return this.#db.open && this.#statements.ping.get() !== undefined;
   }
 
   // --- meta (master-key check value) ----------------------------------------------------------
 
-  getMeta(name: string): Uint8Array | undefined {
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
     return whenNotBusy(() => {
       const row = this.#statements.getMeta.get(name);
       return row ? new Uint8Array(row.value) : undefined;
@@ -282,12 +279,12 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   }
 
   /** Stores `value` unless `name` exists; returns the value that is stored afterwards. */
-  initMeta(name: string, value: Uint8Array): Uint8Array {
+  async initMeta(name: string, value: Uint8Array): Promise<Uint8Array> {
     return whenNotBusy(() => {
       return this.#db
         .transaction(() => {
           this.#statements.insertMeta.run(name, value);
-          return this.getMeta(name)!;
+          return new Uint8Array(this.#statements.getMeta.get(name)!.value);
         })
         .immediate();
     });
@@ -315,7 +312,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   }
 
   /** Rows written before schema version 3 (no MAC yet), for `qpher migrate`. */
-  legacyRows(): { keys: LegacyKeyRow[]; apiKeys: number } {
+  async legacyRows(): Promise<{ keys: LegacyKeyRow[]; apiKeys: number }> {
     return whenNotBusy(() => ({
       keys: this.#statements.legacyKeys.all().map((row) => ({ tenant: row.tenant, algorithm: row.algorithm, key: copyStoredKey(row) })),
       apiKeys: this.#statements.legacyApiKeys.all().length,
@@ -327,7 +324,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
    * has checked), each only if still unsealed and unchanged, and every unsealed API-key row.
    * Returns how many of each were sealed.
    */
-  sealLegacyRows(checked: readonly LegacyKeyRow[]): { keys: number; apiKeys: number } {
+  async sealLegacyRows(checked: readonly LegacyKeyRow[]): Promise<{ keys: number; apiKeys: number }> {
     const integrity = this.#requireIntegrity();
     const s = this.#statements;
     return whenNotBusy(() =>
@@ -362,7 +359,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
    * `qpher migrate`) by its plain SHA-256, in which case the row is upgraded to the HMAC digest
    * at once. Every row found is checked against its MAC.
    */
-  findApiKey(apiKey: string): ApiKeyRecord | undefined {
+  async findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
     const integrity = this.#requireIntegrity();
     const s = this.#statements;
     return whenNotBusy(() => {
@@ -387,7 +384,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   }
 
   /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
-  issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): { key: string; id: string } {
+  async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
     const integrity = this.#requireIntegrity();
     const key = generateApiKey();
     const row: ApiKeyRow = {
@@ -407,14 +404,14 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     return { key, id: row.id };
   }
 
-  listApiKeys(): ApiKeyRecord[] {
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
     return whenNotBusy(() => {
       return this.#statements.listApiKeys.all().map((row) => toApiKeyRecord(this.#checkedApiKey(row)));
     });
   }
 
   /** Returns false when no unrevoked key has this id. */
-  revokeApiKey(id: string, now: Date = new Date()): boolean {
+  async revokeApiKey(id: string, now: Date = new Date()): Promise<boolean> {
     const integrity = this.#requireIntegrity();
     const s = this.#statements;
     return whenNotBusy(() =>
@@ -434,7 +431,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   // --- idempotency ------------------------------------------------------------------------------
 
-  reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Reservation {
+  async reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> {
     return whenNotBusy(() => {
       const s = this.#statements;
       if (this.#reservations++ % SWEEP_EVERY === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
@@ -465,13 +462,13 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     });
   }
 
-  complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): void {
+  async complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): Promise<void> {
     whenNotBusy(() => {
       this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key, owner);
     });
   }
 
-  release(tenant: string, key: string, owner: string): void {
+  async release(tenant: string, key: string, owner: string): Promise<void> {
     whenNotBusy(() => {
       this.#statements.releaseIdempotency.run(tenant, key, owner);
     });

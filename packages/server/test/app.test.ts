@@ -52,10 +52,12 @@ beforeAll(async () => {
 });
 
 describe('envelope and headers', () => {
-  it('echoes a UUID X-Request-ID and makes one otherwise', async () => {
-    const id = '550e8400-e29b-41d4-a716-446655440000';
-    const echoed = await send('GET', '/healthz', { headers: { 'X-Request-ID': id } });
-    expect(expectEnvelope(echoed, 200).request_id).toBe(id);
+  it('echoes an X-Request-ID of 1-128 [A-Za-z0-9._:-] and makes a UUID otherwise', async () => {
+    for (const id of ['550e8400-e29b-41d4-a716-446655440000', 'trace:web-01.checkout_42', 'z'.repeat(128)]) {
+      const echoed = await send('GET', '/healthz', { headers: { 'X-Request-ID': id } });
+      expect(expectEnvelope(echoed, 200).request_id).toBe(id);
+      expect(echoed.headers.get('x-request-id')).toBe(id);
+    }
     for (const bad of BAD_REQUEST_IDS) {
       const reply = await send('GET', '/healthz', { headers: { 'X-Request-ID': bad } });
       expect(expectEnvelope(reply, 200).request_id).not.toBe(bad);

@@ -149,7 +149,6 @@ describe('upgrading a schema-2 store', () => {
     downgradeToSchema2(dir, legacyKey);
 
     const refused = await startServer(dir).catch((e: unknown) => e);
-    console.log("REFUSED", (refused as StartFailure).output);
     expect(refused).toBeInstanceOf(StartFailure);
     expect((refused as StartFailure).output).toMatch(/1 key row\(s\) and 1 API key\(s\) written before integrity checks.*qpher migrate/s);
     expect((await runCli(['api-key', 'list', '--data-dir', dir])).stderr).toMatch(/qpher migrate/);

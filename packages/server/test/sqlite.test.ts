@@ -1,12 +1,12 @@
-/** The SQLite store on its own: atomic keyring updates, constraints, API keys, idempotency records. */
+/** The SQLite store on its own: the ServerStore contract (store-behaviour.ts) and SQLite's busy timeout. */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredKey } from 'qpher/host';
 import Database from 'better-sqlite3';
 import { ServiceUnavailableError } from 'qpher/host';
 import { SqliteStore } from '../src/sqlite.js';
 import { Integrity } from '../src/integrity.js';
 import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, ReservationLostError } from '../src/idempotency.js';
+import { describeServerStore, key } from './store-behaviour.js';
 import { removeDir, tempDir } from '../../../test/support/server.js';
 
 function owner(reservation: Reservation): string {
@@ -18,51 +18,17 @@ const integrity = Integrity.fromMasterKey(new Uint8Array(32).fill(9));
 let dir: string;
 let store: SqliteStore;
 
-const key = (key_version: number, status: StoredKey['status'] = 'active'): StoredKey => ({
-  key_version,
-  status,
-  public_key: `pk${key_version}`,
-  created_at: new Date(0).toISOString(),
-  wrapped_seed: new Uint8Array([key_version, 1, 2]),
-});
-
 beforeAll(async () => {
   dir = await tempDir();
   store = new SqliteStore(join(dir, 'qpher.db'));
   store.attachIntegrity(integrity);
 });
 afterAll(async () => {
-  store.close();
+  await store.close();
   await removeDir(dir);
 });
 
 describe('SqliteStore', () => {
-  it('reads back what update wrote, per (tenant, algorithm)', async () => {
-    await store.update('t', 'Kyber768', () => ({ keys: [key(1)], result: null }));
-    await store.update('t', 'Kyber768', (keys) => ({
-      keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)],
-      result: null,
-    }));
-    expect((await store.read('t', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
-      [1, 'retired'],
-      [2, 'active'],
-    ]);
-    expect((await store.read('t', 'Kyber768'))[1]!.wrapped_seed).toEqual(new Uint8Array([2, 1, 2]));
-    expect(await store.read('t', 'Dilithium3')).toEqual([]);
-    expect(await store.read('u', 'Kyber768')).toEqual([]);
-  });
-
-  it('rolls back when change throws and when a constraint fails', async () => {
-    await expect(
-      store.update('t', 'Kyber768', () => {
-        throw new Error('nope');
-      }),
-    ).rejects.toThrow('nope');
-    // A second active key violates the one-active-key index: nothing of the change is kept.
-    await expect(store.update('t', 'Kyber768', (keys) => ({ keys: [...keys, key(3)], result: null }))).rejects.toThrow(/UNIQUE/);
-    expect((await store.read('t', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
-  });
-
   it('answers a write lock held past the busy timeout with a retryable ERR_SERVICE_001', async () => {
     const other = new SqliteStore(join(dir, 'qpher.db'), { busyTimeoutMs: 50 });
     other.attachIntegrity(integrity);
@@ -75,7 +41,7 @@ describe('SqliteStore', () => {
     } finally {
       holder.exec('ROLLBACK');
       holder.close();
-      other.close();
+      await other.close();
     }
     expect(await store.read('t', 'Dilithium3')).toEqual([]);
   });

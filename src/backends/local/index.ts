@@ -17,6 +17,7 @@
  */
 import { errorEnvelope, type Envelope } from '../../contract/envelope.js';
 import type { OperationName } from '../../contract/operations.js';
+import { requestIdFor } from '../../contract/request-id.js';
 import type { EngineOptions } from '../../engine/engine.js';
 import type { Backend, CallOptions } from '../backend.js';
 import type { InProcessEngine } from './in-process.js';
@@ -89,7 +90,8 @@ export class LocalBackend implements Backend {
   }
 
   async call(operation: OperationName, request: unknown, options: CallOptions & { requestId: string }): Promise<Envelope> {
-    const { requestId, signal, timeoutMs } = options;
+    const { signal, timeoutMs } = options;
+    const requestId = requestIdFor(options.requestId);
     signal?.throwIfAborted();
     if (this.#closed) return errorEnvelope('ERR_SERVICE_001', 'LocalBackend is closed', requestId);
     const answer = this.#start().send({ type: 'call', id: 0, operation, request, requestId });

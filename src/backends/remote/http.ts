@@ -80,7 +80,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * The envelope in a parsed body, or `undefined` when the body is not one. A tolerant reader:
- * `error.error_code` (what the published Qpher SDKs read) becomes `error.code`, a missing message
+ * either of `error.code` and `error.error_code` (what the published Qpher SDKs read) fills both,
+ * as every envelope of ours carries them, a missing message
  * gets the code's default, a missing `request_id`/`timestamp` gets the one we sent / now.
  * Anything else is returned as the server sent it.
  */
@@ -95,7 +96,7 @@ export function readEnvelope(body: unknown, requestId: string): Envelope | undef
     const code = typeof error.code === 'string' ? error.code : typeof error_code === 'string' ? error_code : undefined;
     if (code === undefined) return undefined;
     const message = typeof error.message === 'string' ? error.message : isErrorCode(code) ? ERROR_CODES[code].message : 'Unknown error';
-    return { ...body, ...meta, error: { ...error, code, message } } as Envelope;
+    return { ...body, ...meta, error: { ...error, code, error_code: code, message } } as Envelope;
   }
   if ('data' in body && !('error' in body)) return { ...body, ...meta } as Envelope;
   return undefined;

@@ -16,6 +16,7 @@
  */
 import { errorEnvelope, type Envelope } from '../../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../../contract/operations.js';
+import { requestIdFor } from '../../contract/request-id.js';
 import type { Backend, CallOptions } from '../backend.js';
 import { checkBaseUrl, readEnvelope, route } from './http.js';
 import { backoffDelay, parseRetryAfter, RETRYABLE_STATUSES } from './retry.js';
@@ -88,10 +89,7 @@ export class RemoteBackend implements Backend {
     if (!Object.hasOwn(OPERATIONS, operation)) throw new TypeError(`unknown operation "${String(operation)}"`);
     const { signal } = options;
     signal?.throwIfAborted();
-    const requestId = options.requestId ?? globalThis.crypto.randomUUID();
-    if (typeof requestId !== 'string' || !HEADER_VALUE.test(requestId)) {
-      throw new TypeError('"requestId" option must be printable ASCII without leading or trailing spaces');
-    }
+    const requestId = requestIdFor(options.requestId);
     const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : timeout('timeoutMs', options.timeoutMs);
     const retries = options.retries === undefined ? this.#retries : count('retries', options.retries);
 

@@ -97,8 +97,8 @@ function tapeRunner(): <T>(tape: Uint8Array, fn: () => T) => T {
   };
 }
 
-const KEM_SECRET_KEY_LENGTH = 2400; // FIPS 203 Table 3
-const DSA_SECRET_KEY_LENGTH = 4032;
+const KEM_SECRET_KEY_LENGTH = ML_KEM_768.secretKeyLength;
+const DSA_SECRET_KEY_LENGTH = ML_DSA_65.secretKeyLength;
 const ZERO_RND = new Uint8Array(32);
 
 /** Calls into one module with fixed scratch buffers (JavaScript is single-threaded per module). */

@@ -104,7 +104,7 @@ describe('the main-thread proxy stays small', () => {
     };
     await visit(start);
     const files = [...seen].map((f) => f.slice(f.indexOf('/src/') + 1)).sort();
-    expect(files).toEqual(['src/backends/local/index.ts', 'src/contract/envelope.ts']);
+    expect(files).toEqual(['src/backends/local/index.ts', 'src/contract/envelope.ts', 'src/contract/request-id.ts']);
     expect([...bare]).toEqual([]);
   });
 });

@@ -433,7 +433,7 @@ describe('deadlines and abort', () => {
 });
 
 describe('tolerant reader', () => {
-  it('normalises error.error_code to error.code', async () => {
+  it('fills error.code from error.error_code (and the reverse)', async () => {
     const { backend } = await setup((req, res) =>
       send(res, 401, {
         error: { error_code: 'ERR_AUTH_001', message: 'Invalid or missing API key' },
@@ -443,7 +443,7 @@ describe('tolerant reader', () => {
     );
     const envelope = await call(backend, { requestId: 'legacy' });
     expect(envelope).toEqual({
-      error: { code: 'ERR_AUTH_001', message: 'Invalid or missing API key' },
+      error: { code: 'ERR_AUTH_001', error_code: 'ERR_AUTH_001', message: 'Invalid or missing API key' },
       request_id: 'legacy',
       timestamp: expect.any(String),
     });
@@ -453,7 +453,7 @@ describe('tolerant reader', () => {
     const { backend } = await setup((_req, res) => send(res, 404, { error: { code: 'ERR_KEM_005' } }));
     const envelope = await call(backend, { requestId: 'sparse' });
     expect(envelope).toEqual({
-      error: { code: 'ERR_KEM_005', message: 'Key version not found' },
+      error: { code: 'ERR_KEM_005', error_code: 'ERR_KEM_005', message: 'Key version not found' },
       request_id: 'sparse',
       timestamp: expect.any(String),
     });
@@ -501,7 +501,9 @@ describe('construction and secrecy', () => {
     const backend = new RemoteBackend({ baseUrl: 'https://example.com', apiKey: API_KEY, fetch: async () => new Response('{}') });
     await expect(backend.call('kem.encrypt', encrypt, { requestId: 'x', timeoutMs: -1 })).rejects.toThrow(/"timeoutMs"/);
     await expect(backend.call('kem.encrypt', encrypt, { requestId: 'x', retries: -1 })).rejects.toThrow(/"retries"/);
-    await expect(backend.call('kem.encrypt', encrypt, { requestId: 'bad\nid' })).rejects.toThrow(/"requestId"/);
+    // a request id outside the rule is replaced, not refused (src/contract/request-id.ts)
+    const replaced = await backend.call('kem.encrypt', encrypt, { requestId: 'bad\nid', retries: 0, timeoutMs: 2000 });
+    expect(replaced.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     await expect(backend.call('kem.nope' as never, encrypt, { requestId: 'x' })).rejects.toThrow(TypeError);
   });
 

@@ -1,12 +1,12 @@
 /**
- * Per-request context for every answer of the app: the request id (a caller's UUID
- * `X-Request-ID`, else a fresh one), the headers every response carries (JSON, no-store, nosniff,
+ * Per-request context for every answer of the app: the request id (the caller's
+ * `X-Request-ID` when it follows `requestIdFor`'s rule, else a fresh UUID), the headers every response carries (JSON, no-store, nosniff,
  * HSTS when serving HTTPS, `Retry-After` on any 503), one access-log line, and the envelope
  * helpers the other middlewares answer with.
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { errorEnvelope, statusOf, type Envelope, type ErrorCode } from 'qpher/host';
+import { errorEnvelope, requestIdFor, statusOf, type Envelope, type ErrorCode } from 'qpher/host';
 import type { ApiKeyRecord } from '../auth.js';
 
 /** What an executed operation produced; the idempotency middleware stores it. */
@@ -30,15 +30,13 @@ export type Env = {
   };
 };
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HSTS = 'max-age=31536000; includeSubDomains';
 
 export function requestContext(options: { hsts?: boolean; log?: (line: string) => void }): MiddlewareHandler<Env> {
   const log = options.log;
   return async (c, next) => {
     const started = performance.now();
-    const given = c.req.header('x-request-id');
-    const requestId = given !== undefined && UUID_PATTERN.test(given) ? given : globalThis.crypto.randomUUID();
+    const requestId = requestIdFor(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     await next();
     const headers = c.res.headers;

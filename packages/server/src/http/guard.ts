@@ -8,13 +8,13 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Scope } from 'qpher/host';
 import { authenticate, type ApiKeyLookup } from '../auth.js';
-import type { TokenBuckets } from '../rate-limit.js';
+import type { RateLimiter } from '../rate-limit.js';
 import { type Env, fail } from './context.js';
 import { busy, type InFlight } from './in-flight.js';
 
 export function guard(options: {
   apiKeys: ApiKeyLookup;
-  buckets?: TokenBuckets | undefined;
+  buckets?: RateLimiter | undefined;
   inFlight: InFlight;
 }): (scope: Scope) => MiddlewareHandler<Env> {
   const { apiKeys, buckets, inFlight } = options;
@@ -23,7 +23,7 @@ export function guard(options: {
     if (!key) return fail(c, 'ERR_AUTH_001', 'Invalid or missing API key');
 
     if (buckets) {
-      const decision = buckets.take(key.id);
+      const decision = await buckets.take(key.id);
       if (!decision.allowed) {
         const response = fail(c, 'ERR_RATE_001', `Rate limit exceeded. Retry after ${decision.retryAfterSeconds} seconds.`);
         response.headers.set('Retry-After', String(decision.retryAfterSeconds));

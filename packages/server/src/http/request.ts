@@ -15,7 +15,7 @@ export function parseRequest(options: { maxBodyBytes: number; idleMs: number }):
     let request: unknown;
     let rawText = '';
     if (OPERATIONS[name].method === 'GET') {
-      const built = name === 'kms.get' ? pathRequest(c) : queryRequest(c);
+      const built = queryRequest(c, pathFields(c));
       if (typeof built === 'string') return fail(c, 'ERR_INVALID_001', built);
       request = built;
     } else {
@@ -42,21 +42,27 @@ export function parseRequest(options: { maxBodyBytes: number; idleMs: number }):
   };
 }
 
-/** `GET /kms/keys?algorithm=…`: every query parameter is a field (unknown ones are refused by name). */
-function queryRequest(c: Context<Env>): Record<string, string> | string {
-  const request: Record<string, string> = {};
+/**
+ * A GET request's fields: the path's placeholders, then every query parameter (unknown ones are
+ * refused by name by the engine's schema). A field given both in the path and the query, or twice
+ * in the query, is refused here: no silent precedence.
+ */
+function queryRequest(c: Context<Env>, fields: Record<string, unknown>): Record<string, unknown> | string {
+  const request = { ...fields };
   for (const [name, values] of Object.entries(c.req.queries())) {
-    if (values.length > 1) return `Validation failed: query parameter ${JSON.stringify(name)} is given more than once`;
+    if (values.length > 1 || Object.hasOwn(request, name)) {
+      return `Validation failed: query parameter ${JSON.stringify(name)} is given more than once`;
+    }
     request[name] = values[0]!;
   }
   return request;
 }
 
-/** `GET /kms/keys/{algorithm}/{key_version}`: the version is a number when it looks like one. */
-function pathRequest(c: Context<Env>): Record<string, unknown> {
-  const version = c.req.param('key_version') ?? '';
-  return {
-    algorithm: c.req.param('algorithm'),
-    key_version: /^-?\d{1,20}$/.test(version) ? Number(version) : version,
-  };
+/** Path placeholders (`{algorithm}`, `{key_version}`); a version is a number when it looks like one. */
+function pathFields(c: Context<Env>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) {
+    fields[name] = name === 'key_version' && /^-?\d{1,20}$/.test(value) ? Number(value) : value;
+  }
+  return fields;
 }

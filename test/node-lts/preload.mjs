@@ -1,13 +1,13 @@
 /**
- * `--import` preload for Node 24 runs (set through NODE_OPTIONS by run.mjs, so child processes
- * such as the server CLI get it too): resolves `better-sqlite3` to the copy that setup.mjs built
- * for Node 24's ABI (QPHER_NODE24_SQLITE). Everything else resolves as usual.
+ * `--import` preload for the LTS legs (set through NODE_OPTIONS by run.mjs, so child processes such
+ * as the server CLI get it too): resolves `better-sqlite3` to the copy that setup.mjs built for
+ * this leg's ABI (QPHER_LTS_SQLITE). Everything else resolves as usual.
  */
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-const dir = process.env.QPHER_NODE24_SQLITE;
-if (!dir) throw new Error('QPHER_NODE24_SQLITE is not set: run through test/node24/run.mjs');
+const dir = process.env.QPHER_LTS_SQLITE;
+if (!dir) throw new Error('QPHER_LTS_SQLITE is not set: run through test/node-lts/run.mjs');
 const copy = `${pathToFileURL(dir).href}/`;
 const installed = new URL('../../node_modules/better-sqlite3/', import.meta.url).href;
 
