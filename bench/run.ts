@@ -19,7 +19,7 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchBrowser, type BrowserRow } from './browser.js';
-import { benchCore, ONE_SHOT, type CoreRow } from './core.js';
+import { benchCore, HYBRID_OF, ONE_SHOT, type CoreRow } from './core.js';
 import { formatRate } from './measure.js';
 import { benchCoreLts } from './node-lts.js';
 import { benchServerLoad, type ServerLoadRow } from './server.js';
@@ -99,6 +99,19 @@ for (const [label, list] of [...lts.map((rows) => [`Node ${rows[0]?.node}`, rows
         ...comparison,
       });
     }
+  }
+  // The hybrids beside the pure algorithm they extend, same provider, same rounds.
+  for (const r of list.filter((x) => x.kind === 'hybrid')) {
+    const pureOperation = Object.keys(HYBRID_OF).find((op) => r.operation === `${HYBRID_OF[op]} ${op}`)!;
+    const pure = list.find((x) => x.kind === 'engine' && x.operation === pureOperation && x.provider === r.provider);
+    const pureName = HYBRID_OF[pureOperation] === 'X-Wing' ? 'ML-KEM-768' : 'ML-DSA-65';
+    rows.push({
+      section: `hybrid engine (1 thread) · ${label}`,
+      operation: r.operation,
+      subject: r.provider,
+      opsPerSec: r.opsPerSec,
+      ...(pure ? { ratio: r.opsPerSec / pure.opsPerSec, vs: `${pureName} engine (${r.provider})` } : {}),
+    });
   }
 }
 for (const r of browser) {

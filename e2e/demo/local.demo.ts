@@ -78,7 +78,7 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   await decrypt.getByRole('button', { name: 'Decrypt' }).click();
   await expect(result(page, 'Decrypt result')).toHaveAttribute('data-state', 'error');
   o = await outcome(result(page, 'Decrypt result'));
-  expect(o.json.error).toEqual({ code: 'ERR_INVALID_001', message: 'Decryption failed' });
+  expect(o.json.error).toEqual({ code: 'ERR_INVALID_001', error_code: 'ERR_INVALID_001', message: 'Decryption failed' });
   expect(o.summary).toMatch(/^Error kem\.decrypt on local · [\d.]+ m?s ERR_INVALID_001: Decryption failed$/);
 
   // Sign and verify, with a context; a changed message does not verify.
@@ -146,11 +146,22 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   await expect(result(page, 'Encrypt result')).toContainText('ERR_KEM_005');
 
   await page.getByRole('button', { name: 'Archive ML-KEM-768 version 1' }).click();
-  expect((await outcome(keysResult)).json.data).toEqual({ key_version: 1, algorithm: 'Kyber768', status: 'archived' });
+  // retire and archive answer the key's whole record (public_key, created_at too).
+  expect((await outcome(keysResult)).json.data).toMatchObject({
+    key_version: 1,
+    algorithm: 'Kyber768',
+    status: 'archived',
+    public_key: expect.any(String),
+  });
   await expect(rows.nth(1)).toContainText(/ML-KEM-768\s*1\s*archived/);
   await expect(page.getByRole('button', { name: 'Archive ML-KEM-768 version 1' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Retire ML-KEM-768 version 2' }).click();
-  expect((await outcome(keysResult)).json.data).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
+  expect((await outcome(keysResult)).json.data).toMatchObject({
+    key_version: 2,
+    algorithm: 'Kyber768',
+    status: 'retired',
+    public_key: expect.any(String),
+  });
   await expect(rows.nth(0)).toContainText(/ML-KEM-768\s*2\s*retired/);
 
   // kms.active, kms.list and kms.get, envelopes shown as they are.

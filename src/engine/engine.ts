@@ -8,7 +8,7 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { ALGORITHMS, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
+import { ALGORITHMS, algorithmsFor, factsOf, type Algorithm } from '../contract/algorithms.js';
 import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
@@ -24,7 +24,7 @@ import {
 } from '../contract/schemas.js';
 import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
-import { deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
+import { type CiphertextKem, deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { MemoryKeyStore } from '../stores/memory.js';
@@ -125,7 +125,9 @@ export class Engine {
         plaintext,
         aad,
         mode: deterministic ? 'deterministic' : 'standard',
-        ...(deterministic ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) } : {}),
+        ...(deterministic
+          ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext, kemName(algorithm)) }
+          : {}),
       });
       return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version, algorithm };
     },
@@ -253,6 +255,11 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
     public_key: key.public_key,
     created_at: key.created_at,
   };
+}
+
+/** The ciphertext format's name of a KEM row (its standard name). */
+function kemName(algorithm: Algorithm): CiphertextKem {
+  return factsOf(algorithm).standard as CiphertextKem;
 }
 
 /** Decodes a field the schema already checked. */

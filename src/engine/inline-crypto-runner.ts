@@ -1,5 +1,6 @@
 /**
- * The `CryptoRunner` on the calling thread: seal, open, sign and verify with one primitive
+ * The `CryptoRunner` on the calling thread: seal, open, sign, verify and the raw operations
+ * (encapsulate, decapsulate, wrapKey, unwrapKey, signHash, verifyHash) with one primitive
  * provider, keyed by the `KeyRef` the engine passes. The same class runs inside each of the
  * server pool's worker threads (src/server/crypto-worker.ts), so there is one implementation
  * wherever crypto runs. Which primitive a key uses comes from its row of the algorithm table.
@@ -10,10 +11,11 @@
  * Uint8Array. Seeds are borrowed, never kept or wiped here: their owner decides.
  * @module
  */
-import { type AlgorithmFacts, algorithmsFor, factsOf, type Algorithm, type SignatureFacts } from '../contract/algorithms.js';
+import { type AlgorithmFacts, algorithmsFor, factsOf, type Algorithm, type KemFacts, type SignatureFacts } from '../contract/algorithms.js';
 import type { OperationName } from '../contract/operations.js';
-import { openCiphertext, sealCiphertext } from '../crypto/format.js';
-import { keygenOf, signerOf, type PrimitiveProvider } from '../crypto/primitives.js';
+import { keygenFor, loadSigner } from '../crypto/algorithm-primitives.js';
+import { type CiphertextKem, openCiphertext, sealCiphertext } from '../crypto/format.js';
+import type { PrimitiveProvider } from '../crypto/primitives.js';
 import type { CryptoRunner, EncapsulateResult, HashArgs, KeyRef, OpenArgs, PublicKeyRef, SealArgs, WrapKeyArgs } from './crypto-runner.js';
 
 interface Entry {
@@ -36,20 +38,24 @@ export class InlineCryptoRunner implements CryptoRunner {
   }
 
   async seal(key: PublicKeyRef, args: SealArgs): Promise<Uint8Array> {
-    return sealCiphertext({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
+    const kem = kemOf(algorithmOf(key, 'kem.encrypt'));
+    return sealCiphertext({ ...args, kem, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 
   async open(key: KeyRef, args: OpenArgs): Promise<Uint8Array> {
-    return openCiphertext({ ...args, secretKey: this.#secretKey(key, algorithmOf(key, 'kem.decrypt')), provider: this.#primitives });
+    const algorithm = algorithmOf(key, 'kem.decrypt');
+    const secretKey = await this.#secretKey(key, algorithm);
+    return openCiphertext({ ...args, kem: kemOf(algorithm), secretKey, provider: this.#primitives });
   }
 
   async sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array> {
     const algorithm = algorithmOf(key, 'signature.sign');
-    return this.#signer(algorithm).sign(message, this.#secretKey(key, algorithm), context ? { context } : {});
+    const signer = await this.#signer(algorithm);
+    return signer.sign(message, await this.#secretKey(key, algorithm), context ? { context } : {});
   }
 
   async verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array): Promise<boolean> {
-    const signer = this.#signer(algorithmOf(key, 'signature.verify'));
+    const signer = await this.#signer(algorithmOf(key, 'signature.verify'));
     return signer.verify(signature, message, this.#entry(key).publicKey, context ? { context } : {});
   }
 
@@ -64,7 +70,7 @@ export class InlineCryptoRunner implements CryptoRunner {
   async decapsulate(key: KeyRef, kemCiphertext: Uint8Array): Promise<Uint8Array> {
     const algorithm = supported(key, 'kem.decapsulate');
     const { kemDecapsulate } = await import('../crypto/kem.js');
-    return kemDecapsulate({ secretKey: this.#secretKey(key, algorithm), kemCiphertext, provider: this.#primitives });
+    return kemDecapsulate({ secretKey: await this.#secretKey(key, algorithm), kemCiphertext, provider: this.#primitives });
   }
 
   async wrapKey(key: PublicKeyRef, args: WrapKeyArgs): Promise<Uint8Array> {
@@ -76,13 +82,13 @@ export class InlineCryptoRunner implements CryptoRunner {
   async unwrapKey(key: KeyRef, wrappedKey: Uint8Array): Promise<Uint8Array> {
     const algorithm = supported(key, 'kem.unwrapKey');
     const { unwrapKey } = await import('../crypto/key-wrap.js');
-    return unwrapKey({ secretKey: this.#secretKey(key, algorithm), wrappedKey, provider: this.#primitives });
+    return unwrapKey({ secretKey: await this.#secretKey(key, algorithm), wrappedKey, provider: this.#primitives });
   }
 
   async signHash(key: KeyRef, args: HashArgs): Promise<Uint8Array> {
     const algorithm = supported(key, 'signature.signHash');
     const { hashMlDsaSign } = await import('../crypto/hash-ml-dsa.js');
-    return hashMlDsaSign({ ...args, secretKey: this.#secretKey(key, algorithm) });
+    return hashMlDsaSign({ ...args, secretKey: await this.#secretKey(key, algorithm) });
   }
 
   async verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs): Promise<boolean> {
@@ -92,7 +98,7 @@ export class InlineCryptoRunner implements CryptoRunner {
   }
 
   #signer(algorithm: Algorithm) {
-    return signerOf(this.#primitives, factsOf(algorithm) as SignatureFacts);
+    return loadSigner(this.#primitives, factsOf(algorithm) as SignatureFacts);
   }
 
   #entry(key: PublicKeyRef): Entry {
@@ -111,11 +117,16 @@ export class InlineCryptoRunner implements CryptoRunner {
     return found;
   }
 
-  #secretKey(key: KeyRef, algorithm: Algorithm): Uint8Array {
+  async #secretKey(key: KeyRef, algorithm: Algorithm): Promise<Uint8Array> {
     const found = this.#entry(key);
-    found.secretKey ??= keygenOf(this.#primitives, factsOf(algorithm), key.seed).secretKey;
+    found.secretKey ??= (await keygenFor(this.#primitives, factsOf(algorithm), key.seed)).secretKey;
     return found.secretKey;
   }
+}
+
+/** The ciphertext format's name for a KEM row (its standard name). */
+function kemOf(algorithm: Algorithm): CiphertextKem {
+  return (factsOf(algorithm) as KemFacts).standard as CiphertextKem;
 }
 
 /**

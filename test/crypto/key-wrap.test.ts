@@ -75,7 +75,7 @@ describe('wrapKey / unwrapKey', () => {
     badKey[0] = 0xff;
     badKey[1]! |= 0x0f; // coefficient 0xfff ≥ q (FIPS 203 §7.2)
     await expect(wrapKey({ publicKey: badKey, keyVersion: 1, symmetricKey: key32 })).rejects.toThrow(
-      /not a valid ML-KEM-768 encapsulation key/,
+      /"publicKey" is not a valid ML-KEM-768 public key/,
     );
     await expect(unwrapKey({ secretKey: seed.subarray(1), wrappedKey: new Uint8Array(1142) })).rejects.toThrow(RangeError);
   });
@@ -117,7 +117,7 @@ describe('domain separation from the ciphertext format', () => {
     const wrapped = await wrapKey({ publicKey, keyVersion: 3, symmetricKey: key32, aad });
     const asCiphertext = wrapped.slice();
     asCiphertext[1] = 0x00;
-    expect(parseHeader(asCiphertext)).toEqual({ formatVersion: 1, mode: 'standard', keyVersion: 3 });
+    expect(parseHeader(asCiphertext)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', mode: 'standard', keyVersion: 3 });
     await expectDecryptFailed(openCiphertext({ secretKey: seed, ciphertext: asCiphertext, aad }));
 
     for (const mode of ['standard', 'deterministic'] as const) {

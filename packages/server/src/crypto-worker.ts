@@ -11,27 +11,32 @@ import type { Algorithm, CiphertextMode, HashArgs } from 'qpher/host';
 import { InlineCryptoRunner } from 'qpher/host';
 import { selectProvider, type ProviderChoice } from 'qpher/host';
 
+/** Which key a task uses: its cache id, raw public key and algorithm (absent: the operation's default). */
+interface TaskKey {
+  id: string;
+  publicKey: Uint8Array;
+  algorithm?: Algorithm;
+}
+
 export type CryptoTask =
   | { op: 'info' }
-  | {
+  | (TaskKey & {
       op: 'seal';
-      id: string;
-      publicKey: Uint8Array;
       keyVersion: number;
       plaintext: Uint8Array;
       aad: Uint8Array;
       mode: CiphertextMode;
       encapRandomness?: Uint8Array;
-    }
-  | { op: 'open'; id: string; seed: Uint8Array; publicKey: Uint8Array; ciphertext: Uint8Array; aad: Uint8Array }
-  | { op: 'sign'; id: string; seed: Uint8Array; publicKey: Uint8Array; message: Uint8Array; context?: Uint8Array }
-  | { op: 'verify'; id: string; publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array; context?: Uint8Array }
-  | { op: 'encapsulate'; id: string; publicKey: Uint8Array; algorithm?: Algorithm }
-  | { op: 'decapsulate'; id: string; seed: Uint8Array; publicKey: Uint8Array; algorithm?: Algorithm; kemCiphertext: Uint8Array }
-  | { op: 'wrapKey'; id: string; publicKey: Uint8Array; algorithm?: Algorithm; keyVersion: number; symmetricKey: Uint8Array }
-  | { op: 'unwrapKey'; id: string; seed: Uint8Array; publicKey: Uint8Array; algorithm?: Algorithm; wrappedKey: Uint8Array }
-  | ({ op: 'signHash'; id: string; seed: Uint8Array; publicKey: Uint8Array; algorithm?: Algorithm } & HashArgs)
-  | ({ op: 'verifyHash'; id: string; publicKey: Uint8Array; algorithm?: Algorithm; signature: Uint8Array } & HashArgs);
+    })
+  | (TaskKey & { op: 'open'; seed: Uint8Array; ciphertext: Uint8Array; aad: Uint8Array })
+  | (TaskKey & { op: 'sign'; seed: Uint8Array; message: Uint8Array; context?: Uint8Array })
+  | (TaskKey & { op: 'verify'; signature: Uint8Array; message: Uint8Array; context?: Uint8Array })
+  | (TaskKey & { op: 'encapsulate' })
+  | (TaskKey & { op: 'decapsulate'; seed: Uint8Array; kemCiphertext: Uint8Array })
+  | (TaskKey & { op: 'wrapKey'; keyVersion: number; symmetricKey: Uint8Array })
+  | (TaskKey & { op: 'unwrapKey'; seed: Uint8Array; wrappedKey: Uint8Array })
+  | (TaskKey & { op: 'signHash'; seed: Uint8Array } & HashArgs)
+  | (TaskKey & { op: 'verifyHash'; signature: Uint8Array } & HashArgs);
 
 const options = (workerData ?? {}) as { provider?: ProviderChoice; cacheEntries?: number };
 const crypto = new InlineCryptoRunner(await selectProvider(options.provider ?? 'auto'), options.cacheEntries);
@@ -50,8 +55,8 @@ export default async function run(task: CryptoTask): Promise<unknown> {
     case 'info':
       return { provider: crypto.provider };
     case 'seal': {
-      const { id, publicKey, op: _, ...args } = task;
-      return crypto.seal({ id, publicKey }, args);
+      const { id, publicKey, algorithm, op: _, ...args } = task;
+      return crypto.seal({ id, publicKey, ...(algorithm ? { algorithm } : {}) }, args);
     }
     case 'open':
       return withSeed(task.seed, () => crypto.open(task, { ciphertext: task.ciphertext, aad: task.aad }));

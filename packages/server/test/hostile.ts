@@ -105,7 +105,7 @@ export function hostileCases(): HostileCase[] {
       '{"plaintext":"dGVzdA==","key_version":1,"algorithm":"Dilithium3"}',
       400,
       'ERR_INVALID_001',
-      /algorithm must be one of "Kyber768"$/,
+      /algorithm must be one of "Kyber768", "X-Wing"$/,
     ),
     post(
       '__proto__ field',
