@@ -14,7 +14,16 @@
  * @module
  */
 import { Hono } from 'hono';
-import { type Engine, isErrorEnvelope, OPERATION_NAMES, OPERATIONS, pathsOf, ServiceUnavailableError, statusOf, successEnvelope } from 'qpher/host';
+import {
+  type Engine,
+  isErrorEnvelope,
+  OPERATION_NAMES,
+  OPERATIONS,
+  pathsOf,
+  ServiceUnavailableError,
+  statusOf,
+  successEnvelope,
+} from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
 import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';

@@ -71,7 +71,8 @@ export async function assertSealed(store: ServerStore, dataDir: string): Promise
   if (legacy.keys.length > 0 || legacy.apiKeys > 0) {
     throw new StartupError(
       `${store.location} has ${legacy.keys.length} key row(s) and ${legacy.apiKeys} API key(s) written before integrity checks. ` +
-        `Run once: qpher migrate --data-dir ${dataDir} (it checks every key row against the master key and seals it).`,
+        `Run once: qpher migrate ${store.kind === 'postgres' ? `--database ${store.location}` : `--data-dir ${dataDir}`} ` +
+        '(it checks every key row against the master key and seals it).',
     );
   }
 }

@@ -25,6 +25,15 @@ import { ServiceUnavailableError } from 'qpher/host';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const PENDING_TTL_MS = 60_000;
+/** Idempotency records a tenant may hold in a store; past it, its oldest answered record makes room. */
+export const DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT = 10_000;
+/**
+ * Expired records are deleted by a store at most this many at a time, through its time index, so
+ * that a sweep never holds a lock (or the event loop) for long however many records expired...
+ */
+export const IDEMPOTENCY_SWEEP_BATCH = 200;
+/** ...one sweep per this many reservations of a process. */
+export const IDEMPOTENCY_SWEEP_EVERY = 50;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export interface StoredResponse {

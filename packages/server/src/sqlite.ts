@@ -29,8 +29,11 @@ import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHa
 import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
 import {
+  DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT,
+  IDEMPOTENCY_SWEEP_BATCH,
+  IDEMPOTENCY_SWEEP_EVERY,
   IDEMPOTENCY_TTL_MS,
-    newOwnerToken,
+  newOwnerToken,
   PENDING_TTL_MS,
   type Reservation,
   ReservationLostError,
@@ -41,11 +44,6 @@ import type { ServerStore } from './store.js';
 
 const SCHEMA_VERSION = 3;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
-/** Idempotency records a tenant may hold; past it, its oldest answered record makes room. */
-export const DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT = 10_000;
-/** Expired idempotency records: at most this many are deleted per sweep, one sweep per SWEEP_EVERY reservations. */
-const SWEEP_BATCH = 200;
-const SWEEP_EVERY = 50;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -201,7 +199,7 @@ export class SqliteStore implements ServerStore {
       // Small batches through the time index, so a sweep never holds the write lock (or the event
       // loop) for long however many records expired.
       sweepIdempotency: db.prepare(
-        `DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE updated_ms < ? ORDER BY updated_ms LIMIT ${SWEEP_BATCH})`,
+        `DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE updated_ms < ? ORDER BY updated_ms LIMIT ${IDEMPOTENCY_SWEEP_BATCH})`,
       ),
       countTenantIdempotency: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM idempotency WHERE tenant = ?'),
       evictTenantIdempotency: db.prepare(
@@ -434,7 +432,7 @@ export class SqliteStore implements ServerStore {
   async reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> {
     return whenNotBusy(() => {
       const s = this.#statements;
-      if (this.#reservations++ % SWEEP_EVERY === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
+      if (this.#reservations++ % IDEMPOTENCY_SWEEP_EVERY === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
       return this.#db
         .transaction((): Reservation => {
           const row = s.getIdempotency.get(tenant, key);

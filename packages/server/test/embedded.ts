@@ -32,7 +32,7 @@ export async function embeddedServer(options: Partial<ServeOptions> = {}): Promi
     log: (line) => lines.push(line),
     ...options,
   });
-  const addKey = async (tenant: string, scopes: readonly Scope[] = SCOPES) => running.store.issueApiKey(tenant, scopes).key;
+  const addKey = async (tenant: string, scopes: readonly Scope[] = SCOPES) => (await running.store.issueApiKey(tenant, scopes)).key;
   const key = await addKey('t');
   return {
     url: running.url,
