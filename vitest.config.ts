@@ -17,7 +17,6 @@ const INTEGRATION = [
   'packages/server/test/postgres.test.ts',
   'packages/server/test/multi-instance.test.ts',
   'packages/server/test/sdk-compat.test.ts',
-  'packages/server/test/body-depth.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 
