@@ -120,8 +120,11 @@ describe('slow clients', () => {
     const count = (status: number) => statuses.filter((s) => s === status).length;
     const growth = peak - before;
     const elapsed = performance.now() - started;
+    for (const c of clients) c.socket.destroy();
+    await settle(500);
+    const after = rssMiB(pid);
     console.log(
-      `1000 slow clients: ${count(503)} x 503, ${count(400)} x 400 (stalled), ${count(0)} resets; RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MiB (+${growth.toFixed(0)})`,
+      `1000 slow clients: ${count(503)} x 503, ${count(400)} x 400 (stalled), ${count(0)} resets; RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB (+${growth.toFixed(0)}), after ${after.toFixed(0)} MiB`,
     );
     expect(count(503) + count(400)).toBe(1000);
     // At most 64 read a body at any time, and each stalls for IDLE_MS before its 400: so no more
@@ -130,7 +133,6 @@ describe('slow clients', () => {
     expect(count(400)).toBeLessThanOrEqual(64 * Math.ceil(elapsed / IDLE_MS + 1));
     expect(count(503)).toBeGreaterThan(500);
     expect(growth).toBeLessThan(200);
-    for (const c of clients) c.socket.destroy();
     expectEnvelope(await call(wide.url, 'POST', '/api/v1/kms/keys/generate', { key: keyWide, body: { algorithm: 'Kyber768' } }), 201);
     expectEnvelope(await call(wide.url, 'GET', '/healthz'), 200);
   }, 60_000);
