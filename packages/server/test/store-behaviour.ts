@@ -300,21 +300,29 @@ export function describeServerStore(name: string, open: OpenStore): void {
         await woken; // the handler stalls past PENDING_TTL_MS
         return store().update('s', 'Dilithium3', add);
       });
-      // A repeat takes the reservation over, runs, commits and stores its answer.
+      // A repeat takes the reservation over; the stalled one wakes before the repeat has run:
+      // its change is refused and rolled back.
       const repeat = owner(await store().reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 1));
       expect(repeat).not.toBe(stalled);
-      await store().run('s', 'once', repeat, () => store().update('s', 'Dilithium3', add));
-      await store().complete('s', 'once', repeat, { status: 201, data: { key_version: 1 } }, t0 + PENDING_TTL_MS + 2);
-      // The stalled one wakes: its change is refused and rolled back; its complete/release are no-ops.
       wake();
       await expect(first).rejects.toBeInstanceOf(ReservationLostError);
-      await store().complete('s', 'once', stalled, { status: 201, data: { key_version: 2 } }, t0 + PENDING_TTL_MS + 3);
+      expect(await store().read('s', 'Dilithium3')).toEqual([]);
+      // The repeat runs and commits; the stalled one's complete and release change nothing.
+      await store().run('s', 'once', repeat, () => store().update('s', 'Dilithium3', add));
+      await store().complete('s', 'once', stalled, { status: 201, data: { key_version: 2 } }, t0 + PENDING_TTL_MS + 2);
       await store().release('s', 'once', stalled);
+      expect(await store().reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 3)).toEqual({ state: 'pending' });
+      await store().complete('s', 'once', repeat, { status: 201, data: { key_version: 1 } }, t0 + PENDING_TTL_MS + 4);
       expect((await store().read('s', 'Dilithium3')).map((k) => k.key_version)).toEqual([1]);
-      expect(await store().reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 4)).toEqual({
+      expect(await store().reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 5)).toEqual({
         state: 'replay',
         response: { status: 201, data: { key_version: 1 } },
       });
+      // Before it completes, a repeat's own release is refused too once it committed.
+      const late = owner(await store().reserve('s', 'late', 'f', t0));
+      await store().run('s', 'late', late, () => store().update('s', 'Dilithium3', add));
+      await store().release('s', 'late', late);
+      expect(await store().reserve('s', 'late', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
     });
 
     it(`sweeps expired idempotency records ${IDEMPOTENCY_SWEEP_BATCH} at a time, once per ${IDEMPOTENCY_SWEEP_EVERY} reservations`, async () => {
