@@ -2,7 +2,7 @@
  * `Idempotency-Key` for the mutating KMS calls (generate, rotate, retire, archive), so that an
  * automatic retry never rotates twice.
  *
- * - Scope: per tenant. Records live 24 h (stored with the keys in SQLite on the server).
+ * - Scope: per tenant. Records live 24 h (stored with the keys, in the server's SQLite or PostgreSQL store).
  * - The first request with a key *reserves* it, runs, and stores its status and data (or error).
  *   A repeat with the same operation and body gets that status and data back with its own
  *   `request_id` and `Idempotent-Replayed: true`, and changes nothing.
