@@ -21,18 +21,21 @@ import {
   OPERATIONS,
   type OperationName,
   pathsOf,
+  ServiceUnavailableError,
   statusOf,
   successEnvelope,
 } from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
-import { DEFAULT_MAX_BODY_BYTES, IMPORT_MAX_BODY_BYTES } from './body.js';
+import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES, IMPORT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
 import { guard } from './http/guard.js';
+import { DEFAULT_IN_FLIGHT, InFlight, type InFlightLimits } from './http/in-flight.js';
 import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
 import { servedOpenApi } from './openapi.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit, type RateLimiter, TokenBuckets } from './rate-limit.js';
+import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
 
 export interface AppOptions {
@@ -52,6 +55,10 @@ export interface AppOptions {
    * route, even with an API key that has the `kms:export` scope) and the OpenAPI document omits it.
    */
   allowKeyExport?: boolean;
+  /** A body that sends nothing for this long is cut off (400, see body.ts). Default 10 s. */
+  bodyIdleMs?: number;
+  /** Requests in flight, in total and per API key (in-flight.ts). Default 256 and 32. */
+  inFlight?: Partial<InFlightLimits>;
   /** Send `Strict-Transport-Security` (set when serving HTTPS). */
   hsts?: boolean;
   /** Readiness probe for `/readyz`: true when the store answers. */
@@ -95,7 +102,9 @@ function methodsFor(routes: ReturnType<typeof routePatterns>, pathname: string):
 export function createApp(options: AppOptions): Hono<Env> {
   const engine = options.engine;
   const log = options.log;
+  const inFlight = new InFlight({ ...DEFAULT_IN_FLIGHT, ...options.inFlight });
   const allowed = guard({
+    inFlight,
     apiKeys: options.apiKeys,
     buckets:
       options.rateLimit === false
@@ -105,6 +114,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   const parsed = parseRequest({
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxBodyBytesOf: { 'kms.import': IMPORT_MAX_BODY_BYTES },
+    idleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
   });
   const unserved: OperationName[] = options.allowKeyExport ? [] : ['kms.export'];
   const served = OPERATION_NAMES.filter((name) => !unserved.includes(name));
@@ -128,6 +138,8 @@ export function createApp(options: AppOptions): Hono<Env> {
       return response;
     });
   }
+
+  app.use('/api/*', inFlight.totalCap());
 
   app.get('/healthz', (c) => respond(c, successEnvelope({ status: 'ok' }, c.var.requestId), 200));
   app.get('/readyz', async (c) => {
@@ -179,6 +191,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.onError((error, c) => {
     log?.(`error ${c.req.method} ${printablePath(c.req.url)} ${describeError(error)}`);
     if (error instanceof StoreBusyError) return fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable');
+    if (error instanceof IntegrityError) return fail(c, 'ERR_INTERNAL_001', error.message);
+    if (error instanceof ServiceUnavailableError) return fail(c, 'ERR_SERVICE_001', error.message);
     return fail(c, 'ERR_INTERNAL_001', 'Internal server error');
   });
 

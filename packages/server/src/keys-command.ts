@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { ALGORITHMS, Engine, isAlgorithm, isErrorEnvelope, requestIdFor } from 'qpher/host';
 import { assertTenantName } from './auth.js';
 import { parse, UsageError } from './cli-args.js';
-import { DB_FILE, openStore } from './compose.js';
+import { assertSealed, DB_FILE, openStore, unlockStore } from './compose.js';
 import { DATABASE_URL_ENV } from './postgres.js';
-import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
+import { StartupError } from './master-key.js';
 import { readPassphrase } from './passphrase.js';
 
 export async function keysCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -96,9 +96,9 @@ function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string |
 async function runOperation(where: Where, env: NodeJS.ProcessEnv, tenant: string, operation: 'kms.export' | 'kms.import', request: object) {
   const store = await openStore(where);
   try {
-    // As `serve`: a shared database's master key is never made up here.
-    const masterKey = await loadMasterKey(where.dataDir, env, { create: store.kind === 'sqlite' });
-    const wrapper = await masterKeyWrapper(masterKey, store);
+    // As `serve`: a shared database's master key is never made up here, and unsealed rows stop it.
+    const wrapper = await unlockStore(store, where.dataDir, env, () => {});
+    await assertSealed(store, where.dataDir);
     const engine = await Engine.create({ store, wrapper });
     const envelope = await engine.execute({ tenant }, operation, request, requestIdFor(undefined));
     if (isErrorEnvelope(envelope)) throw new StartupError(`${envelope.error.message} (${envelope.error.code})`);

@@ -13,13 +13,18 @@
  * - the old one is `QPHER_MASTER_KEY`: the new one is read from `QPHER_NEW_MASTER_KEY`, and the
  *   operator puts it in `QPHER_MASTER_KEY` for the next start.
  * Afterwards the old key no longer starts the server: its check fails, naming both key ids.
+ *
+ * Integrity (integrity.ts): every key row and API-key row is checked against its MAC under the
+ * old key as it is read, and written with a MAC under keys derived from the new one, in the same
+ * transaction; a row that fails its check stops the rotation. Unsealed rows (from before MACs)
+ * must be sealed first (`qpher migrate`). API-key digests stay valid: their key is kept.
  * @module
  */
 import { existsSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seedBinding } from 'qpher/host';
-import { DB_FILE, openStore } from './compose.js';
+import { assertSealed, DB_FILE, openStore } from './compose.js';
 import {
   CHECK_BINDING,
   CHECK_NAME,
@@ -28,12 +33,15 @@ import {
   loadMasterKey,
   MASTER_KEY_ENV,
   MASTER_KEY_FILE,
-  masterKeyWrapper,
   NEXT_MASTER_KEY_FILE,
+  API_KEY_DIGEST_KEY_BINDING,
+  API_KEY_DIGEST_KEY_NAME,
+  unlockForRotation,
   StartupError,
   syncDirectory,
 } from './master-key.js';
 import { masterKeyWrapperOf } from './master-key-wrapper.js';
+import { Integrity } from './integrity.js';
 import { assertNotInUse } from './store-backup.js';
 
 export const NEW_MASTER_KEY_ENV = 'QPHER_NEW_MASTER_KEY';
@@ -80,44 +88,61 @@ export async function rotateMasterKey(options: RotateOptions): Promise<RotationR
 
   const store = await openStore({ dataDir, database });
   try {
-    // Checks the current key against the store (and finishes an interrupted rotation first).
-    const current = await masterKeyWrapper(await loadMasterKey(dataDir, env, { create: false }), store, log);
-    const nextPath = join(dataDir, NEXT_MASTER_KEY_FILE);
-    const newBytes = fromEnv ? decodeKey(newFromEnv!.trim(), NEW_MASTER_KEY_ENV) : await writeNextKey(dataDir, nextPath);
-    const next = await masterKeyWrapperOf(newBytes);
-    if (next.idHex === current.idHex) throw new StartupError(`${NEW_MASTER_KEY_ENV} is the current master key; nothing was rotated`);
+    // Checks the current key against the store (and finishes an interrupted rotation first); the
+    // store then checks every row's MAC under it as the rotation reads the row.
+    const { wrapper: current, digestKey } = await unlockForRotation(
+      await loadMasterKey(dataDir, env, { create: false }),
+      store,
+      (row) => log(`integrity check failed: ${row} was changed outside qpher`),
+      log,
+    );
+    try {
+      await assertSealed(store, dataDir);
+      const nextPath = join(dataDir, NEXT_MASTER_KEY_FILE);
+      const newBytes = fromEnv ? decodeKey(newFromEnv!.trim(), NEW_MASTER_KEY_ENV) : await writeNextKey(dataDir, nextPath);
+      // Row MACs under keys derived from the new master key; API-key digests keep their key (master-key.ts).
+      const integrity = Integrity.fromMasterKey(newBytes, digestKey);
+      const next = await masterKeyWrapperOf(newBytes);
+      if (next.idHex === current.idHex) throw new StartupError(`${NEW_MASTER_KEY_ENV} is the current master key; nothing was rotated`);
 
-    log(`rotating the master key ${current.idHex} -> ${next.idHex}: rewrapping every seed in one transaction`);
-    const started = performance.now();
-    const keys = await store.rewrapAll({
-      async seed(row) {
-        const binding = seedBinding(row.tenant, row.algorithm, row.public_key);
-        let seed: Uint8Array;
-        try {
-          seed = await current.unwrap(row.wrapped_seed, binding);
-        } catch {
-          throw new StartupError(
-            `Key ${row.algorithm} version ${row.key_version} of tenant "${row.tenant}" does not unwrap under the current master key; nothing was rotated`,
-          );
-        }
-        try {
-          return await next.wrap(seed, binding);
-        } finally {
-          seed.fill(0);
-        }
-      },
-      meta: { name: CHECK_NAME, value: () => next.wrap(CHECK_PLAINTEXT, CHECK_BINDING) },
-      progress: (done, total) => log(`rewrapped ${done} of ${total} seeds`),
-    });
-    const ms = performance.now() - started;
-    log(`committed: ${keys} seed${keys === 1 ? '' : 's'} now under master key ${next.idHex}`);
-    let newKeyAt = NEW_MASTER_KEY_ENV;
-    if (!fromEnv) {
-      newKeyAt = join(dataDir, MASTER_KEY_FILE);
-      await rename(nextPath, newKeyAt);
-      await syncDirectory(dataDir);
+      log(`rotating the master key ${current.idHex} -> ${next.idHex}: rewrapping every seed in one transaction`);
+      const started = performance.now();
+      const keys = await store.rewrapAll({
+        async seed(row) {
+          const binding = seedBinding(row.tenant, row.algorithm, row.public_key);
+          let seed: Uint8Array;
+          try {
+            seed = await current.unwrap(row.wrapped_seed, binding);
+          } catch {
+            throw new StartupError(
+              `Key ${row.algorithm} version ${row.key_version} of tenant "${row.tenant}" does not unwrap under the current master key; nothing was rotated`,
+            );
+          }
+          try {
+            return await next.wrap(seed, binding);
+          } finally {
+            seed.fill(0);
+          }
+        },
+        integrity,
+        meta: [
+          { name: CHECK_NAME, value: () => next.wrap(CHECK_PLAINTEXT, CHECK_BINDING) },
+          { name: API_KEY_DIGEST_KEY_NAME, value: () => next.wrap(digestKey, API_KEY_DIGEST_KEY_BINDING) },
+        ],
+        progress: (done, total) => log(`rewrapped ${done} of ${total} seeds`),
+      });
+      const ms = performance.now() - started;
+      log(`committed: ${keys} seed${keys === 1 ? '' : 's'} now under master key ${next.idHex}`);
+      let newKeyAt = NEW_MASTER_KEY_ENV;
+      if (!fromEnv) {
+        newKeyAt = join(dataDir, MASTER_KEY_FILE);
+        await rename(nextPath, newKeyAt);
+        await syncDirectory(dataDir);
+      }
+      return { keys, oldId: current.idHex, newId: next.idHex, ms, newKeyAt };
+    } finally {
+      digestKey.fill(0);
     }
-    return { keys, oldId: current.idHex, newId: next.idHex, ms, newKeyAt };
   } finally {
     await store.close();
   }

@@ -4,7 +4,8 @@
  * (the old one is refused, naming both key ids and no key); a rotation killed with SIGKILL midway
  * leaves the store opening with the old key; one killed between its commit and the rename of
  * master.key.next is finished by the next start. On SQLite (master.key, and QPHER_MASTER_KEY +
- * QPHER_NEW_MASTER_KEY) and on PostgreSQL.
+ * QPHER_NEW_MASTER_KEY) and on PostgreSQL. Row MACs (integrity.ts) are rewritten under the new
+ * key in the same transaction, and API keys made before the rotation keep working after it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesGcmSeedWrapper, Engine, requestIdFor, seedBinding } from 'qpher/host';
 import { SqliteStore } from '../src/sqlite.js';
+import { Integrity } from '../src/integrity.js';
 import { isVersion1, masterKeyId, masterKeyWrapperOf, toHex } from '../src/master-key-wrapper.js';
 import { b64, call, createApiKey, expectEnvelope, freshDirs, runCli, StartFailure, startServer } from '../../../test/support/server.js';
 import { REPO_ROOT, SOURCE_CLI } from '../../../test/support/serve.js';
@@ -22,6 +24,7 @@ import { type PostgresCluster, startPostgres } from '../../../test/support/postg
 
 const newDir = freshDirs();
 const BULK = 6000;
+const CREATED = '2026-01-01T00:00:00.000Z';
 
 const readKey = async (dir: string) => (await readFile(join(dir, 'master.key'), 'utf8')).trim();
 const idOf = async (base64: string) => toHex(await masterKeyId(Buffer.from(base64, 'base64')));
@@ -91,27 +94,27 @@ function rotateAndKill(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout
 
 /** BULK rows of tenant "bulk" wrapped under `keyBase64` (version 1), written straight into SQLite. */
 async function bulkRowsSqlite(dir: string, keyBase64: string): Promise<void> {
-  const wrapper = await masterKeyWrapperOf(Buffer.from(keyBase64, 'base64'));
-  const rows = await bulkRows(wrapper.wrap);
+  const rows = await bulkRows(keyBase64);
   const db = new Database(join(dir, 'qpher.db'));
   const insert = db.prepare(
-    "INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES ('bulk', 'Kyber768', ?, 'retired', ?, '2026-01-01T00:00:00.000Z', ?)",
+    `INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac) VALUES ('bulk', 'Kyber768', ?, 'retired', ?, '${CREATED}', ?, ?)`,
   );
   db.transaction(() => {
-    for (const r of rows) insert.run(r.version, r.publicKey, r.wrapped);
+    for (const r of rows) insert.run(r.version, r.publicKey, r.wrapped, r.mac);
   })();
   db.close();
 }
 
-async function bulkRows(wrap: (seed: Uint8Array, binding: Uint8Array) => Promise<Uint8Array>) {
+/** BULK retired Kyber768 rows of tenant "bulk" (fake public keys: rotation never parses them), sealed with their MACs. */
+async function bulkRows(keyBase64: string) {
+  const wrapper = await masterKeyWrapperOf(Buffer.from(keyBase64, 'base64'));
+  const integrity = Integrity.fromMasterKey(Buffer.from(keyBase64, 'base64'));
   return Promise.all(
     Array.from({ length: BULK }, async (_, i) => {
       const publicKey = `bulk-${i + 1}`;
-      return {
-        version: i + 1,
-        publicKey,
-        wrapped: await wrap(new Uint8Array(64).fill(i & 0xff), seedBinding('bulk', 'Kyber768', publicKey)),
-      };
+      const wrapped = await wrapper.wrap(new Uint8Array(64).fill(i & 0xff), seedBinding('bulk', 'Kyber768', publicKey));
+      const key = { key_version: i + 1, status: 'retired' as const, public_key: publicKey, created_at: CREATED, wrapped_seed: wrapped };
+      return { version: i + 1, publicKey, wrapped, mac: integrity.keyRowMac('bulk', 'Kyber768', key) };
     }),
   );
 }
@@ -128,6 +131,7 @@ describe('qpher master-key rotate on SQLite', () => {
     // A key ring as a qpher from before the versioned format wrote it: iv ‖ AES-GCM under the master key itself.
     const aes = await crypto.subtle.importKey('raw', Buffer.from(oldKey, 'base64'), 'AES-GCM', false, ['encrypt', 'decrypt']);
     const legacyStore = new SqliteStore(join(dir, 'qpher.db'));
+    legacyStore.attachIntegrity(Integrity.fromMasterKey(Buffer.from(oldKey, 'base64')));
     const engine = await Engine.create({ store: legacyStore, wrapper: aesGcmSeedWrapper(aes) });
     const run = async (operation: 'kms.generate' | 'kem.encrypt', request: object) =>
       ((await engine.execute({ tenant: 'legacy' }, operation, request, requestIdFor(undefined))) as { data: any }).data;
@@ -233,7 +237,7 @@ describe('qpher master-key rotate on SQLite', () => {
     const dir = await newDir();
     const k1 = Buffer.alloc(32, 0x11).toString('base64');
     const k2 = Buffer.alloc(32, 0x22).toString('base64');
-    const apiKey = await createApiKey(dir, 'acme');
+    const apiKey = await createApiKey(dir, 'acme', undefined, { env: { QPHER_MASTER_KEY: k1 } });
     let server = await startServer(dir, [], { QPHER_MASTER_KEY: k1 });
     const made = await populate(server.url, apiKey);
     await server.stop();
@@ -277,14 +281,18 @@ describe('qpher master-key rotate on PostgreSQL', () => {
     const made = await populate(server.url, apiKey);
     await server.stop();
 
-    const wrapper = await masterKeyWrapperOf(Buffer.from(k1, 'base64'));
-    const rows = await bulkRows(wrapper.wrap);
+    const rows = await bulkRows(k1);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(
-      `INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed)
-       SELECT 'bulk', 'Kyber768', v, 'retired', p, '2026-01-01T00:00:00.000Z', w FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS t(v, p, w)`,
-      [rows.map((r) => String(r.version)), rows.map((r) => r.publicKey), rows.map((r) => Buffer.from(r.wrapped))],
+      `INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac)
+       SELECT 'bulk', 'Kyber768', v, 'retired', p, '${CREATED}', w, m FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[]) AS t(v, p, w, m)`,
+      [
+        rows.map((r) => String(r.version)),
+        rows.map((r) => r.publicKey),
+        rows.map((r) => Buffer.from(r.wrapped)),
+        rows.map((r) => Buffer.from(r.mac)),
+      ],
     );
     const snapshot = async () =>
       (await client.query<{ w: Buffer }>('SELECT wrapped_seed AS w FROM keys ORDER BY tenant, algorithm, key_version')).rows.map((r) =>

@@ -7,13 +7,14 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { OPERATIONS, type OperationName } from 'qpher/host';
-import { BodyError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
+import { BodyError, BodyTimeoutError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
 import { type Env, fail } from './context.js';
 
 export function parseRequest(options: {
   maxBodyBytes: number;
   /** Per-operation limits above `maxBodyBytes` (kms.import's backups). */
   maxBodyBytesOf?: Partial<Record<OperationName, number>>;
+  idleMs: number;
 }): (name: OperationName) => MiddlewareHandler<Env> {
   return (name) => async (c, next) => {
     const maxBodyBytes = Math.max(options.maxBodyBytes, options.maxBodyBytesOf?.[name] ?? 0);
@@ -28,11 +29,16 @@ export function parseRequest(options: {
         return fail(c, 'ERR_INVALID_001', 'Validation failed: Content-Type must be application/json');
       }
       try {
-        const parsed = parseJsonBody(await readBody(c.req.raw, maxBodyBytes));
+        const parsed = parseJsonBody(await readBody(c.req.raw, maxBodyBytes, options.idleMs));
         request = parsed.value;
         rawText = parsed.text;
       } catch (error) {
-        if (error instanceof BodyError) return fail(c, 'ERR_INVALID_001', error.message);
+        if (error instanceof BodyError) {
+          const response = fail(c, 'ERR_INVALID_001', error.message);
+          // A stalled body: the connection cannot be reused (the rest may still arrive).
+          if (error instanceof BodyTimeoutError) response.headers.set('Connection', 'close');
+          return response;
+        }
         throw error;
       }
     }
