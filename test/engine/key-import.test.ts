@@ -21,6 +21,7 @@ import { ForbiddenError, ValidationError, unwrap } from '../../src/errors.js';
 import type { KeyStore, StoredKey } from '../../src/stores/keystore.js';
 import { MemoryKeyStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../packages/server/src/sqlite.js';
+import { Integrity } from '../../packages/server/src/integrity.js';
 import { backupKey } from '../vectors/generate-backup-v1.js';
 
 const T = 'tenant-a';
@@ -236,6 +237,7 @@ describe('two phases: prepare outside the transaction, apply (with a re-check) i
 
   it('apply runs inside a real SQLite transaction', async () => {
     const sqlite = new SqliteStore(':memory:');
+    sqlite.attachIntegrity(Integrity.fromMasterKey(new Uint8Array(32).fill(5)));
     try {
       await put(sqlite, [dilithium(1, 'active', 1)]);
       const outcome = await importBackupKeys(sqlite, T, [dilithium(1, 'active', 1), dilithium(2, 'active', 2)], seeds);
