@@ -69,6 +69,11 @@ export interface SignatureFacts extends CommonFacts {
     /** Largest signing context. */
     readonly context: number;
   };
+  /**
+   * The pre-hash functions `signature/sign-hash` and `verify-hash` accept for a key of this row
+   * (empty when the row does not list those operations).
+   */
+  readonly hashAlgorithms: readonly ('SHA-256' | 'SHA-384' | 'SHA-512')[];
 }
 
 export type AlgorithmFacts = KemFacts | SignatureFacts;
@@ -99,6 +104,8 @@ export const ALGORITHM_TABLE = {
     oid: '2.16.840.1.101.3.4.3.18',
     spkiPrefix: '308207b2300b0609608648016503040312038207a100',
     primitive: 'mlDsa65',
+    // HashML-DSA (FIPS 204 §5.4) with any approved hash; src/crypto/hash-algorithms.ts has their OIDs.
+    hashAlgorithms: ['SHA-256', 'SHA-384', 'SHA-512'],
     operations: ['signature.sign', 'signature.verify', 'signature.signHash', 'signature.verifyHash', ...KMS_OPERATIONS],
   },
   'X-Wing': {
@@ -114,7 +121,7 @@ export const ALGORITHM_TABLE = {
     hpkeKemId: 0x647a, // draft-connolly-cfrg-xwing-kem §6 (MLKEM768-X25519)
     formatVersion: 2,
     primitive: 'xWing',
-    operations: ['kem.encrypt', 'kem.decrypt', ...KMS_OPERATIONS],
+    operations: ['kem.encrypt', 'kem.decrypt', 'kem.encapsulate', 'kem.decapsulate', 'kem.wrapKey', 'kem.unwrapKey', ...KMS_OPERATIONS],
   },
   'Composite-ML-DSA': {
     wire: 'Composite-ML-DSA',
@@ -128,7 +135,9 @@ export const ALGORITHM_TABLE = {
     oid: '1.3.6.1.5.5.7.6.45',
     spkiPrefix: '308207f2300a06082b0601050507062d038207e200',
     primitive: 'compositeMlDsa65',
-    operations: ['signature.sign', 'signature.verify', ...KMS_OPERATIONS],
+    // The draft's own pre-hash: M′ ends with SHA-512(M), so a caller's SHA-512 digest signs M itself.
+    hashAlgorithms: ['SHA-512'],
+    operations: ['signature.sign', 'signature.verify', 'signature.signHash', 'signature.verifyHash', ...KMS_OPERATIONS],
   },
 } as const satisfies Record<string, AlgorithmFacts>;
 
