@@ -21,7 +21,7 @@ import {
   wrapKey,
 } from '../../src/crypto/key-wrap.js';
 import { nobleProvider } from '../../src/crypto/primitives.js';
-import { xwingKeygen } from '../../src/crypto/xwing.js';
+import { xwingExpandSecretKey, xwingKeygen } from '../../src/crypto/xwing.js';
 import { generate, type KeyWrapV2Vector } from '../vectors/generate-key-wrap-v2.js';
 
 const kem = 'X-Wing' as const;
@@ -51,6 +51,7 @@ describe('X-Wing wrapKey / unwrapKey', () => {
       expect(bytesToHex(wrapped.subarray(0, 8))).toBe('02647a0200000004');
       expect(parseWrappedKeyHeader(wrapped)).toEqual({ formatVersion: 2, kem, keyVersion: 4 });
       expect(await unwrapKey({ kem, secretKey: seed, wrappedKey: wrapped, aad })).toEqual(symmetricKey);
+      expect(await unwrapKey({ kem, secretKey: xwingExpandSecretKey(seed), wrappedKey: wrapped, aad })).toEqual(symmetricKey);
       const noAad = await wrapKey({ kem, publicKey, keyVersion: 1, symmetricKey });
       expect(await unwrapKey({ kem, secretKey: seed, wrappedKey: noAad })).toEqual(symmetricKey);
     }
@@ -65,7 +66,7 @@ describe('X-Wing wrapKey / unwrapKey', () => {
       /"publicKey" must be 1216 bytes, got 1184/,
     );
     await expect(unwrapKey({ kem, secretKey: new Uint8Array(64), wrappedKey: new Uint8Array(1176) })).rejects.toThrow(
-      new RangeError('"secretKey" must be the 32-byte X-Wing seed'),
+      new RangeError('"secretKey" must be the 32-byte X-Wing seed or the 2464-byte decapsulation key'),
     );
   });
 
