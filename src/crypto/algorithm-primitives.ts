@@ -37,12 +37,8 @@ export async function loadKem(provider: PrimitiveProvider, facts: KemFacts): Pro
     case 'mlKem768':
       return provider.mlKem768;
     case 'xWing': {
-      const { xwingKeygen, xwingExpandSecretKey, xwingEncapsulate, xwingDecapsulate } = await import('./xwing.js');
-      return {
-        keygen: (seed) => ({ publicKey: xwingKeygen(seed).publicKey, secretKey: xwingExpandSecretKey(seed) }),
-        encapsulate: xwingEncapsulate,
-        decapsulate: xwingDecapsulate,
-      };
+      const { xwingKeygenExpanded, xwingEncapsulate, xwingDecapsulate } = await import('./xwing.js');
+      return { keygen: xwingKeygenExpanded, encapsulate: xwingEncapsulate, decapsulate: xwingDecapsulate };
     }
     default:
       throw new TypeError(`${facts.wire} is not a KEM`);
@@ -55,13 +51,13 @@ export async function loadSigner(provider: PrimitiveProvider, facts: SignatureFa
     case 'mlDsa65':
       return provider.mlDsa65;
     case 'compositeMlDsa65': {
-      const { compositeExpandSecretKey, compositeKeygen, compositeSign, compositeVerify } = await import('./composite-ml-dsa.js');
+      const { compositeKeygenExpanded, compositeSign, compositeVerify } = await import('./composite-ml-dsa.js');
       return {
         keygen: (seed) => {
           if (seed instanceof Uint8Array && seed.length !== facts.sizes.seed) {
             throw new RangeError(`"seed" must be ${facts.sizes.seed} bytes, got ${seed.length}`);
           }
-          return { publicKey: compositeKeygen(seed, provider).publicKey, secretKey: compositeExpandSecretKey(seed, provider) };
+          return compositeKeygenExpanded(seed, provider);
         },
         sign: (message, secretKey, { context, randomness } = {}) => {
           if (randomness instanceof Uint8Array) throw new TypeError('"randomness" must be false or absent for the composite');

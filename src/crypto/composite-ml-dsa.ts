@@ -131,9 +131,20 @@ export function compositeSecretKeyFromSeed(seed: Uint8Array): Uint8Array {
 
 /** The expanded form (see the module comment) of a seed or a draft private key. */
 export function compositeExpandSecretKey(secretKey: Uint8Array, provider: PrimitiveProvider = nobleProvider): Uint8Array {
+  return compositeKeygenExpanded(secretKey, provider).secretKey;
+}
+
+/** The public key and the expanded secret key, from one ML-DSA-65 key generation. */
+export function compositeKeygenExpanded(
+  secretKey: Uint8Array,
+  provider: PrimitiveProvider = nobleProvider,
+): { publicKey: Uint8Array; secretKey: Uint8Array } {
   const h = halves(secretKey);
-  const { secretKey: mldsaSk } = provider.mlDsa65.keygen(h.mldsaSeed);
-  const out = concatBytes(mldsaSk, h.ecdsaSecretKey);
+  const { publicKey: mldsaPk, secretKey: mldsaSk } = provider.mlDsa65.keygen(h.mldsaSeed);
+  const out = {
+    publicKey: concatBytes(mldsaPk, p256.getPublicKey(h.ecdsaSecretKey, false)),
+    secretKey: concatBytes(mldsaSk, h.ecdsaSecretKey),
+  };
   mldsaSk.fill(0);
   wipe(h);
   return out;

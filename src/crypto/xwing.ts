@@ -79,6 +79,16 @@ export function xwingExpandSecretKey(seed: Uint8Array): Uint8Array {
 }
 
 /**
+ * KeyGen giving the expanded secret key (what key caches keep) with the public key, which is in
+ * it already: pk_M is the ek inside FIPS 203's dk (bytes 1152..2336), pk_X its last 32 bytes.
+ */
+export function xwingKeygenExpanded(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const secretKey = xwingExpandSecretKey(seed);
+  const publicKey = concatBytes(secretKey.subarray(1152, 1152 + 1184), secretKey.subarray(ML_KEM_SECRET_KEY + X25519_LENGTH));
+  return { publicKey, secretKey };
+}
+
+/**
  * X-Wing Decapsulate with the 32-byte seed or the expanded secret key. A wrong ML-KEM ciphertext
  * gives a pseudorandom secret (implicit rejection); a low-order X25519 ciphertext throws.
  */

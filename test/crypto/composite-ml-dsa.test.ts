@@ -15,6 +15,7 @@ import {
   COMPOSITE_MLDSA65_P256,
   compositeExpandSecretKey,
   compositeKeygen,
+  compositeKeygenExpanded,
   compositeMessageRepresentative,
   compositeSecretKeyFromSeed,
   compositeSign,
@@ -182,6 +183,7 @@ describe('seed keys, signing, pre-hash', () => {
     expect(expanded.length).toBe(COMPOSITE_MLDSA65_P256.expandedSecretKeyLength);
     expect(expanded.length).toBe(4064);
     expect(compositeExpandSecretKey(compositeSecretKeyFromSeed(seed))).toEqual(expanded);
+    expect(compositeKeygenExpanded(seed)).toEqual({ publicKey, secretKey: expanded });
     const bySeed = compositeSign(message, seed, { randomness: false, context: ctx });
     expect(compositeSign(message, expanded, { randomness: false, context: ctx })).toEqual(bySeed);
     expect(compositeSignDigest(sha512(message), expanded, { randomness: false, context: ctx })).toEqual(bySeed);

@@ -15,6 +15,7 @@ import {
   xwingEncapsulate,
   xwingExpandSecretKey,
   xwingKeygen,
+  xwingKeygenExpanded,
 } from '../../src/crypto/xwing.js';
 
 interface XWingVector {
@@ -47,6 +48,9 @@ describe('X-Wing draft-connolly-cfrg-xwing-kem-10 test vectors', () => {
     expect(expanded.length).toBe(XWING_EXPANDED_SECRET_KEY_LENGTH);
     expect(bytesToHex(expanded.subarray(2432))).toBe(v.pk.slice(-64)); // pk_X closes both
     expect(bytesToHex(xwingDecapsulate(hexToBytes(v.ct), expanded))).toBe(v.ss);
+    const pair = xwingKeygenExpanded(hexToBytes(v.seed));
+    expect(bytesToHex(pair.publicKey)).toBe(v.pk);
+    expect(pair.secretKey).toEqual(expanded);
   });
 
   it('the expanded key agrees with the seed on tampered ciphertexts too, and refuses a low-order X25519 half the same way', () => {
