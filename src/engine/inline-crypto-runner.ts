@@ -50,8 +50,9 @@ export class InlineCryptoRunner implements CryptoRunner {
 
   async sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array> {
     const algorithm = algorithmOf(key, 'signature.sign');
+    const secretKey = this.#secretKey(key, algorithm); // first: it reads the seed before any await
     const signer = await this.#signer(algorithm);
-    return signer.sign(message, await this.#secretKey(key, algorithm), context ? { context } : {});
+    return signer.sign(message, await secretKey, context ? { context } : {});
   }
 
   async verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array): Promise<boolean> {
@@ -74,13 +75,14 @@ export class InlineCryptoRunner implements CryptoRunner {
   }
 
   async decapsulate(key: KeyRef, kemCiphertext: Uint8Array): Promise<Uint8Array> {
-    const algorithm = algorithmOf(key, 'kem.decapsulate');
-    if (supported(key, 'kem.decapsulate') === 'xWing') {
+    const primitive = supported(key, 'kem.decapsulate');
+    const secretKey = this.#secretKey(key, algorithmOf(key, 'kem.decapsulate'));
+    if (primitive === 'xWing') {
       const { xwingDecapsulate } = await import('../crypto/xwing.js');
-      return xwingDecapsulate(kemCiphertext, await this.#secretKey(key, algorithm));
+      return xwingDecapsulate(kemCiphertext, await secretKey);
     }
     const { kemDecapsulate } = await import('../crypto/kem.js');
-    return kemDecapsulate({ secretKey: await this.#secretKey(key, algorithm), kemCiphertext, provider: this.#primitives });
+    return kemDecapsulate({ secretKey: await secretKey, kemCiphertext, provider: this.#primitives });
   }
 
   async wrapKey(key: PublicKeyRef, args: WrapKeyArgs): Promise<Uint8Array> {
@@ -93,21 +95,21 @@ export class InlineCryptoRunner implements CryptoRunner {
   async unwrapKey(key: KeyRef, wrappedKey: Uint8Array): Promise<Uint8Array> {
     supported(key, 'kem.unwrapKey');
     const algorithm = algorithmOf(key, 'kem.unwrapKey');
+    const secretKey = this.#secretKey(key, algorithm);
     const { unwrapKey } = await import('../crypto/key-wrap.js');
-    const secretKey = await this.#secretKey(key, algorithm);
-    return unwrapKey({ kem: kemOf(algorithm), secretKey, wrappedKey, provider: this.#primitives });
+    return unwrapKey({ kem: kemOf(algorithm), secretKey: await secretKey, wrappedKey, provider: this.#primitives });
   }
 
   async signHash(key: KeyRef, args: HashArgs): Promise<Uint8Array> {
-    const algorithm = algorithmOf(key, 'signature.signHash');
-    if (supported(key, 'signature.signHash') === 'compositeMlDsa65') {
+    const primitive = supported(key, 'signature.signHash');
+    if (primitive === 'compositeMlDsa65') requireCompositeHash(args);
+    const secretKey = this.#secretKey(key, algorithmOf(key, 'signature.signHash'));
+    if (primitive === 'compositeMlDsa65') {
       const { compositeSignDigest } = await import('../crypto/composite-ml-dsa.js');
-      requireCompositeHash(args);
-      const secretKey = await this.#secretKey(key, algorithm);
-      return compositeSignDigest(args.hash, secretKey, { provider: this.#primitives, ...contextOf(args) });
+      return compositeSignDigest(args.hash, await secretKey, { provider: this.#primitives, ...contextOf(args) });
     }
     const { hashMlDsaSign } = await import('../crypto/hash-ml-dsa.js');
-    return hashMlDsaSign({ ...args, secretKey: await this.#secretKey(key, algorithm) });
+    return hashMlDsaSign({ ...args, secretKey: await secretKey });
   }
 
   async verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs): Promise<boolean> {
@@ -141,10 +143,23 @@ export class InlineCryptoRunner implements CryptoRunner {
     return found;
   }
 
-  async #secretKey(key: KeyRef, algorithm: Algorithm): Promise<Uint8Array> {
+  /**
+   * The expanded key, from the cache or from the seed. Call it before any `await` of the caller:
+   * it copies the seed synchronously, because the seed's owner may wipe it once the caller has
+   * yielded (src/engine/key-material.ts wipes dropped seeds on the next macrotask, and loading a
+   * hybrid's code the first time takes longer than that).
+   */
+  #secretKey(key: KeyRef, algorithm: Algorithm): Promise<Uint8Array> {
     const found = this.#entry(key);
-    found.secretKey ??= (await keygenFor(this.#primitives, factsOf(algorithm), key.seed)).secretKey;
-    return found.secretKey;
+    if (found.secretKey) return Promise.resolve(found.secretKey);
+    const seed = key.seed.slice();
+    return keygenFor(this.#primitives, factsOf(algorithm), seed)
+      .then(({ secretKey }) => {
+        found.secretKey ??= secretKey;
+        if (found.secretKey !== secretKey) secretKey.fill(0); // a concurrent first use won
+        return found.secretKey;
+      })
+      .finally(() => seed.fill(0));
   }
 }
 
