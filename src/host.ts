@@ -18,8 +18,17 @@ export {
 } from './contract/envelope.js';
 export { buildOpenApiDocument } from './contract/openapi.js';
 export { requestIdFor } from './contract/request-id.js';
-export { OPERATIONS, OPERATION_NAMES, pathsOf, SCOPES, type OperationName, type Scope } from './contract/operations.js';
-export { ErrorEnvelopeSchema } from './contract/schemas.js';
+export {
+  DEFAULT_SCOPES,
+  EXPLICIT_SCOPES,
+  OPERATIONS,
+  OPERATION_NAMES,
+  pathsOf,
+  SCOPES,
+  type OperationName,
+  type Scope,
+} from './contract/operations.js';
+export { ErrorEnvelopeSchema, MAX_BACKUP_BASE64_LENGTH } from './contract/schemas.js';
 export type { CiphertextMode } from './crypto/format.js';
 export { nobleProvider, type PrimitiveProvider } from './crypto/primitives.js';
 export { isProviderChoice, selectProvider, type ProviderChoice, type ProviderName } from './crypto/select-provider.js';

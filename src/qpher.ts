@@ -84,6 +84,14 @@ export class Qpher {
     rotate: (request: Input<'kms.rotate'>, options?: CallOptions) => this.#call('kms.rotate', request, options),
     retire: (request: Input<'kms.retire'>, options?: CallOptions) => this.#call('kms.retire', request, options),
     archive: (request: Input<'kms.archive'>, options?: CallOptions) => this.#call('kms.archive', request, options),
+    /**
+     * Every key version (or one `algorithm`'s) with its private seed, encrypted under `passphrase`
+     * (Argon2id + AES-256-GCM, docs/backup.md): `{ backup, keys }`. On a server, only where it was
+     * started with `--allow-key-export` and for an API key with the `kms:export` scope.
+     */
+    exportKeys: (request: Input<'kms.export'>, options?: CallOptions) => this.#call('kms.export', request, options),
+    /** Restores a backup from `exportKeys`: `{ imported, skipped }`; never changes an existing version or the active key. */
+    importKeys: (request: Input<'kms.import'>, options?: CallOptions) => this.#call('kms.import', request, options),
   };
 
   /** Releases the backend (ends the Worker, closes connections). */

@@ -12,7 +12,17 @@
  */
 import type { OperationName } from './operations.js';
 
-const KMS_OPERATIONS = ['kms.generate', 'kms.list', 'kms.active', 'kms.get', 'kms.rotate', 'kms.retire', 'kms.archive'] as const;
+const KMS_OPERATIONS = [
+  'kms.generate',
+  'kms.list',
+  'kms.active',
+  'kms.get',
+  'kms.rotate',
+  'kms.retire',
+  'kms.archive',
+  'kms.export',
+  'kms.import',
+] as const;
 
 interface CommonFacts {
   /** The name on the wire (request and response bodies, stores, seed bindings). */

@@ -46,6 +46,8 @@ const SUMMARIES: Record<OperationName, string> = {
   'kms.rotate': 'Make a new active key and retire the previous one',
   'kms.retire': 'Retire a key version (decrypt/verify only)',
   'kms.archive': 'Archive a key version (no operation at all)',
+  'kms.export': 'Export an encrypted backup of the key rings, private seeds included (server: --allow-key-export)',
+  'kms.import': 'Import a backup from kms/keys/export (adds missing versions; never changes existing ones)',
 };
 
 /**
@@ -130,13 +132,14 @@ function jsonSchema(schema: z.ZodMiniType, named: Record<string, JsonSchema>): J
  *   no path unless a proxy mounts the server under one). Without it `servers` is `[{ url: '/' }]`,
  *   the OpenAPI default written out: the origin the document was fetched from.
  */
-export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: string } = {}): JsonSchema {
+export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: string; omit?: readonly OperationName[] } = {}): JsonSchema {
   const requests = requestSchemas(limits);
   const named: Record<string, JsonSchema> = {};
   const paths: Record<string, Record<string, unknown>> = {};
   const requestIdHeader = { 'X-Request-ID': { $ref: '#/components/headers/RequestId' } };
 
   for (const name of OPERATION_NAMES) {
+    if (options.omit?.includes(name)) continue; // a server that does not serve it (kms.export without --allow-key-export)
     const op = OPERATIONS[name];
     pathsOf(name).forEach((path, alias) => {
       const parameters: unknown[] = [{ $ref: '#/components/parameters/RequestId' }];

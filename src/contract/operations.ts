@@ -1,6 +1,6 @@
 /**
  * Every operation of the REST API, with its route (and alias routes), success status, required
- * scope and whether it changes a keyring. Free of zod on purpose: the facade and the remote backend import this
+ * scope and `mutates`: whether it takes an Idempotency-Key. Free of zod on purpose: the facade and the remote backend import this
  * table and must stay small in a browser bundle; the schemas live in `schemas.ts`.
  * @module
  */
@@ -39,6 +39,17 @@ export const OPERATIONS = {
   'kms.rotate': { method: 'POST', path: '/api/v1/kms/keys/rotate', status: 200, scope: 'kms:write', mutates: true },
   'kms.retire': { method: 'POST', path: '/api/v1/kms/keys/retire', status: 200, scope: 'kms:write', mutates: true },
   'kms.archive': { method: 'POST', path: '/api/v1/kms/keys/archive', status: 200, scope: 'kms:write', mutates: true },
+  /**
+   * An encrypted backup of every private seed (docs/backup.md). Its own scope, which no API key
+   * gets unless it is named, and on the server only with `qpher serve --allow-key-export`.
+   */
+  'kms.export': { method: 'POST', path: '/api/v1/kms/keys/export', status: 200, scope: 'kms:export', mutates: false },
+  /**
+   * Changes key rings, but takes no Idempotency-Key: importing the same backup twice is harmless by
+   * itself (identical versions are skipped), and an idempotency record would keep a fast hash of a
+   * body that holds the passphrase next to the keys.
+   */
+  'kms.import': { method: 'POST', path: '/api/v1/kms/keys/import', status: 200, scope: 'kms:write', mutates: false },
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -55,3 +66,7 @@ export function pathsOf(operation: OperationName): readonly string[] {
   return [op.path, ...(op.aliases ?? [])];
 }
 export const SCOPES: readonly Scope[] = [...new Set(OPERATION_NAMES.map((op) => OPERATIONS[op].scope))];
+/** Scopes an API key gets only when they are named: `kms:export` hands out every private seed. */
+export const EXPLICIT_SCOPES: readonly Scope[] = ['kms:export'];
+/** What an API key gets when no scopes are named. */
+export const DEFAULT_SCOPES: readonly Scope[] = SCOPES.filter((scope) => !EXPLICIT_SCOPES.includes(scope));

@@ -23,6 +23,7 @@ import { decodeListCursor } from './list-cursor.js';
 import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
 import { formatOverhead } from '../crypto/format.js';
+import { MAX_BACKUP_BYTES, MAX_PASSPHRASE_LENGTH } from '../crypto/backup-limits.js';
 import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from '../crypto/hash-algorithms.js';
 import { WRAPPABLE_KEY_LENGTHS } from '../crypto/key-wrap-header.js';
 
@@ -137,6 +138,18 @@ function requireSaltForDeterministic(r: { mode?: string | undefined; salt?: stri
   return r.salt === undefined;
 }
 
+const PassphraseSchema = z.string().check(
+  z.refine((s) => s.length > 0, { message: 'passphrase must not be empty', abort: true }),
+  z.refine((s) => s.length <= MAX_PASSPHRASE_LENGTH, { message: `passphrase must be at most ${MAX_PASSPHRASE_LENGTH} characters` }),
+);
+/** Only the length here: the backup's own reader says precisely what else is wrong with it. */
+const BackupSchema = z.string().check(
+  z.refine((s) => s.length > 0, { message: 'backup must not be empty', abort: true }),
+  z.refine((s) => s.length <= MAX_BACKUP_BASE64_LENGTH, { message: `backup exceeds the limit of ${MAX_BACKUP_BYTES} bytes` }),
+);
+/** The base64 length of the largest backup. */
+export const MAX_BACKUP_BASE64_LENGTH = 4 * Math.ceil(MAX_BACKUP_BYTES / 3);
+
 /** Builds the request schemas for a set of limits (the server's limits are configurable). */
 export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
   const payload = (name: string) => base64Field(name, limits.maxPayloadBytes);
@@ -227,6 +240,10 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
     'kms.get': z.strictObject({ algorithm: algorithmSchemaFor('kms.get'), key_version: KeyVersionSchema }),
     'kms.retire': z.strictObject({ algorithm: algorithmSchemaFor('kms.retire'), key_version: KeyVersionSchema }),
     'kms.archive': z.strictObject({ algorithm: algorithmSchemaFor('kms.archive'), key_version: KeyVersionSchema }),
+    /** Every algorithm's key ring, or one `algorithm`'s, encrypted under `passphrase` (docs/backup.md). */
+    'kms.export': z.strictObject({ passphrase: PassphraseSchema, algorithm: z.optional(algorithmSchemaFor('kms.export')) }),
+    /** A backup from `kms.export`; its contents are checked by decodeBackup after decryption. */
+    'kms.import': z.strictObject({ backup: BackupSchema, passphrase: PassphraseSchema }),
   } as const;
 }
 
@@ -242,6 +259,7 @@ export const KeyInfoSchema = z.object({
   public_key: z.string(),
   created_at: Timestamp,
 });
+const ImportedKeySchema = z.object({ algorithm: AlgorithmSchema, key_version: KeyVersionSchema, status: KeyStatusSchema });
 /** Every key operation's answer names the key it used, as the official SDKs read it. */
 const usedKey = { key_version: KeyVersionSchema, algorithm: AlgorithmSchema };
 
@@ -276,6 +294,10 @@ export const responseSchemas = {
   /** The key's whole record after the change (the SDKs read public_key and created_at too). */
   'kms.retire': KeyInfoSchema,
   'kms.archive': KeyInfoSchema,
+  /** `backup`: the encrypted backup (base64); `keys`: how many key versions it holds. */
+  'kms.export': z.object({ backup: z.string(), keys: z.int() }),
+  /** Versions added (with the status they were stored with) and versions already present, unchanged. */
+  'kms.import': z.object({ imported: z.array(ImportedKeySchema), skipped: z.array(ImportedKeySchema) }),
 } as const;
 
 export type Responses = { [K in keyof typeof responseSchemas]: z.infer<(typeof responseSchemas)[K]> };

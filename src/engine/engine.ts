@@ -27,13 +27,15 @@ import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { type CiphertextKem, deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
+import { assertStoreCanKeepKeys } from '../backends/keeps-keys.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
 import type { RawContext } from './raw-operations.js';
 import * as lifecycle from './lifecycle.js';
-import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
+import { aesGcmSeedWrapper, ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
+import type { Argon2idParams } from '../crypto/backup.js';
 
 /** Who is calling: keyrings are namespaced by tenant, and no tenant sees another's keys. */
 export interface Caller {
@@ -43,7 +45,11 @@ export interface Caller {
 export interface EngineOptions {
   /** Where keyrings live. Default: a new MemoryKeyStore. */
   store?: KeyStore;
-  /** Encrypts seeds at rest. Default: AES-256-GCM under a non-extractable key of this process. */
+  /**
+   * Encrypts seeds at rest. Default: AES-256-GCM under the store's `wrappingKey()` when it has
+   * one, else under a non-extractable key of this process, which only an `ephemeral` store (or
+   * none) may use: any other store without a wrapper is a TypeError (keys would not survive).
+   */
   wrapper?: SeedWrapper;
   provider?: PrimitiveProvider;
   /**
@@ -52,6 +58,8 @@ export interface EngineOptions {
    */
   crypto?: CryptoRunner;
   limits?: Partial<Limits>;
+  /** Argon2id cost of the backups `kms.export` writes. Default DEFAULT_KDF_PARAMS (docs/backup.md). */
+  backupKdf?: Argon2idParams;
   now?: () => Date;
   /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
   onError?: (error: unknown, operation: string) => void;
@@ -65,6 +73,8 @@ export class Engine {
   readonly limits: Limits;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
+  readonly #wrapper: SeedWrapper;
+  readonly #backupKdf: Argon2idParams | undefined;
   readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
@@ -77,6 +87,8 @@ export class Engine {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
+    this.#wrapper = wrapper;
+    this.#backupKdf = options.backupKdf;
     this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
@@ -89,7 +101,11 @@ export class Engine {
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    return new Engine(options, options.wrapper ?? (await ephemeralSeedWrapper()));
+    const { store, wrapper } = options;
+    assertStoreCanKeepKeys(store, wrapper);
+    if (wrapper) return new Engine(options, wrapper);
+    if (store?.wrappingKey) return new Engine(options, aesGcmSeedWrapper(await store.wrappingKey()));
+    return new Engine(options, await ephemeralSeedWrapper());
   }
 
   async execute(caller: Caller, operation: string, request: unknown, requestId: string): Promise<Envelope> {
@@ -239,7 +255,35 @@ export class Engine {
     },
 
     'kms.get': async (caller, req) => keyInfo(req.algorithm, await this.#find(caller, req.algorithm, req.key_version)),
+
+    'kms.export': async (caller, req) => {
+      const { encodeBackup, readBackupKeys, wipeSeeds } = await loadBackups();
+      const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
+      const keys = await readBackupKeys(this.store, caller.tenant, algorithms, await this.#seeds(caller));
+      try {
+        const backup = await encodeBackup(keys, req.passphrase, this.#backupKdf ? { kdf: this.#backupKdf } : {});
+        return { backup, keys: keys.length };
+      } finally {
+        wipeSeeds(keys);
+      }
+    },
+
+    'kms.import': async (caller, req) => {
+      const { decodeBackup, importBackupKeys, wipeSeeds } = await loadBackups();
+      // A wrong passphrase or any changed byte fails here, before a key ring is read (ERR_INVALID_001).
+      const keys = await decodeBackup(req.backup, req.passphrase);
+      try {
+        return await importBackupKeys(this.store, caller.tenant, keys, await this.#seeds(caller));
+      } finally {
+        wipeSeeds(keys);
+      }
+    },
   };
+
+  async #seeds(caller: Caller) {
+    const { seedAccess } = await loadBackups();
+    return seedAccess(this.#wrapper, caller.tenant, this.provider);
+  }
 
   async #find(caller: Caller, algorithm: Algorithm, version: number): Promise<StoredKey> {
     return lifecycle.findKey(await this.store.read(caller.tenant, algorithm), version);
@@ -254,6 +298,26 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
     status: key.status,
     public_key: key.public_key,
     created_at: key.created_at,
+  };
+}
+
+/**
+ * The backup code (Argon2id, the format, the import rules), loaded on the first export or import:
+ * a dynamic import, so the browser's Worker chunk does not carry it for apps that never back up.
+ */
+async function loadBackups() {
+  const [backup, keyExport, keyImport] = await Promise.all([
+    import('../crypto/backup.js'),
+    import('./key-export.js'),
+    import('./key-import.js'),
+  ]);
+  return {
+    encodeBackup: backup.encodeBackup,
+    decodeBackup: backup.decodeBackup,
+    readBackupKeys: keyExport.readBackupKeys,
+    wipeSeeds: keyExport.wipeSeeds,
+    importBackupKeys: keyImport.importBackupKeys,
+    seedAccess: keyImport.seedAccess,
   };
 }
 

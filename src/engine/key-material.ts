@@ -20,7 +20,7 @@ import { keygenFor } from '../crypto/algorithm-primitives.js';
 import type { PrimitiveProvider } from '../crypto/primitives.js';
 import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
-import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
+import { seedBinding, type SeedWrapper, unwrapStoredSeed } from './seed-wrapper.js';
 
 export class KeyMaterial {
   readonly #wrapper: SeedWrapper;
@@ -54,7 +54,7 @@ export class KeyMaterial {
       this.#refs.set(id, cached);
       return cached;
     }
-    const seed = await this.#wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
+    const seed = await unwrapStoredSeed(this.#wrapper, tenant, algorithm, key);
     const ref = { id, seed, publicKey: this.publicKey(algorithm, key), algorithm };
     this.#drop(id); // a concurrent first use of the same key may have cached it meanwhile
     this.#refs.set(id, ref);

@@ -4,10 +4,13 @@
  * algorithm and public key, so a wrapped seed copied into another keyring row fails to unwrap.
  * The wrapping key is a non-extractable WebCrypto key: in the browser one kept in IndexedDB, in a
  * Node process an ephemeral one, and on the server the master key itself, imported as is (not
- * derived: packages/server/src/master-key.ts), so existing wrapped seeds stay readable.
+ * derived: packages/server/src/master-key.ts), so existing wrapped seeds stay readable. The
+ * server writes its own versioned layout, which names the master key by an id so that keys can
+ * be rotated (packages/server/src/master-key-wrapper.ts); this one is what it still reads as legacy.
  * @module
  */
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { CryptoError } from '../errors.js';
 
 const IV_LENGTH = 12;
 
@@ -47,4 +50,24 @@ export function seedBinding(tenant: string, algorithm: string, publicKey: string
 /** WebCrypto's types want an ArrayBuffer-backed view; ours always are. */
 function buffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Unwraps a stored key's seed. A seed that does not unwrap means the store was opened with
+ * another wrapping key (another master key, another browser database's key) or its row was
+ * altered: a clear ERR_CRYPTO_001 that names the key, never the bytes or WebCrypto's message.
+ */
+export async function unwrapStoredSeed(
+  wrapper: SeedWrapper,
+  tenant: string,
+  algorithm: string,
+  key: { key_version: number; public_key: string; wrapped_seed: Uint8Array },
+): Promise<Uint8Array> {
+  try {
+    return await wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
+  } catch {
+    throw new CryptoError(
+      `Key ${algorithm} version ${key.key_version} cannot be unwrapped: it was stored under another wrapping key, or its stored bytes changed`,
+    );
+  }
 }

@@ -44,6 +44,17 @@ export interface KeyStore {
    */
   update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T>;
   close?(): Promise<void> | void;
+  /**
+   * `true` for a store whose keys die with the process (MemoryKeyStore): only such a store may
+   * run under the engine's default wrapping key, which dies with the process too.
+   */
+  readonly ephemeral?: boolean;
+  /**
+   * A store that keeps its own wrapping key next to the keys (IndexedDbKeyStore: a
+   * non-extractable CryptoKey in the same database) offers it here; the engine wraps seeds under
+   * it when no `wrapper` is given. Any other persistent store needs an explicit `wrapper`.
+   */
+  wrappingKey?(): Promise<CryptoKey>;
 }
 
 /**

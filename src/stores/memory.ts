@@ -8,6 +8,8 @@ import type { Algorithm } from '../contract/algorithms.js';
 import { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './keystore.js';
 
 export class MemoryKeyStore implements KeyStore {
+  /** Keys die with the process, so the engine's throwaway wrapping key is enough. */
+  readonly ephemeral = true;
   #keyrings = new Map<string, StoredKey[]>();
 
   async read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]> {

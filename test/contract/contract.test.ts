@@ -10,6 +10,7 @@ import { startBrowserBridge, type BrowserBridge } from '../../e2e/browser-bridge
 import { type PostgresCluster, startPostgres } from '../support/postgres.js';
 import { createApiKey, killAll, removeDir, startServer, tempDir, type ServerProcess } from '../support/server.js';
 import { scenarios } from './scenarios.js';
+import { SCOPES } from '../../src/contract/operations.js';
 import { Transcript } from './transcript.js';
 
 /** backend name -> scenario name -> normalised envelopes */
@@ -28,7 +29,7 @@ function contract(backend: string, makeQpher: () => Promise<Qpher>): void {
         await q.close();
       }
       recorded.set(name, transcript.entries);
-    });
+    }, 120_000); // the backup scenario runs Argon2id (46 MiB) five times, on a shared machine
   }
 }
 
@@ -43,7 +44,8 @@ describe('contract: remote backend against a real server on 127.0.0.1', () => {
   beforeAll(async () => {
     dataDir = await tempDir('qpher-contract-');
     // The suite sends bursts of requests on purpose; rate limiting has its own tests.
-    server = await startServer(dataDir, ['--rate-limit', '100000:100000']);
+    // Export enabled, and every key given kms:export by name: the export scenario runs here as everywhere.
+    server = await startServer(dataDir, ['--rate-limit', '100000:100000', '--allow-key-export']);
   });
   afterAll(async () => {
     await server?.stop();
@@ -51,7 +53,7 @@ describe('contract: remote backend against a real server on 127.0.0.1', () => {
     await removeDir(dataDir);
   });
   contract('remote', async () => {
-    const apiKey = await createApiKey(dataDir, `contract-${++tenants}`);
+    const apiKey = await createApiKey(dataDir, `contract-${++tenants}`, SCOPES.join(','));
     return new Qpher({ backend: new RemoteBackend({ baseUrl: server.url, apiKey, retries: 0 }) });
   });
 });
@@ -67,7 +69,8 @@ describe('contract: remote backend against a real server on PostgreSQL', () => {
     cluster = await startPostgres();
     store = { args: ['--database', await cluster.createDatabase('contract')], env: { QPHER_MASTER_KEY: masterKey } };
     dataDir = await tempDir('qpher-contract-pg-');
-    server = await startServer(dataDir, ['--rate-limit', '100000:100000', ...store.args], store.env);
+    // As on SQLite: export enabled, and every key given kms:export by name.
+    server = await startServer(dataDir, ['--rate-limit', '100000:100000', '--allow-key-export', ...store.args], store.env);
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -76,7 +79,7 @@ describe('contract: remote backend against a real server on PostgreSQL', () => {
     await cluster?.stop();
   });
   contract('remote-pg', async () => {
-    const apiKey = await createApiKey(dataDir, `contract-${++tenants}`, undefined, store);
+    const apiKey = await createApiKey(dataDir, `contract-${++tenants}`, SCOPES.join(','), store);
     return new Qpher({ backend: new RemoteBackend({ baseUrl: server.url, apiKey, retries: 0 }) });
   });
 });

@@ -408,6 +408,51 @@ export const scenarios: Record<string, Scenario> = {
 
   ...perAlgorithm('tampered, truncated, extended and foreign ciphertexts fail one way', KEMS, tamperedCiphertexts),
 
+  async 'export and import keys: a backup of the key rings, re-imported as identical; a wrong passphrase or a changed byte is one 400'(
+    q,
+    t,
+  ) {
+    ok(t.record('generate kem', await q.kms.generate({ algorithm: 'Kyber768' })));
+    ok(t.record('generate dsa', await q.kms.generate({ algorithm: 'Dilithium3' })));
+    ok(t.record('rotate kem', await q.kms.rotate({ algorithm: 'Kyber768' })));
+    ok(t.record('generate hybrid kem', await q.kms.generate({ algorithm: 'X-Wing' })));
+    ok(t.record('generate hybrid dsa', await q.kms.generate({ algorithm: 'Composite-ML-DSA' })));
+    const passphrase = 'contract suite backup passphrase';
+    const exported = ok(t.record('export', await q.kms.exportKeys({ passphrase })));
+    expect(exported.keys).toBe(5);
+    expect(Object.keys(exported).sort()).toEqual(['backup', 'keys']);
+    expect(ok(t.record('export one algorithm', await q.kms.exportKeys({ passphrase, algorithm: 'Dilithium3' }))).keys).toBe(1);
+    expect(ok(t.record('import identical', await q.kms.importKeys({ backup: exported.backup, passphrase })))).toEqual({
+      imported: [],
+      skipped: [
+        { algorithm: 'Kyber768', key_version: 1, status: 'retired' },
+        { algorithm: 'Kyber768', key_version: 2, status: 'active' },
+        { algorithm: 'Dilithium3', key_version: 1, status: 'active' },
+        { algorithm: 'X-Wing', key_version: 1, status: 'active' },
+        { algorithm: 'Composite-ML-DSA', key_version: 1, status: 'active' },
+      ],
+    });
+    const openFailed = /^Backup could not be opened: wrong passphrase or damaged backup$/;
+    fails(
+      t.record('import wrong passphrase', await q.kms.importKeys({ backup: exported.backup, passphrase: 'nope' })),
+      'ERR_INVALID_001',
+      openFailed,
+    );
+    const changed = flipBit(exported.backup, -1);
+    fails(t.record('import changed byte', await q.kms.importKeys({ backup: changed, passphrase })), 'ERR_INVALID_001', openFailed);
+    fails(
+      t.record('import not a backup', await q.kms.importKeys({ backup: text('hello'), passphrase })),
+      'ERR_INVALID_001',
+      /^Backup could not be opened: not a Qpher key backup$/,
+    );
+    fails(
+      t.record('export empty passphrase', await q.kms.exportKeys({ passphrase: '' })),
+      'ERR_INVALID_001',
+      /passphrase must not be empty/,
+    );
+    expect(ok(t.record('list after', await q.kms.list())).total).toBe(5);
+  },
+
   async 'request validation: every malformed field is a 400 naming it'(q, t) {
     ok(t.record('generate', await q.kms.generate({ algorithm: 'Kyber768' })));
     const cases: Array<[string, unknown, RegExp]> = [

@@ -1,8 +1,8 @@
 /**
  * Records the envelopes a scenario receives, normalised so that two backends can be compared
  * byte for byte: request ids and timestamps become placeholders, and randomised bytes
- * (ciphertexts, signatures, public keys, KEM ciphertexts, shared secrets, wrapped keys) become
- * their decoded length, or, for a signature whose length varies (the composite's DER ECDSA half),
+ * (ciphertexts, signatures, public keys, KEM ciphertexts, shared secrets, wrapped keys, key backups)
+ * become their decoded length, or, for a signature whose length varies (the composite's DER ECDSA half),
  * the row's range after checking the length lies in it. Everything else — shape,
  * error code, message, statuses, versions, plaintexts — must match exactly.
  */
@@ -10,7 +10,7 @@ import { ALGORITHM_TABLE, isAlgorithm } from '../../src/contract/algorithms.js';
 import { base64ToBytes } from '../../src/encoding.js';
 import type { Envelope } from '../../src/index.js';
 
-const RANDOMISED = new Set(['ciphertext', 'signature', 'public_key', 'kem_ciphertext', 'shared_secret', 'wrapped_key']);
+const RANDOMISED = new Set(['ciphertext', 'signature', 'public_key', 'kem_ciphertext', 'shared_secret', 'wrapped_key', 'backup']);
 
 export class Transcript {
   readonly entries: unknown[] = [];

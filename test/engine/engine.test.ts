@@ -99,13 +99,19 @@ describe('engine', () => {
     const [stolen] = await store.read('a', 'Kyber768');
     await store.update('b', 'Kyber768', () => ({ keys: [stolen!], result: undefined }));
     const envelope = await engine.execute({ tenant: 'b' }, 'kem.encrypt', { plaintext: 'aGk=', key_version: 1 }, id);
-    expect(envelope).toMatchObject({ error: { code: 'ERR_INTERNAL_001', message: 'Internal server error' } });
-    expect(onError).toHaveBeenCalledOnce();
+    expect(envelope).toMatchObject({
+      error: {
+        code: 'ERR_CRYPTO_001',
+        message: 'Key Kyber768 version 1 cannot be unwrapped: it was stored under another wrapping key, or its stored bytes changed',
+      },
+    });
+    expect(onError).not.toHaveBeenCalled();
   });
 
   test('an unexpected store failure is ERR_INTERNAL_001 with a fixed message; the error goes to onError only', async () => {
     const secret = 'stack-and-secret-material';
     const broken: KeyStore = {
+      ephemeral: true,
       read: async () => {
         throw new Error(secret);
       },
@@ -127,6 +133,7 @@ describe('engine', () => {
 
   test('a store may refuse with a QpherError, which becomes its envelope (e.g. quota exceeded)', async () => {
     const full: KeyStore = {
+      ephemeral: true,
       read: async () => [],
       update: async () => {
         throw new ServiceUnavailableError('Key store is full: storage quota exceeded');
@@ -140,7 +147,7 @@ describe('engine', () => {
 
   test('an unknown operation is ERR_NOT_FOUND_001', async () => {
     const engine = await Engine.create();
-    for (const op of ['kms.export', '__proto__', 'constructor', '']) {
+    for (const op of ['kms.destroy', '__proto__', 'constructor', '']) {
       expect(await engine.execute(caller, op, {}, id)).toMatchObject({ error: { code: 'ERR_NOT_FOUND_001' } });
     }
   });

@@ -19,13 +19,14 @@ import {
   isErrorEnvelope,
   OPERATION_NAMES,
   OPERATIONS,
+  type OperationName,
   pathsOf,
   ServiceUnavailableError,
   statusOf,
   successEnvelope,
 } from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
-import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES, IMPORT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
 import { guard } from './http/guard.js';
 import { DEFAULT_IN_FLIGHT, InFlight, type InFlightLimits } from './http/in-flight.js';
@@ -46,8 +47,14 @@ export interface AppOptions {
   rateLimit?: RateLimit | false;
   /** Where the buckets live. Default: this process's memory (TokenBuckets); postgres.ts shares them. */
   rateLimiter?: (limit: RateLimit) => RateLimiter;
-  /** Bodies above this are refused before parsing. Default 2 MiB. */
+  /** Bodies above this are refused before parsing. Default 2 MiB; `kms.import` takes up to IMPORT_MAX_BODY_BYTES. */
   maxBodyBytes?: number;
+  /**
+   * Serve `kms.export` (POST /api/v1/kms/keys/export): every private seed, encrypted under a
+   * passphrase the caller chooses. Default false: the route does not exist (404, as any unknown
+   * route, even with an API key that has the `kms:export` scope) and the OpenAPI document omits it.
+   */
+  allowKeyExport?: boolean;
   /** A body that sends nothing for this long is cut off (400, see body.ts). Default 10 s. */
   bodyIdleMs?: number;
   /** Requests in flight, in total and per API key (in-flight.ts). Default 256 and 32. */
@@ -73,19 +80,21 @@ export interface AppOptions {
   now?: () => number;
 }
 
-/** Route patterns of the table, to tell "wrong method" from "no such route". */
-const ROUTE_PATTERNS = OPERATION_NAMES.flatMap((name) =>
-  pathsOf(name).map((path) => ({
-    name,
-    method: OPERATIONS[name].method,
-    pattern: new RegExp(`^${path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
-    fixed: !path.includes('{'),
-  })),
-);
+/** Route patterns of the operations served, to tell "wrong method" from "no such route". */
+function routePatterns(served: readonly OperationName[]) {
+  return served.flatMap((name) =>
+    pathsOf(name).map((path) => ({
+      name,
+      method: OPERATIONS[name].method,
+      pattern: new RegExp(`^${path.replace(/\{[a-z_]+\}/g, '[^/]+')}$`),
+      fixed: !path.includes('{'),
+    })),
+  );
+}
 
 /** The methods a path answers to; a fixed route (`/kms/keys/rotate`) hides a placeholder one. */
-function methodsFor(pathname: string): string[] {
-  const matches = ROUTE_PATTERNS.filter((r) => r.pattern.test(pathname));
+function methodsFor(routes: ReturnType<typeof routePatterns>, pathname: string): string[] {
+  const matches = routes.filter((r) => r.pattern.test(pathname));
   const fixed = matches.filter((r) => r.fixed);
   return [...new Set((fixed.length > 0 ? fixed : matches).map((r) => r.method))];
 }
@@ -104,14 +113,18 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   const parsed = parseRequest({
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytesOf: { 'kms.import': IMPORT_MAX_BODY_BYTES },
     idleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
   });
+  const unserved: OperationName[] = options.allowKeyExport ? [] : ['kms.export'];
+  const served = OPERATION_NAMES.filter((name) => !unserved.includes(name));
+  const routes = routePatterns(served);
   const once = idempotent({
     store: options.idempotency ?? new MemoryIdempotencyStore(),
     waitMs: options.idempotencyWaitMs ?? 10_000,
     now: options.now ?? (() => Date.now()),
   });
-  const openapi = servedOpenApi(engine.limits, options.publicUrl);
+  const openapi = servedOpenApi(engine.limits, options.publicUrl, unserved);
 
   const app = new Hono<Env>();
   app.use('*', requestContext({ ...(options.hsts !== undefined ? { hsts: options.hsts } : {}), ...(log ? { log } : {}) }));
@@ -146,7 +159,7 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   // Table order registers `/kms/keys/active` before the alias `/kms/keys/{key_version}`, so
   // "active" is never taken for a version.
-  for (const name of OPERATION_NAMES) {
+  for (const name of served) {
     const op = OPERATIONS[name];
     const route = op.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
     for (const template of pathsOf(name)) {
@@ -161,7 +174,7 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   app.notFound((c) => {
     const pathname = new URL(c.req.url).pathname;
-    const allowedMethods = methodsFor(pathname);
+    const allowedMethods = methodsFor(routes, pathname);
     if (allowedMethods.length > 0) {
       // No spec code means 405; ERR_NOT_FOUND_001 keeps the code -> status table the only truth.
       const response = fail(

@@ -10,7 +10,7 @@
  * Web Crypto only: this module runs wherever the app does.
  * @module
  */
-import { SCOPES, type Scope } from 'qpher/host';
+import { DEFAULT_SCOPES, SCOPES, type Scope } from 'qpher/host';
 
 export const API_KEY_PREFIX = 'qph_';
 const API_KEY_RANDOM_BYTES = 32;
@@ -66,12 +66,12 @@ export async function authenticate(lookup: ApiKeyLookup, presented: string | und
 }
 
 /**
- * Parses `kem:encrypt,kms:read`. Only an absent list (`undefined`: no `--scopes` flag) means every
- * scope; an empty list (`--scopes ""`, e.g. from an unset shell variable) or an unknown scope is a
+ * Parses `kem:encrypt,kms:read`. Only an absent list (`undefined`: no `--scopes` flag) means the
+ * default scopes (every scope but `kms:export`, which a key only gets when it is named); an empty list (`--scopes ""`, e.g. from an unset shell variable) or an unknown scope is a
  * TypeError, so a typo can never mint an all-scopes key.
  */
 export function parseScopes(text: string | undefined): Scope[] {
-  if (text === undefined) return [...SCOPES];
+  if (text === undefined) return [...DEFAULT_SCOPES];
   const scopes = text
     .split(',')
     .map((s) => s.trim())
@@ -95,7 +95,7 @@ export function assertTenantName(tenant: string): void {
 export class MemoryApiKeys implements ApiKeyLookup {
   readonly #records: (ApiKeyRecord & { hash: Uint8Array })[] = [];
 
-  async create(tenant: string, scopes: readonly Scope[] = SCOPES): Promise<{ key: string; record: ApiKeyRecord }> {
+  async create(tenant: string, scopes: readonly Scope[] = DEFAULT_SCOPES): Promise<{ key: string; record: ApiKeyRecord }> {
     assertTenantName(tenant);
     const key = generateApiKey();
     const record = {

@@ -8,9 +8,16 @@
  * Every failure is a `BodyError` whose message goes into a 400 envelope.
  * @module
  */
+import { MAX_BACKUP_BASE64_LENGTH } from 'qpher/host';
 
 /** 1 MiB of plaintext is ~1.4 MB of base64 in JSON; the limit sits comfortably above it. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+/**
+ * `kms.import` alone may carry more: the largest backup the reader accepts (4 MiB, about 2,000
+ * Dilithium3 versions) is 5.6 MB of base64, plus the passphrase (at most 1,024 characters, 6 bytes
+ * each as JSON escapes) and the field names.
+ */
+export const IMPORT_MAX_BODY_BYTES = MAX_BACKUP_BASE64_LENGTH + 16 * 1024;
 
 /** Every request body is a flat object (depth 1); the bound leaves room and stays small. */
 export const MAX_JSON_DEPTH = 32;

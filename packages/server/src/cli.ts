@@ -8,10 +8,13 @@
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
  *               [--crypto-queue N] [--crypto-deadline-ms MS] [--public-url URL]
  *               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
- *               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
+ *               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS] [--allow-key-export]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D | --database URL]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D | --database URL]
  *   qpher api-key revoke <id> [--data-dir D | --database URL]
+ *   qpher keys export|import ...   (encrypted key backups, keys-command.ts)
+ *   qpher backup|restore ...       (a copy of the SQLite store, store-backup.ts)
+ *   qpher master-key rotate [--data-dir D | --database URL]   (master-key-rotate.ts)
  *
  * `--database` (or QPHER_DATABASE_URL) puts the store in PostgreSQL, shared by every instance
  * given the same URL; without it the store is DIR/qpher.db (SQLite).
@@ -28,17 +31,20 @@ import { open, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { SCOPES } from 'qpher/host';
+import { DEFAULT_SCOPES, SCOPES } from 'qpher/host';
 import { DATABASE_URL_ENV } from './postgres.js';
 import type { ServerStore } from './store.js';
 import { assertTenantName, authenticate, parseScopes } from './auth.js';
 import { assertSealed, unlockStore } from './compose.js';
-import { StartupError } from './master-key.js';
+import { MASTER_KEY_ENV, StartupError } from './master-key.js';
+import { NEW_MASTER_KEY_ENV, rotateMasterKey } from './master-key-rotate.js';
 import { isLoopback, openStore, startServer } from './node.js';
 import { parsePublicUrl } from './openapi.js';
 import { isProviderChoice, seedBinding } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
+import { parse, UsageError } from './cli-args.js';
+import { keysCommand } from './keys-command.js';
+import { backupStore, restoreStore } from './store-backup.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
 
@@ -52,15 +58,23 @@ const USAGE = `Usage:
               [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
+              [--allow-key-export (serve POST /api/v1/kms/keys/export to keys with kms:export)]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR | --database URL]
+                       (no --scopes: every scope but kms:export, which must be named)
   qpher api-key list [--json] [--data-dir DIR | --database URL]
   qpher api-key revoke <id> [--data-dir DIR | --database URL]
+  qpher keys export --tenant NAME --out FILE [--algorithm ALG] [--data-dir DIR | --database URL]
+  qpher keys import --tenant NAME --in FILE [--data-dir DIR | --database URL]
+  qpher backup --out FILE [--data-dir DIR]     (a consistent copy of the SQLite store while it serves)
+  qpher restore --in FILE [--data-dir DIR]     (server stopped; same master key)
+  qpher master-key rotate [--data-dir DIR | --database URL]
+                       (server stopped: every seed rewrapped under a new master key, one transaction)
   qpher migrate [--data-dir DIR | --database URL]   (once, after an upgrade that asks for it)
 
 Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key (and is required,
-or an existing DIR/master.key, with --database); ${DATABASE_URL_ENV} is the default of --database.`;
-
-class UsageError extends Error {}
+or an existing DIR/master.key, with --database); ${DATABASE_URL_ENV} is the default of --database.
+  QPHER_BACKUP_PASSPHRASE: the passphrase of keys export/import (else asked on a terminal).
+  QPHER_NEW_MASTER_KEY: the new key of master-key rotate when the old one is QPHER_MASTER_KEY.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -69,6 +83,13 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'api-key':
       return apiKey(rest);
+    case 'keys':
+      return keysCommand(rest);
+    case 'backup':
+    case 'restore':
+      return storeBackupCommand(command, rest);
+    case 'master-key':
+      return masterKeyCommand(rest);
     case 'migrate':
       return migrate(rest);
     case undefined:
@@ -103,6 +124,7 @@ async function serve(args: string[]): Promise<number> {
     'max-in-flight-per-key': { type: 'string' },
     'body-idle-timeout-ms': { type: 'string' },
     'public-url': { type: 'string' },
+    'allow-key-export': { type: 'boolean', default: false },
     database: { type: 'string' },
     'db-pool-size': { type: 'string' },
     'db-acquire-timeout-ms': { type: 'string' },
@@ -188,6 +210,7 @@ async function serve(args: string[]): Promise<number> {
     ...(values['body-idle-timeout-ms'] !== undefined ? { bodyIdleMs: Number(values['body-idle-timeout-ms']) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
+    allowKeyExport: values['allow-key-export'],
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
     log: (line) => {
       if (!quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -238,7 +261,7 @@ async function printDevKey(store: ServerStore, dataDir: string, url: string, pla
     () => undefined,
   );
   if (key === undefined || !(await authenticate(store, key))) {
-    key = await createKey(store, 'dev', [...SCOPES]);
+    key = await createKey(store, 'dev', [...DEFAULT_SCOPES]);
     const handle = await open(path, 'w', 0o600);
     await handle.writeFile(`${key}\n`);
     await handle.close();
@@ -375,13 +398,40 @@ async function apiKey(args: string[]): Promise<number> {
   throw new UsageError(`unknown api-key command "${sub ?? ''}"; use create, list or revoke`);
 }
 
-type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-function parse<O extends ParseOptions>(args: string[], options: O, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+async function storeBackupCommand(command: 'backup' | 'restore', args: string[]): Promise<number> {
+  const { values } = parse(args, { 'data-dir': { type: 'string', default: './.qpher' }, out: { type: 'string' }, in: { type: 'string' } });
+  process.umask(0o077);
+  const dataDir = values['data-dir'];
+  if (command === 'backup') {
+    if (values.out === undefined || values.in !== undefined) throw new UsageError('backup needs --out FILE (and no --in)');
+    await backupStore(dataDir, values.out);
+    process.stdout.write(`backed up ${join(dataDir, 'qpher.db')} to ${values.out} (the master key is not in it: keep it separately)\n`);
+    return 0;
   }
+  if (values.in === undefined || values.out !== undefined) throw new UsageError('restore needs --in FILE (and no --out)');
+  const kept = await restoreStore(dataDir, values.in, process.env);
+  process.stdout.write(`restored ${values.in} into ${dataDir}${kept ? `; the replaced store is kept as ${kept}` : ''}\n`);
+  return 0;
+}
+
+async function masterKeyCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'rotate') throw new UsageError(`unknown master-key command "${sub ?? ''}"; use rotate`);
+  const { values } = parse(rest, { 'data-dir': { type: 'string', default: './.qpher' }, database: { type: 'string' } });
+  process.umask(0o077);
+  const report = await rotateMasterKey({
+    dataDir: values['data-dir'],
+    database: databaseUrl(values.database),
+    env: process.env,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(
+    `rotated ${report.keys} seed${report.keys === 1 ? '' : 's'} from master key ${report.oldId} to ${report.newId} in ${Math.round(report.ms)} ms; ` +
+      (report.newKeyAt === NEW_MASTER_KEY_ENV
+        ? `start the server with ${MASTER_KEY_ENV} set to the value of ${NEW_MASTER_KEY_ENV} (the old key no longer opens the store)\n`
+        : `the new key is in ${report.newKeyAt}\n`),
+  );
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -62,7 +62,7 @@ export async function unlockStore(
   // Instances sharing a database must share the key: there it is never created on the fly.
   const masterKey = await loadMasterKey(dataDir, env, { create: store.kind === 'sqlite' });
   log(`master key from ${masterKey.origin}; data in ${store.location}`);
-  return unlockMasterKey(masterKey, store, (row) => log(`integrity check failed: ${row} was changed outside qpher; refused`));
+  return unlockMasterKey(masterKey, store, (row) => log(`integrity check failed: ${row} was changed outside qpher; refused`), log);
 }
 
 /** Refuses to go on while rows from before integrity MACs (schema 2) are unsealed. */
@@ -118,6 +118,8 @@ export async function composeServer(
   });
   let pool: CryptoPool | undefined;
   try {
+    if (options.allowKeyExport)
+      log('key export is enabled (--allow-key-export): API keys with the kms:export scope can export private seeds');
     const wrapper = await unlockStore(store, options.dataDir, options.env, log);
     await assertSealed(store, options.dataDir);
     const provider = await selectProvider(options.provider ?? 'auto');
@@ -148,6 +150,7 @@ export async function composeServer(
       ...(store.sharedRateLimiter ? { rateLimiter: (limit: RateLimit) => store.sharedRateLimiter!(limit) } : {}),
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      allowKeyExport: options.allowKeyExport === true,
       ...(options.bodyIdleMs ? { bodyIdleMs: options.bodyIdleMs } : {}),
       ...(options.inFlight ? { inFlight: options.inFlight } : {}),
       hsts: shell.hsts,

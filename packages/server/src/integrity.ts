@@ -54,15 +54,19 @@ export class Integrity {
     this.#macKey = macKey;
   }
 
-  /** Derives both keys from the 32 master-key bytes (the caller still owns and wipes those). */
-  static fromMasterKey(masterKey: Uint8Array): Integrity {
+  /**
+   * Derives both keys from the 32 master-key bytes (the caller still owns and wipes those). After a
+   * master-key rotation the API-key digest key is not derived but the one kept in the store
+   * (`apiKeyDigestKey`, master-key.ts): API-key digests cannot be recomputed without the keys.
+   */
+  static fromMasterKey(masterKey: Uint8Array, apiKeyDigestKey?: Uint8Array): Integrity {
     const derive = (label: string): KeyObject => {
       const bytes = new Uint8Array(hkdfSync('sha256', masterKey, new Uint8Array(0), label, 32));
       const key = createSecretKey(bytes);
       bytes.fill(0);
       return key;
     };
-    return new Integrity(derive(API_KEY_DIGEST_LABEL), derive(ROW_MAC_LABEL));
+    return new Integrity(apiKeyDigestKey ? createSecretKey(apiKeyDigestKey) : derive(API_KEY_DIGEST_LABEL), derive(ROW_MAC_LABEL));
   }
 
   /** What is stored for an API key: HMAC-SHA256 under the digest key. */
@@ -107,6 +111,11 @@ export class Integrity {
   #mac(fields: unknown[]): Uint8Array {
     return new Uint8Array(createHmac('sha256', this.#macKey).update(JSON.stringify(fields), 'utf8').digest());
   }
+}
+
+/** The API-key digest key a master key derives (what a store uses until its first rotation). */
+export function deriveApiKeyDigestKey(masterKey: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', masterKey, new Uint8Array(0), API_KEY_DIGEST_LABEL, 32));
 }
 
 /** The plain SHA-256 that API keys were stored as before (legacy rows only). */

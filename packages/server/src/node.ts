@@ -38,6 +38,8 @@ export interface ServeOptions {
   /** Allow plain HTTP on a non-loopback address. */
   insecureHttp?: boolean;
   maxBodyBytes?: number;
+  /** Serve kms.export (`qpher serve --allow-key-export`); see AppOptions.allowKeyExport. */
+  allowKeyExport?: boolean;
   /** A request body that sends nothing for this long gets 400 (body.ts). Default 10 s. */
   bodyIdleMs?: number;
   /** API requests in flight, in total and per API key (http/in-flight.ts). Default 256 and 32. */

@@ -11,7 +11,7 @@
  * is what `--public-url` states.
  * @module
  */
-import { buildOpenApiDocument } from 'qpher/host';
+import { buildOpenApiDocument, type OperationName } from 'qpher/host';
 
 type Limits = Parameters<typeof buildOpenApiDocument>[0];
 
@@ -37,18 +37,18 @@ export function parsePublicUrl(value: string): string {
  * The document body for a request URL. Built and serialised once; each answer only prepends its
  * `servers` member, so an unauthenticated caller cannot make the server rebuild or re-serialise it.
  */
-export function servedOpenApi(limits: Limits, publicUrl?: string): (requestUrl: string) => string {
+export function servedOpenApi(limits: Limits, publicUrl?: string, omit: readonly OperationName[] = []): (requestUrl: string) => string {
   // Checked at once, so a bad URL fails at startup; built on first request, so startup stays cheap.
   const serverUrl = publicUrl === undefined ? undefined : parsePublicUrl(publicUrl);
   let fixed: string | undefined;
   let members: string | undefined;
   return (requestUrl) => {
     if (serverUrl !== undefined) {
-      fixed ??= JSON.stringify(buildOpenApiDocument(limits, { serverUrl }));
+      fixed ??= JSON.stringify(buildOpenApiDocument(limits, { serverUrl, omit }));
       return fixed;
     }
     if (members === undefined) {
-      const { servers: _setPerRequest, ...rest } = buildOpenApiDocument(limits);
+      const { servers: _setPerRequest, ...rest } = buildOpenApiDocument(limits, { omit });
       members = JSON.stringify(rest).slice(1); // `"openapi":…}`: the object without its `{`
     }
     return `{"servers":${JSON.stringify([{ url: requestOrigin(requestUrl) }])},${members}`;

@@ -55,7 +55,7 @@ import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHa
 import { IntegrityError } from './integrity-error.js';
 import { migrate } from './postgres-schema.js';
 import type { RateDecision, RateLimit, RateLimiter } from './rate-limit.js';
-import type { ServerStore } from './store.js';
+import type { Rewrap, ServerStore } from './store.js';
 import { StoreBusyError } from './store-busy.js';
 
 export const DATABASE_URL_ENV = 'QPHER_DATABASE_URL';
@@ -77,6 +77,8 @@ export const POSTGRES_DEFAULTS = { poolSize: 10, acquireTimeoutMs: 2000, stateme
 
 /** First int of the two-int advisory lock that serialises changes to one keyring. */
 const KEYRING_LOCK_CLASS = 1903;
+/** Master-key rotation rewrites this many rows per UPDATE (and reports progress after each). */
+const REWRAP_BATCH = 500;
 /** First int of the two-int advisory lock that serialises new idempotency records of one tenant. */
 const IDEMPOTENCY_LOCK_CLASS = 1904;
 
@@ -566,6 +568,70 @@ export class PostgresStore implements ServerStore {
         return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - row.tokens) / limit.rps)) };
       },
     };
+  }
+
+  // --- master-key rotation ----------------------------------------------------------------------
+
+  /**
+   * One transaction that first locks `keys` and `meta` against writes (EXCLUSIVE: other instances
+   * still read, and queue their writes until the commit), then rewrites the seeds in batches of
+   * REWRAP_BATCH rows, one UPDATE … FROM unnest(…) each. A client killed midway loses its
+   * connection, and PostgreSQL rolls everything back.
+   */
+  async rewrapAll(rewrap: Rewrap): Promise<number> {
+    const integrity = this.#requireIntegrity();
+    return this.#transaction(async (q) => {
+      await q('LOCK TABLE keys, api_keys, meta IN EXCLUSIVE MODE');
+      const { rows } = await q<KeyRow & { tenant: string; algorithm: string }>(
+        `SELECT tenant, algorithm, ${KEY_COLUMNS} FROM keys ORDER BY tenant, algorithm, key_version`,
+      );
+      for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
+        const batch = rows.slice(start, start + REWRAP_BATCH);
+        for (const row of batch) {
+          if (!integrity.checkKeyRow(row.tenant, row.algorithm, toStoredKey(row), row.mac ? new Uint8Array(row.mac) : null)) {
+            this.#tampered(`key row ${row.tenant}/${row.algorithm}/v${row.key_version}`);
+          }
+        }
+        const wrapped = await Promise.all(
+          batch.map((row) =>
+            rewrap.seed({
+              tenant: row.tenant,
+              algorithm: row.algorithm,
+              key_version: Number(row.key_version),
+              public_key: row.public_key,
+              wrapped_seed: new Uint8Array(row.wrapped_seed),
+            }),
+          ),
+        );
+        const macs = batch.map((row, i) =>
+          Buffer.from(rewrap.integrity.keyRowMac(row.tenant, row.algorithm, { ...toStoredKey(row), wrapped_seed: wrapped[i]! })),
+        );
+        await q(
+          `UPDATE keys SET wrapped_seed = v.wrapped_seed, mac = v.mac
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[]) AS v(tenant, algorithm, key_version, wrapped_seed, mac)
+           WHERE keys.tenant = v.tenant AND keys.algorithm = v.algorithm AND keys.key_version = v.key_version`,
+          [
+            batch.map((r) => r.tenant),
+            batch.map((r) => r.algorithm),
+            batch.map((r) => String(r.key_version)),
+            wrapped.map((w) => Buffer.from(w)),
+            macs,
+          ],
+        );
+        rewrap.progress?.(start + batch.length, rows.length);
+      }
+      const apiKeys = (await q('SELECT * FROM api_keys')).rows.map((row) => this.#checkedApiKey(toApiKeyRow(row as never)));
+      for (const row of apiKeys) {
+        await q('UPDATE api_keys SET mac = $1 WHERE id = $2', [Buffer.from(rewrap.integrity.apiKeyRowMac(row)), row.id]);
+      }
+      for (const meta of rewrap.meta) {
+        await q('INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [
+          meta.name,
+          Buffer.from(await meta.value()),
+        ]);
+      }
+      return rows.length;
+    });
   }
 
   // --- plumbing ---------------------------------------------------------------------------------

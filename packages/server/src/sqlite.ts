@@ -40,10 +40,12 @@ import {
   type StoredResponse,
 } from './idempotency.js';
 import { copyStoredKey, type KeyringChange, ServiceUnavailableError, type StoredKey } from 'qpher/host';
-import type { ServerStore } from './store.js';
+import type { Rewrap, ServerStore, WrappedSeedRow } from './store.js';
 
 const SCHEMA_VERSION = 3;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+/** Master-key rotation rewraps this many rows at a time, and reports progress after each batch. */
+const REWRAP_BATCH = 500;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -260,6 +262,68 @@ export class SqliteStore implements ServerStore {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  /**
+   * A consistent copy of the whole database at `path` while it keeps serving: SQLite's online
+   * backup API (better-sqlite3 `db.backup`), which copies pages in steps and restarts a step a
+   * concurrent write changed, so the copy is one committed state.
+   */
+  async backupTo(path: string): Promise<void> {
+    await this.#db.backup(path);
+  }
+
+  /**
+   * One `BEGIN IMMEDIATE` transaction held across the asynchronous rewraps (this connection is
+   * used by nothing else meanwhile: `qpher master-key rotate` runs with the server stopped), so
+   * other processes wait on the write lock and a crash leaves the WAL without a commit record.
+   */
+  async rewrapAll(rewrap: Rewrap): Promise<number> {
+    const db = this.#db;
+    const integrity = this.#requireIntegrity();
+    whenNotBusy(() => db.exec('BEGIN IMMEDIATE'));
+    try {
+      const rows = db
+        .prepare<[], WrappedSeedRow & Omit<KeyRow, 'wrapped_seed' | 'public_key' | 'key_version'>>(
+          'SELECT tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac FROM keys ORDER BY tenant, algorithm, key_version',
+        )
+        .all();
+      const update = db.prepare('UPDATE keys SET wrapped_seed = ?, mac = ? WHERE tenant = ? AND algorithm = ? AND key_version = ?');
+      for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
+        const batch = rows.slice(start, start + REWRAP_BATCH);
+        for (const row of batch) {
+          const key = copyStoredKey(row);
+          if (!integrity.checkKeyRow(row.tenant, row.algorithm, key, row.mac)) {
+            this.#tampered(`key row ${row.tenant}/${row.algorithm}/v${row.key_version}`);
+          }
+        }
+        // The rewraps of a batch run concurrently (WebCrypto is asynchronous), the writes in order.
+        const wrapped = await Promise.all(batch.map((row) => rewrap.seed({ ...row, wrapped_seed: new Uint8Array(row.wrapped_seed) })));
+        for (const [i, row] of batch.entries()) {
+          const key = { ...copyStoredKey(row), wrapped_seed: wrapped[i]! };
+          update.run(
+            key.wrapped_seed,
+            rewrap.integrity.keyRowMac(row.tenant, row.algorithm, key),
+            row.tenant,
+            row.algorithm,
+            row.key_version,
+          );
+        }
+        rewrap.progress?.(start + batch.length, rows.length);
+      }
+      const remac = db.prepare('UPDATE api_keys SET mac = ? WHERE id = ?');
+      for (const row of db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys').all()) {
+        const checked = this.#checkedApiKey(row);
+        remac.run(rewrap.integrity.apiKeyRowMac(checked), checked.id);
+      }
+      const putMeta = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
+      for (const meta of rewrap.meta) putMeta.run(meta.name, await meta.value());
+      db.exec('COMMIT');
+      return rows.length;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Readiness: the database file answers a query. */

@@ -18,6 +18,27 @@ import type { RateLimit, RateLimiter } from './rate-limit.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+/** A key row as master-key rotation sees it: where it is, what binds its seed, the wrapped seed. */
+export interface WrappedSeedRow {
+  tenant: string;
+  algorithm: string;
+  key_version: number;
+  public_key: string;
+  wrapped_seed: Uint8Array;
+}
+
+/** What `rewrapAll` changes, all in one transaction. */
+export interface Rewrap {
+  /** The row's new wrapped seed. */
+  seed(row: WrappedSeedRow): Promise<Uint8Array>;
+  /** Row MACs of the rewritten rows (key rows and API-key rows), under the new master key. */
+  integrity: Integrity;
+  /** Meta values (the master-key check, the kept API-key digest key) to write, created if absent. */
+  meta: { name: string; value(): Promise<Uint8Array> }[];
+  /** Called as rows are rewritten (after each batch), for a progress line. */
+  progress?(done: number, total: number): void;
+}
+
 export interface ServerStore extends KeyStore, ApiKeyLookup, IdempotencyStore {
   readonly kind: StoreKind;
   /** Where the data is, for logs and error messages: a file path, or a database URL without its password. */
@@ -56,6 +77,16 @@ export interface ServerStore extends KeyStore, ApiKeyLookup, IdempotencyStore {
    * `undefined` means each process keeps its own buckets in memory (SQLite).
    */
   sharedRateLimiter?(limit: RateLimit): RateLimiter;
+
+  /**
+   * Master-key rotation (master-key-rotate.ts): in one transaction, with other writers shut out,
+   * every key row (its MAC checked under the attached integrity keys) gets the wrapped seed
+   * `rewrap.seed(row)` and a MAC under `rewrap.integrity`, every API-key row (checked likewise) a
+   * MAC under `rewrap.integrity`, and the `rewrap.meta` values are written. If anything throws,
+   * or the process dies, nothing is written.
+   * Returns the number of rows rewritten.
+   */
+  rewrapAll(rewrap: Rewrap): Promise<number>;
 
   /** Readiness: the store answers a query now. */
   ping(): Promise<boolean>;

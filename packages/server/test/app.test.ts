@@ -3,7 +3,7 @@
  * auth, scopes, rate limits, idempotency, body handling and the OpenAPI document.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS, OPERATION_NAMES, SCOPES } from 'qpher/host';
+import { DEFAULT_SCOPES, OPERATIONS, OPERATION_NAMES } from 'qpher/host';
 import { ErrorEnvelopeSchema } from 'qpher/host';
 import { Engine } from 'qpher/host';
 import { createApp } from '../src/app.js';
@@ -121,6 +121,11 @@ describe('auth, scopes, tenants', () => {
     for (const name of OPERATION_NAMES) {
       const op = OPERATIONS[name];
       if (op.scope === 'kms:read') continue;
+      if (name === 'kms.export') {
+        // Not served without allowKeyExport: 404 before the scope is looked at.
+        expectEnvelope(await send(op.method, op.path, { key: readOnly, body }), 404, 'ERR_NOT_FOUND_001');
+        continue;
+      }
       const reply = await send(op.method, op.path, { key: readOnly, body });
       expect(expectEnvelope(reply, 403, 'ERR_FORBIDDEN_001').error.message).toContain(op.scope);
     }
@@ -138,7 +143,9 @@ describe('auth, scopes, tenants', () => {
   });
 
   it('parses scopes', () => {
-    expect(parseScopes(undefined)).toEqual([...SCOPES]);
+    expect(parseScopes(undefined)).toEqual([...DEFAULT_SCOPES]);
+    expect(parseScopes(undefined)).not.toContain('kms:export'); // only when named
+    expect(parseScopes('kms:export')).toEqual(['kms:export']);
     expect(parseScopes('kms:read, kem:encrypt')).toEqual(['kms:read', 'kem:encrypt']);
     expect(() => parseScopes('kms:admin')).toThrow(/unknown scope "kms:admin"/);
     // An unset shell variable (`--scopes "$SCOPES"`) must not mint an all-scopes key.
@@ -256,6 +263,10 @@ describe('routes', () => {
     expect(doc.openapi).toBe('3.1.0');
     for (const name of OPERATION_NAMES) {
       const op = OPERATIONS[name];
+      if (name === 'kms.export') {
+        expect(doc.paths[op.path]).toBeUndefined(); // not served without allowKeyExport
+        continue;
+      }
       const entry = doc.paths[op.path][op.method.toLowerCase()];
       expect(entry['x-qpher-scope']).toBe(op.scope);
       expect(Object.keys(entry.responses)).toContain(String(op.status));

@@ -174,6 +174,7 @@ describe('redocly lint, recommended rules', () => {
   it('documents every error status of every operation with the shared error envelope', () => {
     const envelope = { $ref: '#/components/schemas/ErrorEnvelope' };
     for (const [name, op] of Object.entries(OPERATIONS)) {
+      if (name === 'kms.export') continue; // served (and documented) only with --allow-key-export
       const responses = doc.paths[op.path][op.method.toLowerCase()].responses;
       for (const status of ['400', '401', '403', '404', '429', '500', '503']) {
         const ref: string = responses[status]?.$ref ?? '';

@@ -20,6 +20,7 @@ import type { OperationName } from '../../contract/operations.js';
 import { requestIdFor } from '../../contract/request-id.js';
 import type { EngineOptions } from '../../engine/engine.js';
 import type { Backend, CallOptions } from '../backend.js';
+import { assertStoreCanKeepKeys } from '../keeps-keys.js';
 import type { InProcessEngine } from './in-process.js';
 import type { CallMessage, InitMessage, MainToWorker, WorkerToMain } from './protocol.js';
 
@@ -81,6 +82,7 @@ export class LocalBackend implements Backend {
     if (options.worker !== undefined && typeof options.worker !== 'function') {
       throw new TypeError('"worker" option must be a function that returns a Worker');
     }
+    assertStoreCanKeepKeys(options.store, options.wrapper);
     this.#options = options;
     // Plain data crosses to the Worker; functions (`onError`, `now`) stay behind: they apply in-process only.
     this.#init = { type: 'init', dbName, tenant, ...(options.limits ? { limits: { ...options.limits } } : {}) };

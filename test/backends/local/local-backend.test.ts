@@ -77,7 +77,7 @@ describe('the shared handler', () => {
     expect(await list(3)).toMatchObject({ id: 3, envelope: { data: { keys: [] }, request_id: 'r3' } });
     expect(await list(4)).toMatchObject({ envelope: { data: { keys: [] } } });
     expect(attempts).toBe(2);
-    expect(await handle({ type: 'call', id: 5, operation: 'kms.export', request: {}, requestId: 'r5' })).toMatchObject({
+    expect(await handle({ type: 'call', id: 5, operation: 'kms.destroy', request: {}, requestId: 'r5' })).toMatchObject({
       envelope: { error: { code: 'ERR_NOT_FOUND_001' } },
     });
   });
@@ -104,7 +104,12 @@ describe('the main-thread proxy stays small', () => {
     };
     await visit(start);
     const files = [...seen].map((f) => f.slice(f.indexOf('/src/') + 1)).sort();
-    expect(files).toEqual(['src/backends/local/index.ts', 'src/contract/envelope.ts', 'src/contract/request-id.ts']);
+    expect(files).toEqual([
+      'src/backends/keeps-keys.ts',
+      'src/backends/local/index.ts',
+      'src/contract/envelope.ts',
+      'src/contract/request-id.ts',
+    ]);
     expect([...bare]).toEqual([]);
   });
 });

@@ -10,8 +10,14 @@ import { OPERATIONS, type OperationName } from 'qpher/host';
 import { BodyError, BodyTimeoutError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
 import { type Env, fail } from './context.js';
 
-export function parseRequest(options: { maxBodyBytes: number; idleMs: number }): (name: OperationName) => MiddlewareHandler<Env> {
+export function parseRequest(options: {
+  maxBodyBytes: number;
+  /** Per-operation limits above `maxBodyBytes` (kms.import's backups). */
+  maxBodyBytesOf?: Partial<Record<OperationName, number>>;
+  idleMs: number;
+}): (name: OperationName) => MiddlewareHandler<Env> {
   return (name) => async (c, next) => {
+    const maxBodyBytes = Math.max(options.maxBodyBytes, options.maxBodyBytesOf?.[name] ?? 0);
     let request: unknown;
     let rawText = '';
     if (OPERATIONS[name].method === 'GET') {
@@ -23,7 +29,7 @@ export function parseRequest(options: { maxBodyBytes: number; idleMs: number }):
         return fail(c, 'ERR_INVALID_001', 'Validation failed: Content-Type must be application/json');
       }
       try {
-        const parsed = parseJsonBody(await readBody(c.req.raw, options.maxBodyBytes, options.idleMs));
+        const parsed = parseJsonBody(await readBody(c.req.raw, maxBodyBytes, options.idleMs));
         request = parsed.value;
         rawText = parsed.text;
       } catch (error) {
