@@ -8,7 +8,7 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { ALGORITHMS, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
+import { ALGORITHMS, MAX_KEY_VERSION, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
 import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
@@ -52,6 +52,11 @@ export interface EngineOptions {
   crypto?: CryptoRunner;
   limits?: Partial<Limits>;
   now?: () => Date;
+  /**
+   * Versions a keyring of one (tenant, algorithm) may hold; past it generate and rotate are 403
+   * ERR_FORBIDDEN_001 naming the cap. Default DEFAULT_MAX_KEY_VERSIONS (10,000).
+   */
+  maxKeyVersions?: number;
   /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
   onError?: (error: unknown, operation: string) => void;
 }
@@ -62,6 +67,7 @@ export class Engine {
   readonly store: KeyStore;
   readonly provider: PrimitiveProvider;
   readonly limits: Limits;
+  readonly maxKeyVersions: number;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
   readonly #crypto: CryptoRunner;
@@ -72,6 +78,11 @@ export class Engine {
     this.store = options.store ?? new MemoryKeyStore();
     this.provider = options.provider ?? nobleProvider;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const maxKeyVersions = options.maxKeyVersions ?? lifecycle.DEFAULT_MAX_KEY_VERSIONS;
+    if (!Number.isInteger(maxKeyVersions) || maxKeyVersions < 1 || maxKeyVersions > MAX_KEY_VERSION) {
+      throw new RangeError(`maxKeyVersions must be a whole number from 1 to ${MAX_KEY_VERSION}`);
+    }
+    this.maxKeyVersions = maxKeyVersions;
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
     this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
@@ -174,50 +185,61 @@ export class Engine {
 
     'kms.generate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.generate(req.algorithm, fresh)));
+      const change = lifecycle.generate(req.algorithm, fresh, this.maxKeyVersions);
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, change));
     },
 
     'kms.rotate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
-      const { created, retiredVersion } = await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh));
+      const change = lifecycle.rotate(req.algorithm, fresh, this.maxKeyVersions);
+      const { created, retiredVersion } = await this.store.update(caller.tenant, req.algorithm, change);
       return { ...keyInfo(req.algorithm, created), old_key_version: retiredVersion ?? null };
     },
 
     'kms.retire': async (caller, req) => {
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version)));
+      const change = lifecycle.retire(req.key_version);
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, change, req.key_version));
     },
 
     'kms.archive': async (caller, req) => {
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version)));
+      const change = lifecycle.archive(req.key_version);
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, change, req.key_version));
     },
 
     'kms.list': async (caller, req) => {
+      // The store pages each keyring (ascending by version; ALGORITHMS is the table's order) and
+      // counts it: a page costs its own rows plus one count per algorithm, never a whole keyring.
       const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
-      const matching: KeyInfo[] = [];
-      for (const algorithm of algorithms) {
-        for (const key of await this.store.read(caller.tenant, algorithm)) {
-          if (req.status === undefined || key.status === req.status) matching.push(keyInfo(algorithm, key));
-        }
-      }
-      // Stores keep each keyring ascending by version; ALGORITHMS is the table's order.
       const after = req.cursor === undefined ? undefined : decodeListCursor(req.cursor)!;
-      const start =
-        after === undefined
-          ? 0
-          : matching.findIndex(
-              (k) =>
-                ALGORITHMS.indexOf(k.algorithm) > ALGORITHMS.indexOf(after.algorithm) ||
-                (k.algorithm === after.algorithm && k.key_version > after.key_version),
-            );
       const limit = req.limit === undefined ? DEFAULT_LIST_LIMIT : Number(req.limit);
-      const page = start === -1 ? [] : matching.slice(start, start + limit);
+      const status = req.status === undefined ? {} : { status: req.status };
+      const page: KeyInfo[] = [];
+      let total = 0;
+      let more = false;
+      for (const algorithm of algorithms) {
+        const order = ALGORITHMS.indexOf(algorithm);
+        const cursorOrder = after === undefined ? -1 : ALGORITHMS.indexOf(after.algorithm);
+        // Keyrings wholly before the cursor are only counted; the cursor's own starts after it.
+        const room = order < cursorOrder ? 0 : limit - page.length;
+        const start = order === cursorOrder ? after!.key_version : 0;
+        // One key beyond the room says whether another page follows.
+        const found = await this.store.list(caller.tenant, algorithm, { ...status, after: start, limit: room === 0 ? 0 : room + 1 });
+        total += found.total;
+        if (order < cursorOrder) continue;
+        // A full page (limit ≥ 1, so only past the cursor's keyring, where start is 0): any key here is the next page's.
+        if (room === 0) {
+          if (found.total > 0) more = true;
+          continue;
+        }
+        if (found.keys.length > room) more = true;
+        for (const key of found.keys.slice(0, room)) page.push(keyInfo(algorithm, key));
+      }
       const last = page.at(-1);
-      const more = start !== -1 && start + limit < matching.length;
-      return { keys: page, total: matching.length, ...(more && last ? { next_cursor: encodeListCursor(last) } : {}) };
+      return { keys: page, total, ...(more && last ? { next_cursor: encodeListCursor(last) } : {}) };
     },
 
     'kms.active': async (caller, req) => {
-      const active = lifecycle.activeKey(await this.store.read(caller.tenant, req.algorithm));
+      const active = await this.store.active(caller.tenant, req.algorithm);
       if (!active) throw new NotFoundError(`No active ${req.algorithm} key`);
       return keyInfo(req.algorithm, active);
     },
@@ -226,7 +248,7 @@ export class Engine {
   };
 
   async #find(caller: Caller, algorithm: Algorithm, version: number): Promise<StoredKey> {
-    return lifecycle.findKey(await this.store.read(caller.tenant, algorithm), version);
+    return lifecycle.requireKey(await this.store.get(caller.tenant, algorithm, version));
   }
 }
 

@@ -7,6 +7,7 @@
  *               [--playground DIR | --no-playground]
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
  *               [--crypto-queue N] [--crypto-deadline-ms MS] [--public-url URL]
+ *               [--max-key-versions N]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
  *   qpher api-key list [--json] [--data-dir D]
  *   qpher api-key revoke <id> [--data-dir D]
@@ -19,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SCOPES } from 'qpher/host';
+import { DEFAULT_MAX_KEY_VERSIONS, MAX_KEY_VERSION, SCOPES } from 'qpher/host';
 import type { SqliteStore } from './sqlite.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
@@ -37,6 +38,7 @@ const USAGE = `Usage:
               [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
               [--crypto-queue N] [--crypto-deadline-ms MS]
               [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
+              [--max-key-versions N (per tenant and algorithm; default ${DEFAULT_MAX_KEY_VERSIONS})]
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
   qpher api-key list [--json] [--data-dir DIR]
   qpher api-key revoke <id> [--data-dir DIR]
@@ -81,12 +83,20 @@ async function serve(args: string[]): Promise<number> {
     'crypto-queue': { type: 'string' },
     'crypto-deadline-ms': { type: 'string' },
     'public-url': { type: 'string' },
+    'max-key-versions': { type: 'string' },
   });
   if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
   const threads = values['crypto-threads'];
   for (const flag of ['crypto-threads', 'crypto-queue', 'crypto-deadline-ms'] as const) {
     const value = values[flag];
     if (value !== undefined && !/^\d{1,7}$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
+  }
+  const maxKeyVersions = values['max-key-versions'];
+  if (
+    maxKeyVersions !== undefined &&
+    (!/^\d{1,10}$/.test(maxKeyVersions) || Number(maxKeyVersions) < 1 || Number(maxKeyVersions) > MAX_KEY_VERSION)
+  ) {
+    throw new UsageError(`--max-key-versions must be a whole number from 1 to ${MAX_KEY_VERSION}, got "${maxKeyVersions}"`);
   }
   const queue = values['crypto-queue'];
   const deadline = values['crypto-deadline-ms'];
@@ -130,6 +140,7 @@ async function serve(args: string[]): Promise<number> {
     ...(threads !== undefined ? { cryptoThreads: Number(threads) } : {}),
     ...(queue !== undefined ? { cryptoQueue: Number(queue) } : {}),
     ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
+    ...(maxKeyVersions !== undefined ? { maxKeyVersions: Number(maxKeyVersions) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),

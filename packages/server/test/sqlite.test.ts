@@ -28,20 +28,50 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
+/** The whole keyring, for assertions only (the engine never reads one). */
+const all = async (s: SqliteStore, tenant: string, algorithm: 'Kyber768' | 'Dilithium3') =>
+  (await s.list(tenant, algorithm, { after: 0, limit: 1000 })).keys;
+
 describe('SqliteStore', () => {
   it('reads back what update wrote, per (tenant, algorithm)', async () => {
-    await store.update('t', 'Kyber768', () => ({ keys: [key(1)], result: null }));
-    await store.update('t', 'Kyber768', (keys) => ({
-      keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)],
-      result: null,
-    }));
-    expect((await store.read('t', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
+    await store.update('t', 'Kyber768', () => ({ put: [key(1)], result: null }));
+    await store.update('t', 'Kyber768', (ring) => ({ put: [{ ...ring.active!, status: 'retired' }, key(2)], result: null }));
+    expect((await all(store, 't', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'],
       [2, 'active'],
     ]);
-    expect((await store.read('t', 'Kyber768'))[1]!.wrapped_seed).toEqual(new Uint8Array([2, 1, 2]));
-    expect(await store.read('t', 'Dilithium3')).toEqual([]);
-    expect(await store.read('u', 'Kyber768')).toEqual([]);
+    expect((await store.get('t', 'Kyber768', 2))!.wrapped_seed).toEqual(new Uint8Array([2, 1, 2]));
+    expect(await store.active('t', 'Kyber768')).toEqual(key(2));
+    expect(await store.get('t', 'Kyber768', 3)).toBeUndefined();
+    expect(await all(store, 't', 'Dilithium3')).toEqual([]);
+    expect(await all(store, 'u', 'Kyber768')).toEqual([]);
+    expect(await store.active('u', 'Kyber768')).toBeUndefined();
+  });
+
+  it('hands change a view of the active key, the highest version and the targeted version only', async () => {
+    const views: unknown[] = [];
+    await store.update('v', 'Dilithium3', (ring) => ({ put: [key(1, 'archived'), key(2, 'retired'), key(3)], result: views.push(ring) }));
+    await store.update('v', 'Dilithium3', (ring) => ({ result: views.push(ring) }), 2);
+    await store.update('v', 'Dilithium3', (ring) => ({ result: views.push(ring) }), 9);
+    expect(views).toEqual([
+      { active: undefined, maxVersion: 0, target: undefined },
+      { active: key(3), maxVersion: 3, target: key(2, 'retired') },
+      { active: key(3), maxVersion: 3, target: undefined },
+    ]);
+  });
+
+  it('pages a keyring by version and status, and counts it', async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => key(i + 1, i === 29 ? 'active' : i % 3 === 0 ? 'archived' : 'retired'));
+    await store.update('p', 'Kyber768', () => ({ put: keys, result: null }));
+    const page = await store.list('p', 'Kyber768', { after: 10, limit: 5 });
+    expect(page).toEqual({ keys: keys.slice(10, 15), total: 30 });
+    const archived = keys.filter((k) => k.status === 'archived');
+    expect(await store.list('p', 'Kyber768', { status: 'archived', after: 4, limit: 3 })).toEqual({
+      keys: archived.filter((k) => k.key_version > 4).slice(0, 3),
+      total: archived.length,
+    });
+    expect(await store.list('p', 'Kyber768', { status: 'active', after: 0, limit: 0 })).toEqual({ keys: [], total: 1 });
+    expect(await store.list('p', 'Kyber768', { after: 30, limit: 10 })).toEqual({ keys: [], total: 30 });
   });
 
   it('rolls back when change throws and when a constraint fails', async () => {
@@ -51,8 +81,8 @@ describe('SqliteStore', () => {
       }),
     ).rejects.toThrow('nope');
     // A second active key violates the one-active-key index: nothing of the change is kept.
-    await expect(store.update('t', 'Kyber768', (keys) => ({ keys: [...keys, key(3)], result: null }))).rejects.toThrow(/UNIQUE/);
-    expect((await store.read('t', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+    await expect(store.update('t', 'Kyber768', (ring) => ({ put: [key(ring.maxVersion + 1)], result: null }))).rejects.toThrow(/UNIQUE/);
+    expect((await all(store, 't', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
   });
 
   it('answers a write lock held past the busy timeout with a retryable ERR_SERVICE_001', async () => {
@@ -60,7 +90,7 @@ describe('SqliteStore', () => {
     const holder = new Database(join(dir, 'qpher.db'));
     holder.exec('BEGIN IMMEDIATE');
     try {
-      const failure = await other.update('t', 'Dilithium3', () => ({ keys: [key(1)], result: null })).catch((e: unknown) => e);
+      const failure = await other.update('t', 'Dilithium3', () => ({ put: [key(1)], result: null })).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(ServiceUnavailableError);
       expect(failure).toMatchObject({ code: 'ERR_SERVICE_001', message: 'Key store is busy; retry the request' });
     } finally {
@@ -68,7 +98,7 @@ describe('SqliteStore', () => {
       holder.close();
       other.close();
     }
-    expect(await store.read('t', 'Dilithium3')).toEqual([]);
+    expect(await all(store, 't', 'Dilithium3')).toEqual([]);
   });
 
   it('stores API keys by hash and revokes them', () => {
@@ -101,7 +131,7 @@ describe('SqliteStore', () => {
   it('never runs twice a reservation whose keyring change committed before its process died', async () => {
     const t0 = 5_000_000;
     expect(store.reserve('c', 'rotate-1', 'f', t0)).toEqual({ state: 'acquired' });
-    await store.run('c', 'rotate-1', () => store.update('c', 'Kyber768', () => ({ keys: [key(1)], result: null })));
+    await store.run('c', 'rotate-1', () => store.update('c', 'Kyber768', () => ({ put: [key(1)], result: null })));
     // ...the process dies here, before complete(): the change is saved, the response is not.
     expect(store.reserve('c', 'rotate-1', 'f', t0 + 1)).toEqual({ state: 'pending' });
     expect(store.reserve('c', 'rotate-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
