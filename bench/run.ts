@@ -10,15 +10,18 @@
  * - the browser Worker backend in Chromium, noble vs wasm (bench/browser.ts);
  * - the server over loopback at 1, 8 and 64 clients, req/s with p50/p99, against the
  *   single-thread engine with the same provider (bench/server.ts);
+ * - engine encrypt on the server's SQLite store with a 5,000-version keyring against a 1-version
+ *   one: key history must not slow a tenant (bench/keyring.ts);
  * - bundle sizes and cold start from bench/web.ts when that file is there (its own tables).
  *
- * Flags: --json, --skip=lts,browser,server,web (for quick local runs).
+ * Flags: --json, --skip=lts,browser,server,keyring,web (for quick local runs).
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchBrowser, type BrowserRow } from './browser.js';
 import { benchCore, ONE_SHOT, type CoreRow } from './core.js';
 import { formatRate } from './measure.js';
+import { benchKeyring, HISTORY, type KeyringResult } from './keyring.js';
 import { benchCoreLts } from './node-lts.js';
 import { benchServerLoad, type ServerLoadRow } from './server.js';
 
@@ -45,6 +48,11 @@ let server: ServerLoadRow[] = [];
 if (!skip.has('server')) {
   log('server over loopback');
   server = await benchServerLoad({ provider: 'noble' });
+}
+let keyring: KeyringResult | undefined;
+if (!skip.has('keyring')) {
+  log(`engine encrypt on SQLite with ${HISTORY} key versions vs 1`);
+  keyring = await benchKeyring();
 }
 
 // bench/web.ts (bundle sizes, cold start) belongs to the bundle work; it runs when present. A file
@@ -115,6 +123,16 @@ for (const r of server) {
     vs: `engine 1 thread (${r.provider}) ${formatRate(r.engineOpsPerSec)}/s`,
   });
 }
+for (const r of keyring?.rows ?? []) {
+  const base = keyring!.rows.find((x) => x.versions === 1)!;
+  rows.push({
+    section: 'engine on SQLite · key history',
+    operation: r.operation,
+    subject: `${r.versions} version${r.versions === 1 ? '' : 's'} (${r.medianMs.toFixed(2)} ms)`,
+    opsPerSec: r.opsPerSec,
+    ...(r.versions === 1 ? {} : { ratio: r.opsPerSec / base.opsPerSec, vs: '1 version' }),
+  });
+}
 
 // The issue's targets (server ratios against the engine measured between the server runs), computed from the rows above.
 const find = (list: CoreRow[], kind: string, operation: string, provider: string) =>
@@ -174,6 +192,12 @@ const targets = (
       })),
     ),
     {
+      target: `engine encrypt latency with ${HISTORY} key versions < 1.3× with 1 (SQLite, median of paired rounds)`,
+      value: keyring?.ratio,
+      goal: 1.3,
+      below: true,
+    },
+    {
       target: 'browser Worker wasm sign ≥ 10× noble Worker',
       value: ratio(
         browser.find((r) => r.provider === 'wasm' && r.operation === 'sign 1 KiB')?.opsPerSec,
@@ -187,7 +211,11 @@ const targets = (
 const seconds = (performance.now() - started) / 1000;
 if (json) {
   console.log(
-    JSON.stringify({ node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, web }, null, 2),
+    JSON.stringify(
+      { node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, keyring, web },
+      null,
+      2,
+    ),
   );
 } else {
   console.log(

@@ -4,8 +4,8 @@
  * and bench/web.ts.
  *
  * How "code of this package only" is computed: every row is built twice with Vite's JS API.
- *  - package-only: every bare import that is not `qpher` or `qpher/...` (i.e. @noble/*, zod,
- *    idb-keyval) is external, in the page's build and in the Worker's build. The output chunks
+ *  - package-only: every bare import that is not `qpher` or `qpher/...` (i.e. @noble/*, zod)
+ *    is external, in the page's build and in the Worker's build. The output chunks
  *    then hold this package's code, minified by Vite as an app would ship it, plus the import
  *    statements naming the externals (a few dozen bytes, counted against the package) and
  *    Vite's own preload helper where the package's code makes a dynamic import.
