@@ -5,12 +5,16 @@ import { defineConfig } from 'vitest/config';
 // (see the `exports` of package.json), so no build is needed before testing.
 const conditions = ['qpher-source', ...defaultServerConditions];
 
-/** Suites that start real `qpher serve` processes, install packages, or run another Node. */
+/** Suites that start real `qpher serve` processes or a PostgreSQL cluster, install packages, or run another Node. */
 const INTEGRATION = [
   'packages/server/test/integration.test.ts',
   'packages/server/test/durability.test.ts',
   'packages/server/test/overload.test.ts',
   'packages/server/test/tls.test.ts',
+  'packages/server/test/postgres.test.ts',
+  'packages/server/test/multi-instance.test.ts',
+  'packages/server/test/sdk-compat.test.ts',
+  'packages/server/test/body-depth.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 

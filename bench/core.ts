@@ -23,7 +23,8 @@ import { compare } from './measure.js';
 
 export interface CoreRow {
   node: string;
-  kind: 'raw' | 'engine';
+  /** `hybrid`: the engine with X-Wing / Composite-ML-DSA keys, measured in the same rounds as the pure engine rows. */
+  kind: 'raw' | 'engine' | 'hybrid';
   operation: string;
   provider: string;
   opsPerSec: number;
@@ -31,6 +32,14 @@ export interface CoreRow {
 
 /** The raw `@noble/post-quantum` calls, as a library user would make them. */
 export const ONE_SHOT = '@noble/post-quantum one-shot';
+
+/** The hybrid measured beside each engine operation (its row's operation is `<name> <operation>`). */
+export const HYBRID_OF: Record<string, string> = {
+  'encrypt 1 KiB': 'X-Wing',
+  'decrypt 1 KiB': 'X-Wing',
+  'sign 1 KiB': 'Composite-ML-DSA',
+  'verify 1 KiB': 'Composite-ML-DSA',
+};
 
 export async function availableProviders(): Promise<PrimitiveProvider[]> {
   const list: PrimitiveProvider[] = [nobleProvider];
@@ -91,8 +100,20 @@ export async function benchCore(options: { rounds?: number; roundMs?: number } =
       await run('kms.generate', { algorithm: 'Dilithium3' });
       const { ciphertext } = await run('kem.encrypt', { plaintext, key_version: 1 });
       const { signature } = await run('signature.sign', { message: plaintext, key_version: 1 });
+      await run('kms.generate', { algorithm: 'X-Wing' });
+      await run('kms.generate', { algorithm: 'Composite-ML-DSA' });
+      const xwing = { key_version: 1, algorithm: 'X-Wing' };
+      const composite = { key_version: 1, algorithm: 'Composite-ML-DSA' };
+      const hybridCiphertext = (await run('kem.encrypt', { plaintext, ...xwing })).ciphertext;
+      const hybridSignature = (await run('signature.sign', { message: plaintext, ...composite })).signature;
       return {
         provider: p.name,
+        hybrid: {
+          'encrypt 1 KiB': () => run('kem.encrypt', { plaintext, ...xwing }),
+          'decrypt 1 KiB': () => run('kem.decrypt', { ciphertext: hybridCiphertext, ...xwing }),
+          'sign 1 KiB': () => run('signature.sign', { message: plaintext, ...composite }),
+          'verify 1 KiB': () => run('signature.verify', { message: plaintext, signature: hybridSignature, ...composite }),
+        } as Record<string, () => unknown>,
         ops: {
           'encrypt 1 KiB': () => run('kem.encrypt', { plaintext, key_version: 1 }),
           'decrypt 1 KiB': () => run('kem.decrypt', { ciphertext, key_version: 1 }),
@@ -108,11 +129,13 @@ export async function benchCore(options: { rounds?: number; roundMs?: number } =
     const subjects: Record<string, () => unknown> = {};
     for (const r of raw) subjects[`raw|${r.provider}`] = r.ops[operation]!;
     for (const e of engines) subjects[`engine|${e.provider}`] = e.ops[operation]!;
+    for (const e of engines) subjects[`hybrid|${e.provider}`] = e.hybrid[operation]!;
     // ML-DSA signing is variable-time (rejection sampling): longer rounds for a steadier median.
     const measured = await compare(subjects, operation === 'sign 1 KiB' ? { rounds: 7, roundMs: 300 } : options);
     for (const [name, m] of Object.entries(measured)) {
-      const [kind, provider] = name.split('|') as ['raw' | 'engine', string];
-      rows.push({ node: process.version, kind, operation, provider, opsPerSec: m.opsPerSec });
+      const [kind, provider] = name.split('|') as [CoreRow['kind'], string];
+      const named = kind === 'hybrid' ? `${HYBRID_OF[operation]} ${operation}` : operation;
+      rows.push({ node: process.version, kind, operation: named, provider, opsPerSec: m.opsPerSec });
     }
   }
   return rows;

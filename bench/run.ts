@@ -12,18 +12,21 @@
  *   single-thread engine with the same provider (bench/server.ts);
  * - engine encrypt on the server's SQLite store with a 5,000-version keyring against a 1-version
  *   one: key history must not slow a tenant (bench/keyring.ts);
+ * - the server on SQLite beside the server on PostgreSQL, one and two instances on one database,
+ *   at 8 and 64 clients, against SQLite with one instance (bench/server-stores.ts);
  * - bundle sizes and cold start from bench/web.ts when that file is there (its own tables).
  *
- * Flags: --json, --skip=lts,browser,server,keyring,web (for quick local runs).
+ * Flags: --json, --skip=lts,browser,server,keyring,stores,web (for quick local runs).
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchBrowser, type BrowserRow } from './browser.js';
-import { benchCore, ONE_SHOT, type CoreRow } from './core.js';
+import { benchCore, HYBRID_OF, ONE_SHOT, type CoreRow } from './core.js';
 import { formatRate } from './measure.js';
 import { benchKeyring, HISTORY, type KeyringResult } from './keyring.js';
 import { benchCoreLts } from './node-lts.js';
 import { benchServerLoad, type ServerLoadRow } from './server.js';
+import { benchServerStores, type StoreBenchRow } from './server-stores.js';
 
 const json = process.argv.includes('--json');
 const skip = new Set((process.argv.find((a) => a.startsWith('--skip='))?.slice(7) ?? '').split(',').filter(Boolean));
@@ -55,6 +58,11 @@ if (!skip.has('keyring')) {
   keyring = await benchKeyring();
 }
 
+let stores: StoreBenchRow[] = [];
+if (!skip.has('stores')) {
+  log('server on SQLite vs PostgreSQL, one and two instances');
+  stores = await benchServerStores();
+}
 // bench/web.ts (bundle sizes, cold start) belongs to the bundle work; it runs when present. A file
 // that is there but throws fails the whole run: a silently missing section is worse.
 let web: unknown;
@@ -100,6 +108,19 @@ for (const [label, list] of [...lts.map((rows) => [`Node ${rows[0]?.node}`, rows
       });
     }
   }
+  // The hybrids beside the pure algorithm they extend, same provider, same rounds.
+  for (const r of list.filter((x) => x.kind === 'hybrid')) {
+    const pureOperation = Object.keys(HYBRID_OF).find((op) => r.operation === `${HYBRID_OF[op]} ${op}`)!;
+    const pure = list.find((x) => x.kind === 'engine' && x.operation === pureOperation && x.provider === r.provider);
+    const pureName = HYBRID_OF[pureOperation] === 'X-Wing' ? 'ML-KEM-768' : 'ML-DSA-65';
+    rows.push({
+      section: `hybrid engine (1 thread) · ${label}`,
+      operation: r.operation,
+      subject: r.provider,
+      opsPerSec: r.opsPerSec,
+      ...(pure ? { ratio: r.opsPerSec / pure.opsPerSec, vs: `${pureName} engine (${r.provider})` } : {}),
+    });
+  }
 }
 for (const r of browser) {
   const base = browser.find((x) => x.operation === r.operation && x.provider === 'noble')!;
@@ -134,6 +155,20 @@ for (const r of keyring?.rows ?? []) {
   });
 }
 
+for (const r of stores) {
+  const base = stores.find(
+    (x) => x.store === 'sqlite' && x.instances === 1 && x.operation === r.operation && x.connections === r.connections,
+  )!;
+  rows.push({
+    section: `server store · ${r.store}, ${r.instances} instance${r.instances === 1 ? '' : 's'} on one database`,
+    operation: r.operation,
+    subject: `${r.connections} clients${r.non2xx ? ` (${r.non2xx} non-200)` : ''}`,
+    opsPerSec: r.requestsPerSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    ...(r === base ? {} : { ratio: r.requestsPerSec / base.requestsPerSec, vs: 'sqlite, 1 instance' }),
+  });
+}
 // The issue's targets (server ratios against the engine measured between the server runs), computed from the rows above.
 const find = (list: CoreRow[], kind: string, operation: string, provider: string) =>
   list.find((x) => x.kind === kind && x.operation === operation && x.provider === provider)?.opsPerSec;
@@ -212,14 +247,14 @@ const seconds = (performance.now() - started) / 1000;
 if (json) {
   console.log(
     JSON.stringify(
-      { node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, keyring, web },
+      { node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, keyring, stores, web },
       null,
       2,
     ),
   );
 } else {
   console.log(
-    `\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds of 150 ms, sign 7 of 300 ms; browser: 5 of 400 ms; server: 3 runs of 2 s), ${seconds.toFixed(0)} s\n`,
+    `\nQpher benchmark — ${cpus().length} cores, medians (primitives/engine: 5 interleaved rounds of 150 ms, sign 7 of 300 ms; browser: 5 of 400 ms; server: 3 runs of 2 s; stores: 1 run of 2 s), ${seconds.toFixed(0)} s\n`,
   );
   const table = rows.map((r) => ({
     section: r.section,

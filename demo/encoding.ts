@@ -11,6 +11,11 @@ export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
+/** Standard padded base64 of bytes made in the page (a random key, a digest). */
+export function toBase64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
+}
+
 /** Decodes base64 from an envelope; undefined when it is not base64. */
 export function base64Bytes(value: string): Uint8Array | undefined {
   try {

@@ -4,7 +4,7 @@
  * wired by subscribing, with no change to the panel that publishes.
  * @module
  */
-import type { KeyInfo } from 'qpher';
+import type { HashAlgorithm, KeyInfo } from 'qpher';
 import type { ActiveBackend } from './state.js';
 
 export interface PlaygroundEvents {
@@ -16,6 +16,12 @@ export interface PlaygroundEvents {
   ciphertext: { ciphertext: string; key_version: number; aad: string; focus: boolean };
   /** A signature to verify, with the message and context it was made over (as typed). */
   signature: { message: string; signature: string; key_version: number; context: string };
+  /** A KEM ciphertext to decapsulate, and the secret it was made with (to compare). */
+  'kem-ciphertext': { kem_ciphertext: string; shared_secret: string; key_version: number };
+  /** A wrapped key to unwrap. */
+  'wrapped-key': { wrapped_key: string; key_version: number };
+  /** A digest signature to verify, with the message (as typed) whose digest was signed. */
+  'hash-signature': { message: string; hash_algorithm: HashAlgorithm; signature: string; key_version: number; context: string };
   /** A person chose this key's public key for the public-key tools. */
   'public-key': KeyInfo;
 }

@@ -13,9 +13,12 @@ import { mountAppStatus } from './app-status.js';
 import { EventHub, type PlaygroundEvents } from './events.js';
 import type { PlaygroundContext } from './panel.js';
 import { mountBackendPanel } from './panels/backend.js';
+import { mountSignHashPanel, mountVerifyHashPanel } from './panels/hash-signature.js';
 import { mountDecryptPanel, mountEncryptPanel } from './panels/kem.js';
+import { mountUnwrapPanel, mountWrapPanel } from './panels/key-wrap.js';
 import { mountKeysPanel } from './panels/keys.js';
 import { mountPublicKeyVerifyPanel, mountSealPanel } from './panels/public-key-tools.js';
+import { mountDecapsulatePanel, mountEncapsulatePanel } from './panels/raw-kem.js';
 import { mountSignPanel, mountVerifyPanel } from './panels/signature.js';
 import { createState } from './state.js';
 
@@ -29,6 +32,12 @@ mountSignPanel(context);
 mountVerifyPanel(context);
 mountSealPanel(context);
 mountPublicKeyVerifyPanel(context);
+mountEncapsulatePanel(context);
+mountDecapsulatePanel(context);
+mountWrapPanel(context);
+mountUnwrapPanel(context);
+mountSignHashPanel(context);
+mountVerifyHashPanel(context);
 
 const appStatus = document.getElementById('app-status');
 if (!appStatus) throw new Error('#app-status is missing from index.html');

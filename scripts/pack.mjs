@@ -6,7 +6,7 @@
  *
  * Everything is built in a private staging directory, never in dist/, so stale files of an
  * earlier build are never shipped and a concurrent build or test is never disturbed:
- *   <stage>/qpher/                  package.json, README.md, dist/ (tsc -p tsconfig.build.json)
+ *   <stage>/qpher/                  package.json, README.md, dist/ (tsc -p tsconfig.build.json, then scripts/bundle-hybrids.mjs)
  *   <stage>/node_modules/qpher  ->  <stage>/qpher (so the server compiles against the built library)
  *   <stage>/qpher-server/           package.json, README.md, dist/ (tsc, plus the playground that
  *                                   `vite build` writes to dist/playground)
@@ -36,6 +36,7 @@ try {
 
   const libManifest = readJson(join(root, 'package.json'));
   run([tsc, '-p', 'tsconfig.build.json', '--outDir', join(lib, 'dist')]);
+  run([join(root, 'scripts/bundle-hybrids.mjs'), join(lib, 'dist')]); // the hybrids' lazy modules carry their own dependencies
   const { workspaces: _workspaces, devDependencies: _dev, scripts: _scripts, allowScripts: _allow, ...libPublished } = libManifest;
   writeFileSync(join(lib, 'package.json'), `${JSON.stringify(libPublished, null, 2)}\n`);
   cpSync(join(root, 'README.md'), join(lib, 'README.md'));

@@ -27,7 +27,16 @@ export { base64ToBytes, bytesToBase64 } from './encoding.js';
 export { Engine, type Caller, type EngineOptions } from './engine/engine.js';
 export { DEFAULT_MAX_KEY_VERSIONS } from './engine/lifecycle.js';
 export { InlineCryptoRunner } from './engine/inline-crypto-runner.js';
-export type { CryptoRunner, KeyRef, OpenArgs, PublicKeyRef, SealArgs } from './engine/crypto-runner.js';
+export type {
+  CryptoRunner,
+  EncapsulateResult,
+  HashArgs,
+  KeyRef,
+  OpenArgs,
+  PublicKeyRef,
+  SealArgs,
+  WrapKeyArgs,
+} from './engine/crypto-runner.js';
 export { aesGcmSeedWrapper, type SeedWrapper } from './engine/seed-wrapper.js';
 export { GatewayTimeoutError, ServiceUnavailableError } from './errors.js';
 export {

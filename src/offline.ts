@@ -1,6 +1,12 @@
 /**
- * `qpher/offline`: seal to a published ML-KEM-768 key and verify against a published ML-DSA-65
- * key, with no backend, no key store and no Worker.
+ * `qpher/offline`: seal or encapsulate to a published ML-KEM-768 key, and verify (a message or a
+ * digest) against a published ML-DSA-65 key, with no backend, no key store and no Worker.
  * @module
  */
-export { sealWithPublicKey as seal, verifyWithPublicKey as verify } from './crypto/seal.js';
+export {
+  encapsulateWithPublicKey as encapsulate,
+  sealWithPublicKey as seal,
+  verifyHashWithPublicKey as verifyHash,
+  verifyWithPublicKey as verify,
+} from './crypto/seal.js';
+export type { HashMlDsaAlgorithm as HashAlgorithm } from './crypto/hash-algorithms.js';

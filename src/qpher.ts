@@ -11,9 +11,31 @@ import type { Backend, CallOptions } from './backends/backend.js';
 import { requestIdFor } from './contract/request-id.js';
 import { bytesToBase64 } from './encoding.js';
 
-const BINARY_FIELDS = new Set(['plaintext', 'ciphertext', 'message', 'signature', 'salt', 'aad', 'context']);
-
-type BinaryField = 'plaintext' | 'ciphertext' | 'message' | 'signature' | 'salt' | 'aad' | 'context';
+type BinaryField =
+  | 'plaintext'
+  | 'ciphertext'
+  | 'message'
+  | 'signature'
+  | 'salt'
+  | 'aad'
+  | 'context'
+  | 'kem_ciphertext'
+  | 'symmetric_key'
+  | 'wrapped_key'
+  | 'hash';
+const BINARY_FIELDS = new Set<string>([
+  'plaintext',
+  'ciphertext',
+  'message',
+  'signature',
+  'salt',
+  'aad',
+  'context',
+  'kem_ciphertext',
+  'symmetric_key',
+  'wrapped_key',
+  'hash',
+] satisfies BinaryField[]);
 /** A request body as the facade takes it: binary fields may also be bytes. */
 export type Input<K extends OperationName> = {
   [F in keyof Requests[K]]: F extends BinaryField ? Requests[K][F] | Uint8Array : Requests[K][F];
@@ -36,11 +58,21 @@ export class Qpher {
   readonly kem = {
     encrypt: (request: Input<'kem.encrypt'>, options?: CallOptions) => this.#call('kem.encrypt', request, options),
     decrypt: (request: Input<'kem.decrypt'>, options?: CallOptions) => this.#call('kem.decrypt', request, options),
+    /** Raw ML-KEM: a fresh 32-byte shared secret and the kem_ciphertext that carries it to the key's holder. */
+    encapsulate: (request: Input<'kem.encapsulate'>, options?: CallOptions) => this.#call('kem.encapsulate', request, options),
+    /** A wrong kem_ciphertext of the right length answers FIPS 203's implicit-rejection secret, not an error. */
+    decapsulate: (request: Input<'kem.decapsulate'>, options?: CallOptions) => this.#call('kem.decapsulate', request, options),
+    /** Wraps a 16, 24, 32, 48 or 64-byte symmetric key to the key version (KEM-DEM). */
+    wrapKey: (request: Input<'kem.wrapKey'>, options?: CallOptions) => this.#call('kem.wrapKey', request, options),
+    unwrapKey: (request: Input<'kem.unwrapKey'>, options?: CallOptions) => this.#call('kem.unwrapKey', request, options),
   };
 
   readonly signature = {
     sign: (request: Input<'signature.sign'>, options?: CallOptions) => this.#call('signature.sign', request, options),
     verify: (request: Input<'signature.verify'>, options?: CallOptions) => this.#call('signature.verify', request, options),
+    /** HashML-DSA over a SHA-256/384/512 digest you computed; never verifies as a plain `sign` signature. */
+    signHash: (request: Input<'signature.signHash'>, options?: CallOptions) => this.#call('signature.signHash', request, options),
+    verifyHash: (request: Input<'signature.verifyHash'>, options?: CallOptions) => this.#call('signature.verifyHash', request, options),
   };
 
   readonly kms = {

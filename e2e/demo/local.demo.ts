@@ -78,7 +78,7 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   await decrypt.getByRole('button', { name: 'Decrypt' }).click();
   await expect(result(page, 'Decrypt result')).toHaveAttribute('data-state', 'error');
   o = await outcome(result(page, 'Decrypt result'));
-  expect(o.json.error).toEqual({ code: 'ERR_INVALID_001', message: 'Decryption failed' });
+  expect(o.json.error).toEqual({ code: 'ERR_INVALID_001', error_code: 'ERR_INVALID_001', message: 'Decryption failed' });
   expect(o.summary).toMatch(/^Error kem\.decrypt on local · [\d.]+ m?s ERR_INVALID_001: Decryption failed$/);
 
   // Sign and verify, with a context; a changed message does not verify.
@@ -92,12 +92,12 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   expect(atob(o.json.data.signature).length).toBe(3309); // ML-DSA-65, FIPS 204 Table 2
   await verify.getByRole('button', { name: 'Verify' }).click();
   o = await outcome(result(page, 'Verify result'));
-  expect(o.json.data).toEqual({ valid: true });
+  expect(o.json.data).toMatchObject({ valid: true, algorithm: 'Dilithium3' });
   await expect(result(page, 'Verify result')).toContainText('The signature is valid.');
   await verify.getByLabel('Message').fill('Invoice #1234: $9,000.00');
   await verify.getByRole('button', { name: 'Verify' }).click();
   await expect(result(page, 'Verify result')).toContainText('NOT valid');
-  expect((await outcome(result(page, 'Verify result'))).json.data).toEqual({ valid: false });
+  expect((await outcome(result(page, 'Verify result'))).json.data).toMatchObject({ valid: false, algorithm: 'Dilithium3' });
 
   // Public-key tools: seal to our own public key in the page, decrypt with the backend.
   await page.getByRole('button', { name: 'Use public key of ML-KEM-768 version 1' }).click();
@@ -146,11 +146,22 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   await expect(result(page, 'Encrypt result')).toContainText('ERR_KEM_005');
 
   await page.getByRole('button', { name: 'Archive ML-KEM-768 version 1' }).click();
-  expect((await outcome(keysResult)).json.data).toEqual({ key_version: 1, algorithm: 'Kyber768', status: 'archived' });
+  // retire and archive answer the key's whole record (public_key, created_at too).
+  expect((await outcome(keysResult)).json.data).toMatchObject({
+    key_version: 1,
+    algorithm: 'Kyber768',
+    status: 'archived',
+    public_key: expect.any(String),
+  });
   await expect(rows.nth(1)).toContainText(/ML-KEM-768\s*1\s*archived/);
   await expect(page.getByRole('button', { name: 'Archive ML-KEM-768 version 1' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Retire ML-KEM-768 version 2' }).click();
-  expect((await outcome(keysResult)).json.data).toEqual({ key_version: 2, algorithm: 'Kyber768', status: 'retired' });
+  expect((await outcome(keysResult)).json.data).toMatchObject({
+    key_version: 2,
+    algorithm: 'Kyber768',
+    status: 'retired',
+    public_key: expect.any(String),
+  });
   await expect(rows.nth(0)).toContainText(/ML-KEM-768\s*2\s*retired/);
 
   // kms.active, kms.list and kms.get, envelopes shown as they are.

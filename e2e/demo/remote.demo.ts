@@ -45,7 +45,11 @@ test('remote backend: keys, encrypt/decrypt, sign/verify on the server; seal and
   await sign.getByRole('button', { name: 'Sign' }).click();
   expect((await outcome(result(page, 'Sign result'))).state).toBe('ok');
   await form(page, '6. Verify').getByRole('button', { name: 'Verify' }).click();
-  expect((await outcome(result(page, 'Verify result'))).json.data).toEqual({ valid: true });
+  expect((await outcome(result(page, 'Verify result'))).json.data).toEqual({
+    valid: true,
+    key_version: dsaVersion,
+    algorithm: 'Dilithium3',
+  });
 
   // Cross-backend: the server's public keys into the page's tools.
   await page.getByRole('button', { name: `Use public key of ML-KEM-768 version ${kemVersion}` }).click();

@@ -33,6 +33,18 @@ for (const width of [375, 1440]) {
     await page.getByRole('button', { name: 'Use public key of ML-DSA-65 version 1' }).click();
     await form(page, 'Verify with a public key').getByRole('button', { name: 'Verify signature' }).click();
     await outcome(result(page, 'Public-key verify result'));
+    await form(page, '8. Encapsulate (raw ML-KEM)').getByRole('button', { name: 'Encapsulate' }).click();
+    await outcome(result(page, 'Encapsulate result'));
+    await form(page, 'Decapsulate').getByRole('button', { name: 'Decapsulate' }).click();
+    await outcome(result(page, 'Decapsulate result'));
+    await form(page, '9. Wrap a key').getByRole('button', { name: 'Wrap key' }).click();
+    await outcome(result(page, 'Wrap result'));
+    await form(page, 'Unwrap a key').getByRole('button', { name: 'Unwrap key' }).click();
+    await outcome(result(page, 'Unwrap result'));
+    await form(page, '10. Sign a digest').getByRole('button', { name: 'Sign digest' }).click();
+    await outcome(result(page, 'Sign digest result'));
+    await form(page, 'Verify a digest signature').getByRole('button', { name: 'Verify digest signature' }).click();
+    await outcome(result(page, 'Verify digest result'));
     await page.locator('body').click({ position: { x: 1, y: 1 } }); // no focus ring in the picture
 
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

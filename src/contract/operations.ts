@@ -8,8 +8,22 @@
 export const OPERATIONS = {
   'kem.encrypt': { method: 'POST', path: '/api/v1/kem/encrypt', status: 200, scope: 'kem:encrypt', mutates: false },
   'kem.decrypt': { method: 'POST', path: '/api/v1/kem/decrypt', status: 200, scope: 'kem:decrypt', mutates: false },
+  // Raw ML-KEM and key wrapping (docs/crypto-operations.md): the hosted API's paths, as the official SDKs call them.
+  'kem.encapsulate': { method: 'POST', path: '/api/v1/kem/encapsulate', status: 200, scope: 'kem:encrypt', mutates: false },
+  'kem.decapsulate': { method: 'POST', path: '/api/v1/kem/decapsulate', status: 200, scope: 'kem:decrypt', mutates: false },
+  'kem.wrapKey': { method: 'POST', path: '/api/v1/kem/key/wrap', status: 200, scope: 'kem:encrypt', mutates: false },
+  'kem.unwrapKey': { method: 'POST', path: '/api/v1/kem/key/unwrap', status: 200, scope: 'kem:decrypt', mutates: false },
   'signature.sign': { method: 'POST', path: '/api/v1/signature/sign', status: 200, scope: 'signature:sign', mutates: false },
   'signature.verify': { method: 'POST', path: '/api/v1/signature/verify', status: 200, scope: 'signature:verify', mutates: false },
+  // HashML-DSA over a digest the caller computed (FIPS 204 §5.4).
+  'signature.signHash': { method: 'POST', path: '/api/v1/signature/sign-hash', status: 200, scope: 'signature:sign', mutates: false },
+  'signature.verifyHash': {
+    method: 'POST',
+    path: '/api/v1/signature/verify-hash',
+    status: 200,
+    scope: 'signature:verify',
+    mutates: false,
+  },
   'kms.generate': { method: 'POST', path: '/api/v1/kms/keys/generate', status: 201, scope: 'kms:write', mutates: true },
   'kms.list': { method: 'GET', path: '/api/v1/kms/keys', status: 200, scope: 'kms:read', mutates: false },
   'kms.active': { method: 'GET', path: '/api/v1/kms/keys/active', status: 200, scope: 'kms:read', mutates: false },

@@ -14,6 +14,8 @@ import { decodeListCursor } from './list-cursor.js';
 import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
 import { formatOverhead } from '../crypto/format.js';
+import { HASH_ML_DSA_ALGORITHMS, type HashMlDsaAlgorithm } from '../crypto/hash-algorithms.js';
+import { WRAPPABLE_KEY_LENGTHS } from '../crypto/key-wrap-header.js';
 
 export interface Limits {
   /** Largest plaintext or message, in decoded bytes. Default 1 MiB. */
@@ -31,6 +33,35 @@ export const MAX_CONTEXT_BYTES = Math.max(...factsOfKind('signature').map((f) =>
 export const MAX_SALT_BYTES = 256;
 /** A signature is 3,309 bytes; anything longer is refused before decoding, anything else is checked. */
 const MAX_SIGNATURE_BYTES = 4096;
+/**
+ * Caps for the raw-KEM and key-wrap fields, far above any row's size: they bound the decoding
+ * work only. The exact length is checked by the engine after the key version was found, so a
+ * missing version is 404 ERR_KEM_005 whatever the ciphertext or wrapped key looks like.
+ */
+const MAX_KEM_CIPHERTEXT_BYTES = 8192;
+const MAX_WRAPPED_KEY_BYTES = 8192;
+/** symmetric_key and hash are refused by their exact allowed sizes; this bounds the decoding. */
+const MAX_SMALL_FIELD_BYTES = 1024;
+
+/** The pre-hash functions of sign-hash/verify-hash (FIPS 204 §5.4), in table order. */
+export const HASH_ALGORITHMS = Object.keys(HASH_ML_DSA_ALGORITHMS) as [HashMlDsaAlgorithm, ...HashMlDsaAlgorithm[]];
+export const HashAlgorithmSchema = z.enum(HASH_ALGORITHMS);
+
+/** A digest must have its algorithm's length: "hash must be 48 bytes for SHA-384, got 32". */
+function requireDigestLength(r: { hash: string; hash_algorithm: HashMlDsaAlgorithm }, ctx: z.core.$RefinementCtx<unknown>) {
+  const expected = HASH_ML_DSA_ALGORITHMS[r.hash_algorithm].digestLength;
+  const got = decodedLength(r.hash);
+  if (got !== expected) {
+    ctx.issues.push({
+      code: 'custom',
+      path: ['hash'],
+      input: r.hash,
+      message: `hash must be ${expected} bytes for ${r.hash_algorithm}, got ${got}`,
+    });
+  }
+}
+
+const ALLOWED_KEY_SIZES = `${WRAPPABLE_KEY_LENGTHS.slice(0, -1).join(', ')} or ${WRAPPABLE_KEY_LENGTHS.at(-1)}`;
 
 function base64Field(name: string, maxBytes: number, minBytes = 0) {
   return z.string().check(
@@ -117,6 +148,45 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
       algorithm: optionalAlgorithm('signature.verify'),
       context,
     }),
+    'kem.encapsulate': z.strictObject({ key_version: KeyVersionSchema, algorithm: optionalAlgorithm('kem.encapsulate') }),
+    'kem.decapsulate': z.strictObject({
+      kem_ciphertext: base64Field('kem_ciphertext', MAX_KEM_CIPHERTEXT_BYTES),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.decapsulate'),
+    }),
+    'kem.wrapKey': z.strictObject({
+      symmetric_key: base64Field('symmetric_key', MAX_SMALL_FIELD_BYTES).check(
+        z.refine((s) => WRAPPABLE_KEY_LENGTHS.includes(decodedLength(s)), {
+          message: `symmetric_key must be ${ALLOWED_KEY_SIZES} bytes`,
+        }),
+      ),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.wrapKey'),
+    }),
+    'kem.unwrapKey': z.strictObject({
+      wrapped_key: base64Field('wrapped_key', MAX_WRAPPED_KEY_BYTES),
+      key_version: KeyVersionSchema,
+      algorithm: optionalAlgorithm('kem.unwrapKey'),
+    }),
+    'signature.signHash': z
+      .strictObject({
+        hash: base64Field('hash', MAX_SMALL_FIELD_BYTES),
+        hash_algorithm: HashAlgorithmSchema,
+        key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('signature.signHash'),
+        context,
+      })
+      .check(z.superRefine(requireDigestLength)),
+    'signature.verifyHash': z
+      .strictObject({
+        hash: base64Field('hash', MAX_SMALL_FIELD_BYTES),
+        hash_algorithm: HashAlgorithmSchema,
+        signature: base64Field('signature', MAX_SIGNATURE_BYTES),
+        key_version: KeyVersionSchema,
+        algorithm: optionalAlgorithm('signature.verifyHash'),
+        context,
+      })
+      .check(z.superRefine(requireDigestLength)),
     'kms.generate': z.strictObject({ algorithm: algorithmSchemaFor('kms.generate') }),
     'kms.rotate': z.strictObject({ algorithm: algorithmSchemaFor('kms.rotate') }),
     'kms.list': z.strictObject({
@@ -152,6 +222,19 @@ export const responseSchemas = {
   'kem.decrypt': z.object({ plaintext: z.string(), ...usedKey }),
   'signature.sign': z.object({ signature: z.string(), ...usedKey }),
   'signature.verify': z.object({ valid: z.boolean(), ...usedKey }),
+  /** FIPS 203 outputs as they are: the KEM ciphertext c and the 32-byte shared secret K. */
+  'kem.encapsulate': z.object({ kem_ciphertext: z.string(), shared_secret: z.string(), ...usedKey }),
+  /** A wrong but well-formed kem_ciphertext gives FIPS 203's implicit-rejection secret, not an error. */
+  'kem.decapsulate': z.object({ shared_secret: z.string(), ...usedKey }),
+  'kem.wrapKey': z.object({ wrapped_key: z.string(), ...usedKey, wrapping_method: z.literal('KEM-DEM') }),
+  'kem.unwrapKey': z.object({ symmetric_key: z.string(), ...usedKey }),
+  'signature.signHash': z.object({
+    signature: z.string(),
+    ...usedKey,
+    hash_algorithm: HashAlgorithmSchema,
+    signature_type: z.literal('detached'),
+  }),
+  'signature.verifyHash': z.object({ valid: z.boolean(), ...usedKey, hash_algorithm: HashAlgorithmSchema }),
   'kms.generate': KeyInfoSchema,
   /** The new version's record, and the version it retired (`null` when none was active). */
   'kms.rotate': z.object({ ...KeyInfoSchema.shape, old_key_version: z.nullable(KeyVersionSchema) }),

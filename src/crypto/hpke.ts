@@ -1,6 +1,8 @@
 /**
- * HPKE (RFC 9180) base mode, single shot, for one fixed suite:
- *   KEM  0x0041 ML-KEM-768 (draft-ietf-hpke-pq §3)
+ * HPKE (RFC 9180) base mode, single shot, for suites that differ only in the KEM (each KEM row of
+ * the algorithm table, src/contract/algorithms.ts, gives its `hpkeKemId`):
+ *   KEM  0x0041 ML-KEM-768 (draft-ietf-hpke-pq §3)        or
+ *        0x647a X-Wing = MLKEM768-X25519 (draft-connolly-cfrg-xwing-kem §6, draft-ietf-hpke-pq)
  *   KDF  0x0001 HKDF-SHA256 (RFC 9180 §7.2)
  *   AEAD 0x0002 AES-256-GCM (RFC 9180 §7.3)
  *
@@ -9,11 +11,13 @@
  * ExtractAndExpand step as in DHKEM) and an encapsulation-key check failure is an EncapError;
  * Decap expands the 64-byte seed dk = d‖z with ML-KEM.KeyGen_internal and runs ML-KEM.Decaps.
  * The private key form of the draft (Nsk = 64) is the seed, so `hpkeOpen` accepts either that
- * seed or the provider's expanded decapsulation key.
+ * seed or the provider's expanded decapsulation key. X-Wing is used the same way: enc = the
+ * 1120-byte X-Wing ciphertext, shared_secret = the X-Wing shared secret, private key = the
+ * 32-byte X-Wing seed (./xwing.ts, loaded on first use).
  *
  * Single shot means one message per context, sequence number 0, so the AEAD nonce is
- * base_nonce itself (RFC 9180 §5.2: nonce = base_nonce XOR I2OSP(0, Nn)). The exporter secret
- * is not derived: nothing here exports.
+ * base_nonce itself (RFC 9180 §5.2: nonce = base_nonce XOR I2OSP(0, Nn)). Sealing and opening
+ * derive no exporter secret; `hpkeKeySchedule` / `hpkeExport` do, for the draft's vectors.
  *
  * AES-GCM comes from WebCrypto (or the provider's synchronous `aes256Gcm`, same bytes), HKDF's
  * HMAC from `@noble/hashes` (or the provider's `hmacSha256`, same bytes), so this runs in
@@ -23,11 +27,24 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { ALGORITHM_TABLE, type KemFacts } from '../contract/algorithms.js';
-import { kemOf, nobleProvider, requireBytes, type PrimitiveProvider } from './primitives.js';
+import { type ALGORITHM_TABLE, factsOfKind, type KemFacts } from '../contract/algorithms.js';
+import { loadKem } from './algorithm-primitives.js';
+import { nobleProvider, requireBytes, type PrimitiveProvider } from './primitives.js';
 
-const KEM: KemFacts = ALGORITHM_TABLE.Kyber768;
-const KEM_ID = KEM.hpkeKemId; // draft-ietf-hpke-pq §8.1, ML-KEM-768
+/** The KEMs this HPKE layer speaks: the standard names of the table's KEM rows. */
+export type HpkeKem = Extract<(typeof ALGORITHM_TABLE)[keyof typeof ALGORITHM_TABLE], { kind: 'kem' }>['standard'];
+
+const KEM_ROWS: ReadonlyMap<string, KemFacts> = new Map(factsOfKind('kem').map((f) => [f.standard, f]));
+
+/** HPKE KEM ids by standard name, from the table (draft-ietf-hpke-pq §8.1, draft-connolly-cfrg-xwing-kem §6). */
+export const HPKE_KEM_IDS = Object.fromEntries([...KEM_ROWS].map(([name, f]) => [name, f.hpkeKemId])) as Readonly<Record<HpkeKem, number>>;
+
+/** The table row of a KEM named by its standard name; a TypeError for anything else. */
+export function kemFacts(kem: unknown): KemFacts {
+  const facts = typeof kem === 'string' ? KEM_ROWS.get(kem) : undefined;
+  if (facts === undefined) throw new TypeError(`"kem" must be one of ${[...KEM_ROWS.keys()].map((k) => `'${k}'`).join(', ')}`);
+  return facts;
+}
 const KDF_ID = 0x0001; // RFC 9180 §7.2, HKDF-SHA256
 const AEAD_ID = 0x0002; // RFC 9180 §7.3, AES-256-GCM
 const MODE_BASE = 0x00; // RFC 9180 §5.1, Table 1
@@ -37,8 +54,6 @@ const NN = 12; // AES-GCM nonce length
 export const AEAD_TAG_LENGTH = 16;
 
 const HPKE_V1 = utf8ToBytes('HPKE-v1');
-// RFC 9180 §5.1: suite_id = "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2)
-const SUITE_ID = concatBytes(utf8ToBytes('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(AEAD_ID));
 const EMPTY = new Uint8Array(0);
 const LABELS = {
   psk_id_hash: utf8ToBytes('psk_id_hash'),
@@ -46,12 +61,21 @@ const LABELS = {
   secret: utf8ToBytes('secret'),
   key: utf8ToBytes('key'),
   base_nonce: utf8ToBytes('base_nonce'),
+  exp: utf8ToBytes('exp'),
+  sec: utf8ToBytes('sec'),
 };
 const HASH_LENGTH = 32; // Nh of HKDF-SHA256
 
 function i2osp2(n: number): Uint8Array {
   return Uint8Array.of((n >>> 8) & 0xff, n & 0xff);
 }
+
+/** RFC 9180 §5.1: suite_id = "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2) */
+export function hpkeSuiteId(kemId: number, kdfId: number, aeadId: number): Uint8Array {
+  return concatBytes(utf8ToBytes('HPKE'), i2osp2(kemId), i2osp2(kdfId), i2osp2(aeadId));
+}
+
+const SUITE_IDS = new Map([...KEM_ROWS].map(([name, f]) => [name, hpkeSuiteId(f.hpkeKemId, KDF_ID, AEAD_ID)]));
 
 type Hmac = (key: Uint8Array, ...messages: Uint8Array[]) => Uint8Array;
 
@@ -66,16 +90,16 @@ function nobleHmac(key: Uint8Array, ...messages: Uint8Array[]): Uint8Array {
 // concatenating. Extract with an empty salt uses an empty HMAC key, which HMAC pads to the same
 // block as HashLen zero bytes, so the result is RFC 5869's.
 // RFC 9180 §4: LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" ‖ suite_id ‖ label ‖ ikm)
-function labeledExtract(mac: Hmac, salt: Uint8Array, label: Uint8Array, ikm: Uint8Array): Uint8Array {
-  return mac(salt, HPKE_V1, SUITE_ID, label, ikm);
+function labeledExtract(mac: Hmac, suiteId: Uint8Array, salt: Uint8Array, label: Uint8Array, ikm: Uint8Array): Uint8Array {
+  return mac(salt, HPKE_V1, suiteId, label, ikm);
 }
 
 // RFC 9180 §4: LabeledExpand(prk, label, info, L) = Expand(prk, I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖ info, L)
-function labeledExpand(mac: Hmac, prk: Uint8Array, label: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+function labeledExpand(mac: Hmac, suiteId: Uint8Array, prk: Uint8Array, label: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let previous: Uint8Array = EMPTY;
   for (let i = 1, filled = 0; filled < length; i++) {
-    const block = mac(prk, previous, i2osp2(length), HPKE_V1, SUITE_ID, label, info, Uint8Array.of(i));
+    const block = mac(prk, previous, i2osp2(length), HPKE_V1, suiteId, label, info, Uint8Array.of(i));
     out.set(block.subarray(0, Math.min(HASH_LENGTH, length - filled)), filled);
     filled += HASH_LENGTH;
     previous.fill(0);
@@ -85,34 +109,74 @@ function labeledExpand(mac: Hmac, prk: Uint8Array, label: Uint8Array, info: Uint
   return out;
 }
 
-// psk_id_hash is the same for every message of mode_base, and info_hash for every message with
-// the same info (the ciphertext header, a handful of distinct values): both are public, so they
-// are computed once each (a small bounded map for the latter).
-let pskIdHash: Uint8Array | undefined;
-const infoHashes = new Map<string, Uint8Array>();
-const INFO_HASHES = 64;
+// psk_id_hash is the same for every message of mode_base under one suite, and info_hash for
+// every message with the same suite and info (the ciphertext header, a handful of distinct
+// values): both are public, so they are computed once each (a small bounded map).
+const publicHashes = new Map<string, Uint8Array>();
+const PUBLIC_HASHES = 64;
 
-function infoHash(mac: Hmac, info: Uint8Array): Uint8Array {
-  const id = String.fromCharCode.apply(null, info as unknown as number[]);
-  let found = info.length <= 256 ? infoHashes.get(id) : undefined;
+function publicHash(mac: Hmac, suiteId: Uint8Array, label: Uint8Array, input: Uint8Array): Uint8Array {
+  if (input.length > 256) return labeledExtract(mac, suiteId, EMPTY, label, input);
+  const id = String.fromCharCode.apply(null, [...suiteId, ...label, 0, ...input]);
+  let found = publicHashes.get(id);
   if (found === undefined) {
-    found = labeledExtract(mac, EMPTY, LABELS.info_hash, info);
-    if (info.length <= 256) {
-      if (infoHashes.size >= INFO_HASHES) infoHashes.delete(infoHashes.keys().next().value!);
-      infoHashes.set(id, found);
-    }
+    found = labeledExtract(mac, suiteId, EMPTY, label, input);
+    if (publicHashes.size >= PUBLIC_HASHES) publicHashes.delete(publicHashes.keys().next().value!);
+    publicHashes.set(id, found);
   }
   return found;
 }
 
-/** RFC 9180 §5.1 KeySchedule for mode_base with default psk = psk_id = "". */
-function keySchedule(sharedSecret: Uint8Array, info: Uint8Array, provider: PrimitiveProvider): { key: Uint8Array; baseNonce: Uint8Array } {
-  const mac: Hmac = provider.hmacSha256 ?? nobleHmac;
-  pskIdHash ??= labeledExtract(mac, EMPTY, LABELS.psk_id_hash, EMPTY);
-  const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash(mac, info));
-  const secret = labeledExtract(mac, sharedSecret, LABELS.secret, EMPTY);
-  const key = labeledExpand(mac, secret, LABELS.key, context, NK);
-  const baseNonce = labeledExpand(mac, secret, LABELS.base_nonce, context, NN);
+/**
+ * RFC 9180 §5.1 KeySchedule for mode_base (psk = psk_id = "") with HKDF-SHA256, for any suite_id
+ * and AEAD sizes. Sealing and opening use it with AES-256-GCM (Nk = 32, Nn = 12) and no exporter;
+ * it is exported so the draft-ietf-hpke-pq vectors, which use other AEADs, can check it (and the
+ * exporter secret).
+ */
+export function hpkeKeySchedule(args: {
+  suiteId: Uint8Array;
+  sharedSecret: Uint8Array;
+  info: Uint8Array;
+  nk: number;
+  nn: number;
+  provider?: PrimitiveProvider;
+}): { key: Uint8Array; baseNonce: Uint8Array; exporterSecret: Uint8Array } {
+  const { key, baseNonce, context, secret, mac } = schedule(args);
+  const exporterSecret = labeledExpand(mac, args.suiteId, secret, LABELS.exp, context, HASH_LENGTH);
+  secret.fill(0);
+  return { key, baseNonce, exporterSecret };
+}
+
+/** RFC 9180 §5.3 Export with HKDF-SHA256: LabeledExpand(exporter_secret, "sec", exporter_context, L). */
+export function hpkeExport(suiteId: Uint8Array, exporterSecret: Uint8Array, exporterContext: Uint8Array, length: number): Uint8Array {
+  return labeledExpand(nobleHmac, suiteId, exporterSecret, LABELS.sec, exporterContext, length);
+}
+
+function schedule(args: {
+  suiteId: Uint8Array;
+  sharedSecret: Uint8Array;
+  info: Uint8Array;
+  nk: number;
+  nn: number;
+  provider?: PrimitiveProvider;
+}) {
+  const { suiteId, sharedSecret, info, nk, nn, provider } = args;
+  const mac: Hmac = provider?.hmacSha256 ?? nobleHmac;
+  const pskIdHash = publicHash(mac, suiteId, LABELS.psk_id_hash, EMPTY);
+  const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, publicHash(mac, suiteId, LABELS.info_hash, info));
+  const secret = labeledExtract(mac, suiteId, sharedSecret, LABELS.secret, EMPTY);
+  const key = labeledExpand(mac, suiteId, secret, LABELS.key, context, nk);
+  const baseNonce = labeledExpand(mac, suiteId, secret, LABELS.base_nonce, context, nn);
+  return { key, baseNonce, context, secret, mac };
+}
+
+function keySchedule(
+  kem: KemFacts,
+  sharedSecret: Uint8Array,
+  info: Uint8Array,
+  provider: PrimitiveProvider,
+): { key: Uint8Array; baseNonce: Uint8Array } {
+  const { key, baseNonce, secret } = schedule({ suiteId: SUITE_IDS.get(kem.standard)!, sharedSecret, info, nk: NK, nn: NN, provider });
   secret.fill(0);
   return { key, baseNonce };
 }
@@ -160,8 +224,13 @@ async function aesGcm(
   }
 }
 
-/** RFC 9180 §6.1 SealBase: SetupBaseS + ContextS.Seal with sequence number 0. */
+/**
+ * RFC 9180 §6.1 SealBase: SetupBaseS + ContextS.Seal with sequence number 0. `kem` (a standard
+ * name of a KEM row: 'ML-KEM-768', the default, or 'X-Wing') picks the suite; `encapRandomness`
+ * is that row's `sizes.encapRandomness` bytes (m for ML-KEM-768, eseed for X-Wing).
+ */
 export async function hpkeSeal(args: {
+  kem?: HpkeKem;
   publicKey: Uint8Array;
   info: Uint8Array;
   aad: Uint8Array;
@@ -170,33 +239,37 @@ export async function hpkeSeal(args: {
   provider?: PrimitiveProvider;
 }): Promise<{ enc: Uint8Array; ciphertext: Uint8Array }> {
   const { publicKey, info, aad, plaintext, encapRandomness, provider = nobleProvider } = args;
+  const facts = kemFacts(args.kem ?? 'ML-KEM-768');
   requireBytes(publicKey, 'publicKey');
   requireBytes(info, 'info');
   requireBytes(aad, 'aad');
   requireBytes(plaintext, 'plaintext');
-  if (publicKey.length !== KEM.sizes.publicKey) {
-    throw new RangeError(`"publicKey" must be ${KEM.sizes.publicKey} bytes, got ${publicKey.length}`);
+  if (publicKey.length !== facts.sizes.publicKey) {
+    throw new RangeError(`"publicKey" must be ${facts.sizes.publicKey} bytes, got ${publicKey.length}`);
   }
+  const kem = await loadKem(provider, facts);
   let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
   try {
-    encapsulated = kemOf(provider, KEM).encapsulate(publicKey, encapRandomness);
+    encapsulated = kem.encapsulate(publicKey, encapRandomness);
   } catch (cause) {
     if (cause instanceof RangeError || cause instanceof TypeError) throw cause; // our own argument checks
     // draft-ietf-hpke-pq §3: a failed FIPS 203 §7.2 encapsulation key check is an EncapError.
-    throw new RangeError('"publicKey" is not a valid ML-KEM-768 encapsulation key', { cause });
+    throw new RangeError(`"publicKey" is not a valid ${facts.standard} public key`, { cause });
   }
   const { cipherText: enc, sharedSecret } = encapsulated;
-  const { key, baseNonce } = keySchedule(sharedSecret, info, provider);
+  const { key, baseNonce } = keySchedule(facts, sharedSecret, info, provider);
   sharedSecret.fill(0);
   const ciphertext = await aesGcm('encrypt', key, baseNonce, aad, plaintext, provider);
   return { enc, ciphertext };
 }
 
 /**
- * RFC 9180 §6.1 OpenBase. `secretKey` is the seed d‖z (the draft-ietf-hpke-pq private key) or
- * the provider's expanded decapsulation key (`sizes.seed` / `sizes.secretKey` of the table). Throws on authentication failure.
+ * RFC 9180 §6.1 OpenBase. `secretKey` is the row's seed (`sizes.seed`: ML-KEM-768's d‖z, the
+ * draft-ietf-hpke-pq private key; X-Wing's 32-byte seed) or, where it differs, the provider's
+ * expanded decapsulation key (`sizes.secretKey`). Throws on authentication failure.
  */
 export async function hpkeOpen(args: {
+  kem?: HpkeKem;
   secretKey: Uint8Array;
   enc: Uint8Array;
   info: Uint8Array;
@@ -205,24 +278,29 @@ export async function hpkeOpen(args: {
   provider?: PrimitiveProvider;
 }): Promise<Uint8Array> {
   const { secretKey, enc, info, aad, ciphertext, provider = nobleProvider } = args;
+  const facts = kemFacts(args.kem ?? 'ML-KEM-768');
   requireBytes(secretKey, 'secretKey');
   requireBytes(enc, 'enc');
   requireBytes(info, 'info');
   requireBytes(aad, 'aad');
   requireBytes(ciphertext, 'ciphertext');
+  const kem = await loadKem(provider, facts);
   let decapsulationKey: Uint8Array;
-  const kem = kemOf(provider, KEM);
-  if (secretKey.length === KEM.sizes.seed) {
+  if (secretKey.length === facts.sizes.secretKey) {
+    decapsulationKey = secretKey;
+  } else if (secretKey.length === facts.sizes.seed) {
     // draft-ietf-hpke-pq §3 Decap: expand the seed with ML-KEM.KeyGen_internal(d, z).
     decapsulationKey = kem.keygen(secretKey).secretKey;
-  } else if (secretKey.length === KEM.sizes.secretKey) {
-    decapsulationKey = secretKey;
   } else {
-    throw new RangeError(`"secretKey" must be the ${KEM.sizes.seed}-byte seed or the ${KEM.sizes.secretKey}-byte decapsulation key`);
+    throw new RangeError(
+      facts.sizes.seed === facts.sizes.secretKey
+        ? `"secretKey" must be the ${facts.sizes.seed}-byte ${facts.standard} seed`
+        : `"secretKey" must be the ${facts.sizes.seed}-byte seed or the ${facts.sizes.secretKey}-byte decapsulation key`,
+    );
   }
   const sharedSecret = kem.decapsulate(enc, decapsulationKey);
   if (decapsulationKey !== secretKey) decapsulationKey.fill(0);
-  const { key, baseNonce } = keySchedule(sharedSecret, info, provider);
+  const { key, baseNonce } = keySchedule(facts, sharedSecret, info, provider);
   sharedSecret.fill(0);
   return aesGcm('decrypt', key, baseNonce, aad, ciphertext, provider);
 }

@@ -19,7 +19,7 @@
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem768, type KEMPrepared } from '@noble/post-quantum/ml-kem.js';
 import { equalBytes } from '@noble/post-quantum/utils.js';
-import { ALGORITHM_TABLE, type AlgorithmFacts } from '../contract/algorithms.js';
+import { ALGORITHM_TABLE } from '../contract/algorithms.js';
 
 export interface KeyPair {
   publicKey: Uint8Array;
@@ -89,22 +89,7 @@ export const ML_DSA_65 = {
   maxContextLength: DSA_SIZES.context,
 } as const;
 
-/** The KEM primitive a provider runs for a KEM row of the algorithm table. */
-export function kemOf(provider: PrimitiveProvider, facts: Extract<AlgorithmFacts, { kind: 'kem' }>): MlKem768 {
-  return provider[facts.primitive as 'mlKem768'];
-}
-
-/** The signature primitive a provider runs for a signature row of the algorithm table. */
-export function signerOf(provider: PrimitiveProvider, facts: Extract<AlgorithmFacts, { kind: 'signature' }>): MlDsa65 {
-  return provider[facts.primitive as 'mlDsa65'];
-}
-
-/** Key generation from a seed, whatever the kind of the row. */
-export function keygenOf(provider: PrimitiveProvider, facts: AlgorithmFacts, seed: Uint8Array): KeyPair {
-  return facts.kind === 'kem' ? kemOf(provider, facts).keygen(seed) : signerOf(provider, facts).keygen(seed);
-}
-
-const ENCAPSULATION_RANDOMNESS_LENGTH = 32; // FIPS 203 Algorithm 17: m ∈ B^32
+const ENCAPSULATION_RANDOMNESS_LENGTH = KEM_SIZES.encapRandomness; // FIPS 203 Algorithm 17: m ∈ B^32
 const SIGNING_RANDOMNESS_LENGTH = 32; // FIPS 204 Algorithm 2: rnd ∈ B^32
 
 /**

@@ -2,21 +2,24 @@
  * DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) for every algorithm of the table
  * (src/contract/algorithms.ts: `oid`, `spkiPrefix`, `sizes.publicKey`).
  *
- * Both algorithms use an AlgorithmIdentifier with the OID and absent parameters, and put the
- * raw public key in the BIT STRING (draft-ietf-lamps-kyber-certificates §4 for ML-KEM,
- * RFC 9881 §4 for ML-DSA). With fixed key lengths DER makes the whole header constant, so we
+ * All of them use an AlgorithmIdentifier with the OID and absent parameters, and put the raw
+ * public key in the BIT STRING (draft-ietf-lamps-kyber-certificates §4 for ML-KEM, RFC 9881 §4
+ * for ML-DSA, draft-connolly-cfrg-xwing-kem §7 for X-Wing, draft-ietf-lamps-pq-composite-sigs §6
+ * for the composite, whose raw key is mldsaPK ‖ the uncompressed P-256 point). With fixed key lengths DER makes the whole header constant, so we
  * encode and decode with a fixed prefix: anything that differs from it by a single byte is not
  * the canonical DER of one of our keys and is refused (no BER, no trailing bytes). Each prefix
  * is SEQUENCE(len) ‖ SEQUENCE { OID } ‖ BIT STRING(len) ‖ 0x00 (no unused bits); the unit tests
  * check that it encodes the row's OID and lengths.
  *
  * The ML-DSA-65 prefix is cross-checked against every `publicKeyDer` in Wycheproof's
- * mldsa_65_verify_test.json (see test/crypto/vectors.test.ts).
+ * mldsa_65_verify_test.json (see test/crypto/vectors.test.ts); the X-Wing one against the
+ * draft's x509/xwing.pub and the composite one against the draft's test vectors
+ * (test/crypto/xwing.test.ts, test/crypto/composite-ml-dsa.test.ts).
  * @module
  */
 import { ALGORITHMS, ALGORITHM_TABLE } from '../contract/algorithms.js';
 
-/** Standard names (`ML-KEM-768`, `ML-DSA-65`) of the algorithm table's rows. */
+/** Standard names (`ML-KEM-768`, `ML-DSA-65`, `X-Wing`, `MLDSA65-ECDSA-P256-SHA512`) of the algorithm table's rows. */
 export type PqAlgorithm = (typeof ALGORITHM_TABLE)[keyof typeof ALGORITHM_TABLE]['standard'];
 
 interface SpkiLayout {

@@ -1,8 +1,10 @@
 /**
- * `CryptoRunner`: where the engine's per-request crypto (seal, open, sign, verify) runs. The
+ * `CryptoRunner`: where the engine's per-request crypto (seal, open, sign, verify, and the raw
+ * KEM, key-wrap and pre-hash operations of docs/crypto-operations.md) runs. The
  * engine reads the store, checks the lifecycle and unwraps the seed. Each operation gets only what
- * it needs, with a cache id `(tenant, algorithm, version, public key)`: seal and verify the public
- * key alone (`PublicKeyRef`), open and sign the seed as well (`KeyRef`); the runner keeps the
+ * it needs, with a cache id `(tenant, algorithm, version, public key)`: seal, verify, encapsulate,
+ * wrapKey and verifyHash the public key alone (`PublicKeyRef`), open, sign, decapsulate, unwrapKey
+ * and signHash the seed as well (`KeyRef`); the runner keeps the
  * expanded key in a bounded cache of its own. Two runners: `InlineCryptoRunner` (./inline-crypto-runner.ts, on the
  * calling thread, the default) and the server's worker-thread pool (src/server/pool.ts), which
  * runs an `InlineCryptoRunner` in each thread and keeps HTTP, auth and the store on the event loop.
@@ -13,6 +15,7 @@
  */
 import type { Algorithm } from '../contract/algorithms.js';
 import type { CiphertextMode } from '../crypto/format.js';
+import type { HashMlDsaAlgorithm } from '../crypto/hash-algorithms.js';
 
 export interface PublicKeyRef {
   /** Stable per (tenant, algorithm, version, public key): the cache id of the (expanded) key. */
@@ -45,6 +48,24 @@ export interface OpenArgs {
   aad: Uint8Array;
 }
 
+export interface EncapsulateResult {
+  kemCiphertext: Uint8Array;
+  sharedSecret: Uint8Array;
+}
+
+export interface WrapKeyArgs {
+  /** Goes into the wrapped key's header (docs/format.md, "Wrapped keys"). */
+  keyVersion: number;
+  symmetricKey: Uint8Array;
+}
+
+export interface HashArgs {
+  hashAlgorithm: HashMlDsaAlgorithm;
+  /** The digest, already checked to be `hashAlgorithm`'s length. */
+  hash: Uint8Array;
+  context?: Uint8Array;
+}
+
 export interface CryptoRunner {
   /** The primitive provider it runs (`noble`, `native`, `wasm`). */
   readonly provider: string;
@@ -53,4 +74,17 @@ export interface CryptoRunner {
   open(key: KeyRef, args: OpenArgs): Promise<Uint8Array>;
   sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;
   verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array): Promise<boolean>;
+  /** FIPS 203 Encaps: a fresh shared secret and the KEM ciphertext that carries it. */
+  encapsulate(key: PublicKeyRef): Promise<EncapsulateResult>;
+  /**
+   * FIPS 203 Decaps with implicit rejection: a wrong ciphertext of the right length gives the
+   * rejection secret. The engine checks the length first.
+   */
+  decapsulate(key: KeyRef, kemCiphertext: Uint8Array): Promise<Uint8Array>;
+  wrapKey(key: PublicKeyRef, args: WrapKeyArgs): Promise<Uint8Array>;
+  /** Rejects with a plain Error when the wrapped key does not unwrap. */
+  unwrapKey(key: KeyRef, wrappedKey: Uint8Array): Promise<Uint8Array>;
+  /** HashML-DSA.Sign (FIPS 204 Algorithm 4) over a digest. */
+  signHash(key: KeyRef, args: HashArgs): Promise<Uint8Array>;
+  verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs): Promise<boolean>;
 }

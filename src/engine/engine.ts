@@ -8,7 +8,7 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { ALGORITHMS, MAX_KEY_VERSION, algorithmsFor, type Algorithm } from '../contract/algorithms.js';
+import { ALGORITHMS, MAX_KEY_VERSION, algorithmsFor, factsOf, type Algorithm } from '../contract/algorithms.js';
 import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
@@ -24,13 +24,14 @@ import {
 } from '../contract/schemas.js';
 import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
-import { deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
+import { type CiphertextKem, deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
+import type { RawContext } from './raw-operations.js';
 import * as lifecycle from './lifecycle.js';
 import { ephemeralSeedWrapper, type SeedWrapper } from './seed-wrapper.js';
 
@@ -73,6 +74,8 @@ export class Engine {
   readonly #crypto: CryptoRunner;
   readonly #now: () => Date;
   readonly #onError: (error: unknown, operation: string) => void;
+  /** What the raw operations' handlers may use of this engine. */
+  readonly #raw: RawContext;
 
   private constructor(options: EngineOptions, wrapper: SeedWrapper) {
     this.store = options.store ?? new MemoryKeyStore();
@@ -88,6 +91,7 @@ export class Engine {
     this.#crypto = options.crypto ?? new InlineCryptoRunner(this.provider);
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => {});
+    this.#raw = { find: (caller, algorithm, version) => this.#find(caller, algorithm, version), keys: this.#keys, crypto: this.#crypto };
   }
 
   /** The provider that does this engine's per-request crypto (the pool's, when the server passes one). */
@@ -132,7 +136,9 @@ export class Engine {
         plaintext,
         aad,
         mode: deterministic ? 'deterministic' : 'standard',
-        ...(deterministic ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext) } : {}),
+        ...(deterministic
+          ? { encapRandomness: deriveDeterministicRandomness(key.seed, decode(req.salt!), aad, plaintext, kemName(algorithm)) }
+          : {}),
       });
       return { ciphertext: bytesToBase64(ciphertext), key_version: stored.key_version, algorithm };
     },
@@ -182,6 +188,14 @@ export class Engine {
       const valid = await this.#crypto.verify(key, decode(req.signature), decode(req.message), context);
       return { valid, key_version: stored.key_version, algorithm };
     },
+
+    // Raw KEM, key wrap and HashML-DSA: their handlers load on first use (./raw-operations.ts).
+    'kem.encapsulate': async (caller, req) => (await rawOperations()).encapsulate(this.#raw, caller, req),
+    'kem.decapsulate': async (caller, req) => (await rawOperations()).decapsulate(this.#raw, caller, req),
+    'kem.wrapKey': async (caller, req) => (await rawOperations()).wrapKey(this.#raw, caller, req),
+    'kem.unwrapKey': async (caller, req) => (await rawOperations()).unwrapKey(this.#raw, caller, req),
+    'signature.signHash': async (caller, req) => (await rawOperations()).signHash(this.#raw, caller, req),
+    'signature.verifyHash': async (caller, req) => (await rawOperations()).verifyHash(this.#raw, caller, req),
 
     'kms.generate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
@@ -263,5 +277,13 @@ function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
   };
 }
 
+/** The ciphertext format's name of a KEM row (its standard name). */
+function kemName(algorithm: Algorithm): CiphertextKem {
+  return factsOf(algorithm).standard as CiphertextKem;
+}
+
 /** Decodes a field the schema already checked. */
 const decode = decodeCheckedBase64;
+
+/** The raw operations' handlers, loaded once on first use. */
+const rawOperations = () => import('./raw-operations.js');

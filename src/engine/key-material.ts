@@ -11,7 +11,8 @@ import { decodeSpki, encodeSpki } from '../crypto/spki.js';
 import { base64ToBytes, bytesToBase64 } from '../encoding.js';
 import { DEFAULT_KEY_CACHE_ENTRIES } from './inline-crypto-runner.js';
 import type { KeyRef, PublicKeyRef } from './crypto-runner.js';
-import { keygenOf, type PrimitiveProvider } from '../crypto/primitives.js';
+import { keygenFor } from '../crypto/algorithm-primitives.js';
+import type { PrimitiveProvider } from '../crypto/primitives.js';
 import type { StoredKey } from '../stores/keystore.js';
 import type { NewKey } from './lifecycle.js';
 import { seedBinding, type SeedWrapper } from './seed-wrapper.js';
@@ -31,7 +32,8 @@ export class KeyMaterial {
   async create(tenant: string, algorithm: Algorithm, now: Date): Promise<NewKey> {
     const facts = factsOf(algorithm);
     const seed = globalThis.crypto.getRandomValues(new Uint8Array(facts.sizes.seed));
-    const { publicKey } = keygenOf(this.#provider, facts, seed);
+    const { publicKey, secretKey } = await keygenFor(this.#provider, facts, seed);
+    secretKey.fill(0);
     const public_key = bytesToBase64(encodeSpki(facts.standard, publicKey));
     const wrapped_seed = await this.#wrapper.wrap(seed, seedBinding(tenant, algorithm, public_key));
     seed.fill(0);

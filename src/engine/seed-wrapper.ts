@@ -2,8 +2,9 @@
  * Encrypts private seeds at rest. Stores only ever see `wrap`'s output: AES-256-GCM with a fresh
  * 96-bit IV, `iv ‖ ciphertext ‖ tag`, and associated data that binds the seed to its tenant,
  * algorithm and public key, so a wrapped seed copied into another keyring row fails to unwrap.
- * The wrapping key is a WebCrypto key: non-extractable in the browser (kept in IndexedDB) and in
- * memory; derived from the server's master key on the server.
+ * The wrapping key is a non-extractable WebCrypto key: in the browser one kept in IndexedDB, in a
+ * Node process an ephemeral one, and on the server the master key itself, imported as is (not
+ * derived: packages/server/src/master-key.ts), so existing wrapped seeds stay readable.
  * @module
  */
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';

@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { ALGORITHM_TABLE, ALGORITHMS, algorithmsFor, factsOf } from '../../src/contract/algorithms.js';
 import { OPERATION_NAMES } from '../../src/contract/operations.js';
 import { formatOverhead } from '../../src/crypto/format.js';
-import { keygenOf, kemOf, nobleProvider, signerOf } from '../../src/crypto/primitives.js';
+import { keygenFor, loadKem, loadSigner } from '../../src/crypto/algorithm-primitives.js';
+import { nobleProvider } from '../../src/crypto/primitives.js';
 import { decodeSpki, encodeSpki } from '../../src/crypto/spki.js';
 import { Engine } from '../../src/engine/engine.js';
 
@@ -43,35 +44,45 @@ describe('algorithm table', () => {
     expect(facts.spkiPrefix).toBe(hex(Uint8Array.from([0x30, ...derLength(body), ...algorithmIdentifier, ...bitString])));
   });
 
-  test.each(ALGORITHMS)('%s: sizes match what the primitive produces', (name) => {
+  test.each(ALGORITHMS)('%s: sizes match what the primitive produces', async (name) => {
     const facts = factsOf(name);
     const seed = new Uint8Array(facts.sizes.seed).fill(3);
-    const pair = keygenOf(nobleProvider, facts, seed);
+    const pair = await keygenFor(nobleProvider, facts, seed);
     expect(pair.publicKey.length).toBe(facts.sizes.publicKey);
     expect(pair.secretKey.length).toBe(facts.sizes.secretKey);
     expect(decodeSpki(encodeSpki(facts.standard, pair.publicKey))).toEqual({ algorithm: facts.standard, publicKey: pair.publicKey });
     if (facts.kind === 'kem') {
-      const { cipherText, sharedSecret } = kemOf(nobleProvider, facts).encapsulate(pair.publicKey);
+      const kem = await loadKem(nobleProvider, facts);
+      const { cipherText, sharedSecret } = kem.encapsulate(pair.publicKey);
       expect(cipherText.length).toBe(facts.sizes.ciphertext);
       expect(sharedSecret.length).toBe(facts.sizes.sharedSecret);
+      const fixed = kem.encapsulate(pair.publicKey, new Uint8Array(facts.sizes.encapRandomness).fill(7));
+      expect(kem.decapsulate(fixed.cipherText, pair.secretKey)).toEqual(fixed.sharedSecret);
+      expect(() => kem.encapsulate(pair.publicKey, new Uint8Array(facts.sizes.encapRandomness + 1))).toThrow(RangeError);
     } else {
-      const signer = signerOf(nobleProvider, facts);
-      expect(signer.sign(new Uint8Array(1), pair.secretKey).length).toBe(facts.sizes.signature);
+      const signer = await loadSigner(nobleProvider, facts);
+      for (let i = 0; i < 8; i++) {
+        const signature = signer.sign(Uint8Array.of(i), pair.secretKey);
+        expect(signature.length).toBeGreaterThanOrEqual(facts.sizes.minSignature);
+        expect(signature.length).toBeLessThanOrEqual(facts.sizes.signature);
+        expect(signer.verify(signature, Uint8Array.of(i), pair.publicKey)).toBe(true);
+      }
       expect(() => signer.sign(new Uint8Array(1), pair.secretKey, { context: new Uint8Array(facts.sizes.context + 1) })).toThrow(
         RangeError,
       );
     }
   });
 
-  test('the v1 format overhead follows from the ML-KEM-768 row: 6 + 1088 + 16', () => {
+  test('the format overheads follow from the KEM rows: v1 6 + 1088 + 16, v2 8 + 1120 + 16', () => {
     expect(formatOverhead(ALGORITHM_TABLE.Kyber768)).toBe(1110);
+    expect(formatOverhead(ALGORITHM_TABLE['X-Wing'])).toBe(1144);
   });
 
   test('every operation is served by at least one algorithm; kem and signature routes by their kind only', () => {
     for (const operation of OPERATION_NAMES) expect(algorithmsFor(operation).length).toBeGreaterThan(0);
-    expect(algorithmsFor('kem.encrypt')).toEqual(['Kyber768']);
-    expect(algorithmsFor('signature.sign')).toEqual(['Dilithium3']);
-    expect(algorithmsFor('kms.generate')).toEqual(['Kyber768', 'Dilithium3']);
+    expect(algorithmsFor('kem.encrypt')).toEqual(['Kyber768', 'X-Wing']);
+    expect(algorithmsFor('signature.sign')).toEqual(['Dilithium3', 'Composite-ML-DSA']);
+    expect(algorithmsFor('kms.generate')).toEqual(['Kyber768', 'Dilithium3', 'X-Wing', 'Composite-ML-DSA']);
   });
 
   test('an operation naming an algorithm it does not support is a 400 that names the ones it accepts', async () => {
@@ -80,12 +91,16 @@ describe('algorithm table', () => {
     const id = '00000000-0000-4000-8000-000000000000';
     const encrypt = await engine.execute(caller, 'kem.encrypt', { plaintext: 'AA==', key_version: 1, algorithm: 'Dilithium3' }, id);
     expect(encrypt).toMatchObject({
-      error: { code: 'ERR_INVALID_001', message: 'Validation failed: algorithm must be one of "Kyber768"' },
+      error: { code: 'ERR_INVALID_001', message: 'Validation failed: algorithm must be one of "Kyber768", "X-Wing"' },
     });
-    const sign = await engine.execute(caller, 'signature.sign', { message: 'AA==', key_version: 1, algorithm: 'Kyber768' }, id);
-    expect(sign).toMatchObject({ error: { code: 'ERR_INVALID_001', message: 'Validation failed: algorithm must be one of "Dilithium3"' } });
-    const generate = await engine.execute(caller, 'kms.generate', { algorithm: 'X-Wing' }, id);
-    expect(generate).toMatchObject({ error: { message: 'Validation failed: algorithm must be one of "Kyber768", "Dilithium3"' } });
+    const sign = await engine.execute(caller, 'signature.sign', { message: 'AA==', key_version: 1, algorithm: 'X-Wing' }, id);
+    expect(sign).toMatchObject({
+      error: { code: 'ERR_INVALID_001', message: 'Validation failed: algorithm must be one of "Dilithium3", "Composite-ML-DSA"' },
+    });
+    const generate = await engine.execute(caller, 'kms.generate', { algorithm: 'Kyber1024' }, id);
+    expect(generate).toMatchObject({
+      error: { message: 'Validation failed: algorithm must be one of "Kyber768", "Dilithium3", "X-Wing", "Composite-ML-DSA"' },
+    });
     // Naming the right one works like leaving it out.
     await engine.execute(caller, 'kms.generate', { algorithm: 'Dilithium3' }, id);
     const signed = await engine.execute(caller, 'signature.sign', { message: 'AA==', key_version: 1, algorithm: 'Dilithium3' }, id);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LocalBackend, Qpher, RemoteBackend } from '../../src/index.js';
 import { startBrowserBridge, type BrowserBridge } from '../../e2e/browser-bridge.js';
+import { type PostgresCluster, startPostgres } from '../support/postgres.js';
 import { createApiKey, killAll, removeDir, startServer, tempDir, type ServerProcess } from '../support/server.js';
 import { scenarios } from './scenarios.js';
 import { Transcript } from './transcript.js';
@@ -55,6 +56,31 @@ describe('contract: remote backend against a real server on 127.0.0.1', () => {
   });
 });
 
+describe('contract: remote backend against a real server on PostgreSQL', () => {
+  const masterKey = Buffer.alloc(32, 3).toString('base64');
+  let cluster: PostgresCluster;
+  let server: ServerProcess;
+  let dataDir: string;
+  let store: { args: string[]; env: NodeJS.ProcessEnv };
+  let tenants = 0;
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    store = { args: ['--database', await cluster.createDatabase('contract')], env: { QPHER_MASTER_KEY: masterKey } };
+    dataDir = await tempDir('qpher-contract-pg-');
+    server = await startServer(dataDir, ['--rate-limit', '100000:100000', ...store.args], store.env);
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    killAll();
+    await removeDir(dataDir);
+    await cluster?.stop();
+  });
+  contract('remote-pg', async () => {
+    const apiKey = await createApiKey(dataDir, `contract-${++tenants}`, undefined, store);
+    return new Qpher({ backend: new RemoteBackend({ baseUrl: server.url, apiKey, retries: 0 }) });
+  });
+});
+
 describe('contract: local backend in real Chromium (module Worker + IndexedDB)', () => {
   let bridge: BrowserBridge;
   beforeAll(async () => {
@@ -73,7 +99,7 @@ describe('contract: every backend answered identically', () => {
   test('same envelopes, codes, messages and data, scenario by scenario', () => {
     const [reference, ...others] = [...transcripts.entries()];
     if (!reference) throw new Error('no backend ran');
-    expect(others.map(([backend]) => backend)).toEqual(['remote', 'browser']);
+    expect(others.map(([backend]) => backend)).toEqual(['remote', 'remote-pg', 'browser']);
     for (const name of Object.keys(scenarios)) expect(reference[1].get(name)?.length, name).toBeGreaterThan(0);
     for (const [backend, recorded] of others) {
       for (const name of Object.keys(scenarios)) {

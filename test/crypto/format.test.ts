@@ -62,10 +62,15 @@ describe('header', () => {
   });
 
   it('parses what it encodes, reading only the first 6 bytes', () => {
-    expect(parseHeader(encodeHeader('deterministic', 42))).toEqual({ formatVersion: 1, mode: 'deterministic', keyVersion: 42 });
+    expect(parseHeader(encodeHeader('deterministic', 42))).toEqual({
+      formatVersion: 1,
+      kem: 'ML-KEM-768',
+      mode: 'deterministic',
+      keyVersion: 42,
+    });
     const longer = new Uint8Array(100);
     longer.set(encodeHeader('standard', 0xffffffff));
-    expect(parseHeader(longer)).toEqual({ formatVersion: 1, mode: 'standard', keyVersion: 0xffffffff });
+    expect(parseHeader(longer)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', mode: 'standard', keyVersion: 0xffffffff });
     // A view at an offset into a bigger buffer.
     const buf = new Uint8Array(20);
     buf.set(encodeHeader('standard', 9), 5);
@@ -94,7 +99,7 @@ describe('seal / open', () => {
   it('round trips with and without aad, with the expanded key and the seed', async () => {
     const ct = await seal();
     expect(ct.length).toBe(plaintext.length + FORMAT_OVERHEAD);
-    expect(parseHeader(ct)).toEqual({ formatVersion: 1, mode: 'standard', keyVersion: 3 });
+    expect(parseHeader(ct)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', mode: 'standard', keyVersion: 3 });
     expect(await openCiphertext({ secretKey, ciphertext: ct, aad })).toEqual(plaintext);
     expect(await openCiphertext({ secretKey: seed, ciphertext: ct, aad })).toEqual(plaintext);
     const noAad = await sealCiphertext({ publicKey, keyVersion: 1, plaintext });
@@ -227,7 +232,7 @@ describe('known-answer vectors (test/vectors/format-v1.json)', () => {
     for (const v of file.vectors) {
       const s = hexToBytes(v.seed);
       const ct = hexToBytes(v.ciphertext);
-      expect(parseHeader(ct)).toEqual({ formatVersion: 1, mode: v.mode, keyVersion: v.key_version });
+      expect(parseHeader(ct)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', mode: v.mode, keyVersion: v.key_version });
       expect(bytesToHex(await openCiphertext({ secretKey: s, ciphertext: ct, aad: hexToBytes(v.aad) }))).toBe(v.plaintext);
       if (v.mode === 'deterministic') {
         const m = deriveDeterministicRandomness(s, hexToBytes(v.salt!), hexToBytes(v.aad), hexToBytes(v.plaintext));

@@ -78,7 +78,7 @@ describe('sealWithPublicKey', () => {
     for (const out of [fromStrings, fromBytes]) {
       const ct = base64ToBytes(out)!;
       expect(ct.length).toBe(plaintext.length + FORMAT_OVERHEAD);
-      expect(parseHeader(ct)).toEqual({ formatVersion: 1, mode: 'standard', keyVersion: 5 });
+      expect(parseHeader(ct)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', mode: 'standard', keyVersion: 5 });
       expect(await openCiphertext({ secretKey: kemSeed, ciphertext: ct, aad })).toEqual(plaintext);
     }
   });
@@ -115,37 +115,37 @@ describe('sealWithPublicKey', () => {
 describe('verifyWithPublicKey', () => {
   const good = { public_key: b64(dsaSpki), message: b64(message), signature: b64(signature), context: b64(context) };
 
-  it('accepts a valid signature (base64 and byte inputs)', () => {
-    expect(verifyWithPublicKey(good)).toBe(true);
-    expect(verifyWithPublicKey({ public_key: dsaSpki, message, signature, context })).toBe(true);
+  it('accepts a valid signature (base64 and byte inputs)', async () => {
+    expect(await verifyWithPublicKey(good)).toBe(true);
+    expect(await verifyWithPublicKey({ public_key: dsaSpki, message, signature, context })).toBe(true);
   });
 
-  it('without context verifies only signatures made without context', () => {
+  it('without context verifies only signatures made without context', async () => {
     const plain = nobleProvider.mlDsa65.sign(message, dsa.secretKey);
-    expect(verifyWithPublicKey({ public_key: dsaSpki, message, signature: plain })).toBe(true);
-    expect(verifyWithPublicKey({ public_key: dsaSpki, message, signature })).toBe(false);
+    expect(await verifyWithPublicKey({ public_key: dsaSpki, message, signature: plain })).toBe(true);
+    expect(await verifyWithPublicKey({ public_key: dsaSpki, message, signature })).toBe(false);
   });
 
-  it('is false for a wrong message, context, signature, empty or wrong-length signature', () => {
-    expect(verifyWithPublicKey({ ...good, message: b64(utf8ToBytes('signed statemenT')) })).toBe(false);
-    expect(verifyWithPublicKey({ ...good, context: b64(utf8ToBytes('qpher-tesT')) })).toBe(false);
+  it('is false for a wrong message, context, signature, empty or wrong-length signature', async () => {
+    expect(await verifyWithPublicKey({ ...good, message: b64(utf8ToBytes('signed statemenT')) })).toBe(false);
+    expect(await verifyWithPublicKey({ ...good, context: b64(utf8ToBytes('qpher-tesT')) })).toBe(false);
     const flipped = signature.slice();
     flipped[10]! ^= 1;
-    expect(verifyWithPublicKey({ ...good, signature: b64(flipped) })).toBe(false);
-    expect(verifyWithPublicKey({ ...good, signature: '' })).toBe(false);
-    expect(verifyWithPublicKey({ ...good, signature: b64(signature.subarray(1)) })).toBe(false);
+    expect(await verifyWithPublicKey({ ...good, signature: b64(flipped) })).toBe(false);
+    expect(await verifyWithPublicKey({ ...good, signature: '' })).toBe(false);
+    expect(await verifyWithPublicKey({ ...good, signature: b64(signature.subarray(1)) })).toBe(false);
     const longer = new Uint8Array(signature.length + 1);
     longer.set(signature);
-    expect(verifyWithPublicKey({ ...good, signature: b64(longer) })).toBe(false);
+    expect(await verifyWithPublicKey({ ...good, signature: b64(longer) })).toBe(false);
   });
 
-  it('throws for malformed base64, the wrong key type and an over-long context', () => {
-    expect(() => verifyWithPublicKey({ ...good, public_key: 'x' })).toThrow(/"public_key"/);
-    expect(() => verifyWithPublicKey({ ...good, public_key: b64(kemSpki) })).toThrow(TypeError);
-    expect(() => verifyWithPublicKey({ ...good, message: 'abc' })).toThrow(/"message"/);
-    expect(() => verifyWithPublicKey({ ...good, signature: 'ab=c' })).toThrow(/"signature"/);
-    expect(() => verifyWithPublicKey({ ...good, context: '@@@@' })).toThrow(/"context"/);
-    expect(() => verifyWithPublicKey({ ...good, context: b64(new Uint8Array(256)) })).toThrow(RangeError);
+  it('throws for malformed base64, the wrong key type and an over-long context', async () => {
+    await expect(verifyWithPublicKey({ ...good, public_key: 'x' })).rejects.toThrow(/"public_key"/);
+    await expect(verifyWithPublicKey({ ...good, public_key: b64(kemSpki) })).rejects.toThrow(TypeError);
+    await expect(verifyWithPublicKey({ ...good, message: 'abc' })).rejects.toThrow(/"message"/);
+    await expect(verifyWithPublicKey({ ...good, signature: 'ab=c' })).rejects.toThrow(/"signature"/);
+    await expect(verifyWithPublicKey({ ...good, context: '@@@@' })).rejects.toThrow(/"context"/);
+    await expect(verifyWithPublicKey({ ...good, context: b64(new Uint8Array(256)) })).rejects.toThrow(RangeError);
   });
 });
 
@@ -184,3 +184,48 @@ describe('nobleProvider.mlKem768', () => {
     expect(nobleProvider.mlKem768.decapsulate(cipherText, kem.secretKey)).toEqual(sharedSecret);
   });
 });
+
+describe('the hybrids: the SPKI says which algorithm', () => {
+  const xwingSeed = new Uint8Array(32).fill(0x11);
+  const compositeSeed = new Uint8Array(32).fill(0x22);
+
+  it('seals to an X-Wing key: a v2 ciphertext the seed opens, overhead 1144', async () => {
+    const { xwingKeygen } = await import('../../src/crypto/xwing.js');
+    const spki = encodeSpki('X-Wing', xwingKeygen(xwingSeed).publicKey);
+    const out = base64ToBytes(await sealWithPublicKey({ public_key: b64(spki), key_version: 3, plaintext: 'aGk=', aad: 'YQ==' }))!;
+    expect(out.length).toBe(1144 + 2);
+    expect(parseHeader(out)).toEqual({ formatVersion: 2, kem: 'X-Wing', mode: 'standard', keyVersion: 3 });
+    expect(await openCiphertext({ kem: 'X-Wing', secretKey: xwingSeed, ciphertext: out, aad: utf8ToBytes('a') })).toEqual(
+      utf8ToBytes('hi'),
+    );
+    // The same bytes do not open as ML-KEM-768 (the header names X-Wing).
+    await expect(openCiphertext({ secretKey: kemSeed, ciphertext: out, aad: utf8ToBytes('a') })).rejects.toThrow('decryption failed');
+    // A composite (signature) SPKI is no KEM key.
+    const { compositeKeygen } = await import('../../src/crypto/composite-ml-dsa.js');
+    const compositeSpki = encodeSpki('MLDSA65-ECDSA-P256-SHA512', compositeKeygen(compositeSeed).publicKey);
+    await expect(sealWithPublicKey({ public_key: b64(compositeSpki), key_version: 1, plaintext: '' })).rejects.toThrow(
+      '"public_key" must be the DER SubjectPublicKeyInfo of a ML-KEM-768 or X-Wing key',
+    );
+  });
+
+  it('verifies a composite signature as a whole: either half broken is false', async () => {
+    const { compositeKeygen, compositeSign } = await import('../../src/crypto/composite-ml-dsa.js');
+    const spki = b64(encodeSpki('MLDSA65-ECDSA-P256-SHA512', compositeKeygen(compositeSeed).publicKey));
+    const sig = compositeSign(message, compositeSeed, { context });
+    const input = { public_key: spki, message: b64(message), signature: b64(sig), context: b64(context) };
+    expect(await verifyWithPublicKey(input)).toBe(true);
+    expect(await verifyWithPublicKey({ ...input, context: undefined })).toBe(false);
+    for (const at of [10, sig.length - 5]) {
+      const broken = sig.slice();
+      broken[at]! ^= 1; // the ML-DSA half, then the ECDSA half
+      expect(await verifyWithPublicKey({ ...input, signature: b64(broken) })).toBe(false);
+    }
+    // An ML-DSA-65 signature alone is not a composite signature, and the other way round.
+    expect(await verifyWithPublicKey({ ...input, signature: b64(sig.subarray(0, 3309)) })).toBe(false);
+    expect(await verifyWithPublicKey({ ...good(), signature: b64(sig.subarray(0, 3309)) })).toBe(false);
+  });
+});
+
+function good() {
+  return { public_key: b64(dsaSpki), message: b64(message), context: b64(context) };
+}

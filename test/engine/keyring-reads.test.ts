@@ -16,7 +16,7 @@ import {
   type KeyStore,
   type StoredKey,
 } from '../../src/index.js';
-import type { Algorithm } from '../../src/contract/algorithms.js';
+import { ALGORITHMS, type Algorithm } from '../../src/contract/algorithms.js';
 
 const caller = { tenant: 't' };
 const id = '00000000-0000-4000-8000-000000000000';
@@ -105,20 +105,18 @@ describe('keyring reads', () => {
     await run(engine, 'kms.archive', { algorithm: 'Kyber768', key_version: 3002 });
     expect(store.take()).toEqual([{ method: 'update', rows: 2 }]);
 
-    // list: a page of 10 (one more to know another page follows) and a count per keyring
+    // list: a page of 10 (one more to know another page follows) and a count per other keyring
     const page = await run(engine, 'kms.list', { limit: 10 });
     expect(page).toMatchObject({ total: 6003, next_cursor: expect.any(String) });
-    expect(store.take()).toEqual([
-      { method: 'list', rows: 11 },
-      { method: 'list', rows: 0 },
-    ]);
+    expect(store.take()).toEqual([{ method: 'list', rows: 11 }, ...ALGORITHMS.slice(1).map(() => ({ method: 'list', rows: 0 }))]);
   });
 
-  test('list pages over both keyrings, with and without a status filter, equal the whole list', async () => {
+  test('list pages over several keyrings, with and without a status filter, equal the whole list', async () => {
     const store = new MemoryKeyStore();
     const engine = await Engine.create({ store });
     await store.update('t', 'Kyber768', () => ({ put: history(7), result: null }));
     await store.update('t', 'Dilithium3', () => ({ put: history(5), result: null }));
+    await store.update('t', 'Composite-ML-DSA', () => ({ put: history(3), result: null })); // X-Wing between stays empty
     for (const status of [undefined, 'retired', 'archived', 'active'] as const) {
       const filter = status === undefined ? {} : { status };
       const everything = (await run(engine, 'kms.list', { ...filter, limit: 1000 })) as { keys: unknown[]; total: number };

@@ -76,7 +76,7 @@ test('the library offers its five entry points and depends on no server or nativ
   const { readFileSync } = await import('node:fs');
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   expect(Object.keys(manifest.exports)).toEqual(['.', './remote', './local', './offline', './host', './package.json']);
-  expect(Object.keys(manifest.dependencies).sort()).toEqual(['@noble/hashes', '@noble/post-quantum', 'zod']);
+  expect(Object.keys(manifest.dependencies).sort()).toEqual(['@noble/curves', '@noble/hashes', '@noble/post-quantum', 'zod']);
   expect(manifest.bin).toBeUndefined();
   expect(manifest.sideEffects).toBe(false);
 });
@@ -94,7 +94,7 @@ test('each entry loads in Node by its published name and hands out the same clas
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: stage, encoding: 'utf8' }));
   expect(out['qpher/remote'].names).toEqual(expect.arrayContaining(['Qpher', 'RemoteBackend', 'unwrap', 'QpherError']));
   expect(out['qpher/local'].names).toEqual(expect.arrayContaining(['Qpher', 'LocalBackend', 'unwrap', 'QpherError']));
-  expect(out['qpher/offline'].names.sort()).toEqual(['seal', 'verify']);
+  expect(out['qpher/offline'].names.sort()).toEqual(['encapsulate', 'seal', 'verify', 'verifyHash']);
   expect(out['qpher/host'].names).toEqual(expect.arrayContaining(['Engine', 'selectProvider', 'buildOpenApiDocument']));
   for (const entry of Object.values(out) as { same: boolean }[]) expect(entry.same).toBe(true);
 });

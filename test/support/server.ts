@@ -52,9 +52,17 @@ export function freshDirs(): () => Promise<string> {
   };
 }
 
-export async function startServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** `timeoutMs`: how long it may take to print its URL (default 60 s). */
+export async function startServer(
+  dataDir: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: { timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const served = await spawnServe(process.execPath, [...SOURCE_CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, QPHER_MASTER_KEY: '', ...env },
+    // A loaded 2-core machine can take longer than serve.ts's default 20 s to start tsx + the pool.
+    timeoutMs: options.timeoutMs ?? 60_000,
     onSpawn: (proc, exited) => {
       running.add(proc);
       exited.then(() => running.delete(proc));
@@ -92,8 +100,17 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
   });
 }
 
-export async function createApiKey(dataDir: string, tenant: string, scopes?: string): Promise<string> {
-  const result = await runCli(['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : [])]);
+/** `store`: extra CLI arguments and environment, e.g. `--database URL` and the master key for PostgreSQL. */
+export async function createApiKey(
+  dataDir: string,
+  tenant: string,
+  scopes?: string,
+  store: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const result = await runCli(
+    ['api-key', 'create', '--tenant', tenant, '--data-dir', dataDir, ...(scopes ? ['--scopes', scopes] : []), ...(store.args ?? [])],
+    store.env,
+  );
   if (result.code !== 0) throw new Error(`api-key create failed: ${result.stderr}`);
   return result.stdout.trim();
 }

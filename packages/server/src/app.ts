@@ -23,7 +23,7 @@ import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
 import { servedOpenApi } from './openapi.js';
-import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBuckets } from './rate-limit.js';
+import { DEFAULT_RATE_LIMIT, type RateLimit, type RateLimiter, TokenBuckets } from './rate-limit.js';
 import { StoreBusyError } from './store-busy.js';
 
 export interface AppOptions {
@@ -33,6 +33,8 @@ export interface AppOptions {
   idempotency?: IdempotencyStore;
   /** Per API key. Default 50 requests/s with a burst of 100; `false` turns it off. */
   rateLimit?: RateLimit | false;
+  /** Where the buckets live. Default: this process's memory (TokenBuckets); postgres.ts shares them. */
+  rateLimiter?: (limit: RateLimit) => RateLimiter;
   /** Bodies above this are refused before parsing. Default 2 MiB. */
   maxBodyBytes?: number;
   /** Send `Strict-Transport-Security` (set when serving HTTPS). */
@@ -78,7 +80,10 @@ export function createApp(options: AppOptions): Hono<Env> {
   const log = options.log;
   const allowed = guard({
     apiKeys: options.apiKeys,
-    buckets: options.rateLimit === false ? undefined : new TokenBuckets(options.rateLimit ?? DEFAULT_RATE_LIMIT),
+    buckets:
+      options.rateLimit === false
+        ? undefined
+        : (options.rateLimiter ?? ((limit) => new TokenBuckets(limit)))(options.rateLimit ?? DEFAULT_RATE_LIMIT),
   });
   const parsed = parseRequest({ maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
   const once = idempotent({

@@ -66,13 +66,18 @@ export async function authenticate(lookup: ApiKeyLookup, presented: string | und
   return record;
 }
 
-/** Parses `kem:encrypt,kms:read`; throws a TypeError naming the unknown scope. Empty = all. */
+/**
+ * Parses `kem:encrypt,kms:read`. Only an absent list (`undefined`: no `--scopes` flag) means every
+ * scope; an empty list (`--scopes ""`, e.g. from an unset shell variable) or an unknown scope is a
+ * TypeError, so a typo can never mint an all-scopes key.
+ */
 export function parseScopes(text: string | undefined): Scope[] {
-  if (text === undefined || text.trim() === '') return [...SCOPES];
+  if (text === undefined) return [...SCOPES];
   const scopes = text
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+  if (scopes.length === 0) throw new TypeError(`the scope list is empty; name at least one of: ${SCOPES.join(', ')}`);
   for (const scope of scopes) {
     if (!(SCOPES as readonly string[]).includes(scope)) {
       throw new TypeError(`unknown scope "${scope}"; known scopes: ${SCOPES.join(', ')}`);

@@ -1,7 +1,9 @@
 /**
  * Reading and parsing request bodies at the HTTP edge, before the engine sees them: a byte limit
  * enforced while streaming (a declared Content-Length over the limit is refused unread), strict
- * UTF-8, `JSON.parse`, and a refusal of duplicate object keys (parsers disagree on which one
+ * UTF-8, a nesting-depth limit checked by a linear scan of the bytes as they arrive, before
+ * `JSON.parse` (a 2 MB body of `[[[[…` would otherwise cost half a second of event loop to parse
+ * and scan, only to be refused by the schema), `JSON.parse`, and a refusal of duplicate object keys (parsers disagree on which one
  * wins, so a proxy and this server could read different requests from the same bytes).
  * Every failure is a `BodyError` whose message goes into a 400 envelope.
  * @module
@@ -9,6 +11,9 @@
 
 /** 1 MiB of plaintext is ~1.4 MB of base64 in JSON; the limit sits comfortably above it. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/** Every request body is a flat object (depth 1); the bound leaves room and stays small. */
+export const MAX_JSON_DEPTH = 32;
 
 export class BodyError extends Error {
   override name = 'BodyError';
@@ -20,6 +25,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
+  const depth = new DepthScanner(MAX_JSON_DEPTH);
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -28,6 +34,13 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
       throw tooLarge(maxBytes);
+    }
+    // Refused as soon as the nesting goes too deep: the rest is neither kept nor scanned, only
+    // drained in the background (up to the byte limit) so that the client, still sending, reads
+    // the 400 instead of a reset connection.
+    if (depth.exceeded(value)) {
+      void discard(reader, maxBytes - total);
+      throw tooDeep();
     }
     chunks.push(value);
   }
@@ -38,6 +51,20 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      budget -= value.byteLength;
+      if (budget < 0) break;
+    }
+  } catch {
+    return;
+  }
+  await reader.cancel().catch(() => {});
 }
 
 function tooLarge(maxBytes: number): BodyError {
@@ -54,6 +81,7 @@ export function isJsonContentType(value: string | null): boolean {
 
 export function parseJsonBody(bytes: Uint8Array): { value: unknown; text: string } {
   if (bytes.byteLength === 0) throw new BodyError('Validation failed: request body is empty; send a JSON object');
+  if (exceedsDepth(bytes, MAX_JSON_DEPTH)) throw tooDeep();
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -69,6 +97,59 @@ export function parseJsonBody(bytes: Uint8Array): { value: unknown; text: string
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) throw new BodyError(`Validation failed: duplicate field ${JSON.stringify(duplicate)}`);
   return { value, text };
+}
+
+/**
+ * Tracks how deep brackets outside strings nest, over a body's bytes as they arrive, without
+ * allocating: inside a string a backslash skips the next byte (so `"\\"` ends the string and
+ * `"\""` does not), and brackets in strings do not count. Scanning UTF-8 bytes is exact because
+ * `"`, `\` and brackets are ASCII, and UTF-8 never uses ASCII bytes inside a multi-byte
+ * character. Malformed input is left for `JSON.parse` (or the UTF-8 decoder) to refuse.
+ */
+export class DepthScanner {
+  readonly #maxDepth: number;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+
+  constructor(maxDepth: number) {
+    this.#maxDepth = maxDepth;
+  }
+
+  /** Scans the next chunk; true once the nesting has gone past the bound. */
+  exceeded(chunk: Uint8Array): boolean {
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escaped = this.#escaped;
+    const max = this.#maxDepth;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === 0x5c /* \ */) escaped = true;
+        else if (b === 0x22 /* " */) inString = false;
+      } else if (b === 0x22) {
+        inString = true;
+      } else if (b === 0x7b /* { */ || b === 0x5b /* [ */) {
+        if (++depth > max) return true;
+      } else if (b === 0x7d /* } */ || b === 0x5d /* ] */) {
+        depth--;
+      }
+    }
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escaped = escaped;
+    return false;
+  }
+}
+
+/** True when `text` (or its UTF-8 bytes) nests brackets outside strings more than `maxDepth` deep. */
+export function exceedsDepth(body: string | Uint8Array, maxDepth: number): boolean {
+  return new DepthScanner(maxDepth).exceeded(typeof body === 'string' ? new TextEncoder().encode(body) : body);
+}
+
+function tooDeep(): BodyError {
+  return new BodyError(`Validation failed: request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
 /**

@@ -8,9 +8,14 @@
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
  *               [--crypto-queue N] [--crypto-deadline-ms MS] [--public-url URL]
  *               [--max-key-versions N]
- *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D]   (prints only the key)
- *   qpher api-key list [--json] [--data-dir D]
- *   qpher api-key revoke <id> [--data-dir D]
+ *               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
+ *               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
+ *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D | --database URL]   (prints only the key)
+ *   qpher api-key list [--json] [--data-dir D | --database URL]
+ *   qpher api-key revoke <id> [--data-dir D | --database URL]
+ *
+ * `--database` (or QPHER_DATABASE_URL) puts the store in PostgreSQL, shared by every instance
+ * given the same URL; without it the store is DIR/qpher.db (SQLite).
  *
  * Exit status: 0 success (and after SIGTERM), 1 refused to start or failed, 2 bad usage.
  * @module
@@ -21,10 +26,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_KEY_VERSIONS, MAX_KEY_VERSION, SCOPES } from 'qpher/host';
-import type { SqliteStore } from './sqlite.js';
+import { DATABASE_URL_ENV } from './postgres.js';
+import type { ServerStore } from './store.js';
 import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
 import { StartupError } from './master-key.js';
-import { isLoopback, openDataDir, startServer } from './node.js';
+import { isLoopback, openStore, startServer } from './node.js';
 import { parsePublicUrl } from './openapi.js';
 import { isProviderChoice } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
@@ -39,11 +45,14 @@ const USAGE = `Usage:
               [--crypto-queue N] [--crypto-deadline-ms MS]
               [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
               [--max-key-versions N (per tenant and algorithm; default ${DEFAULT_MAX_KEY_VERSIONS})]
-  qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR]
-  qpher api-key list [--json] [--data-dir DIR]
-  qpher api-key revoke <id> [--data-dir DIR]
+              [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
+              [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
+  qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR | --database URL]
+  qpher api-key list [--json] [--data-dir DIR | --database URL]
+  qpher api-key revoke <id> [--data-dir DIR | --database URL]
 
-Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key.`;
+Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key (and is required,
+or an existing DIR/master.key, with --database); ${DATABASE_URL_ENV} is the default of --database.`;
 
 class UsageError extends Error {}
 
@@ -84,10 +93,21 @@ async function serve(args: string[]): Promise<number> {
     'crypto-deadline-ms': { type: 'string' },
     'public-url': { type: 'string' },
     'max-key-versions': { type: 'string' },
+    database: { type: 'string' },
+    'db-pool-size': { type: 'string' },
+    'db-acquire-timeout-ms': { type: 'string' },
+    'db-statement-timeout-ms': { type: 'string' },
   });
   if (!isProviderChoice(values.provider)) throw new UsageError(`--provider must be auto, noble, native or wasm, got "${values.provider}"`);
   const threads = values['crypto-threads'];
-  for (const flag of ['crypto-threads', 'crypto-queue', 'crypto-deadline-ms'] as const) {
+  for (const flag of [
+    'crypto-threads',
+    'crypto-queue',
+    'crypto-deadline-ms',
+    'db-pool-size',
+    'db-acquire-timeout-ms',
+    'db-statement-timeout-ms',
+  ] as const) {
     const value = values[flag];
     if (value !== undefined && !/^\d{1,7}$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
   }
@@ -98,6 +118,12 @@ async function serve(args: string[]): Promise<number> {
   ) {
     throw new UsageError(`--max-key-versions must be a whole number from 1 to ${MAX_KEY_VERSION}, got "${maxKeyVersions}"`);
   }
+  if (values['db-pool-size'] === '0') throw new UsageError('--db-pool-size must be at least 1');
+  const dbNumber = (flag: 'db-pool-size' | 'db-acquire-timeout-ms' | 'db-statement-timeout-ms') =>
+    values[flag] === undefined ? undefined : Math.max(1, Number(values[flag]));
+  const poolSize = dbNumber('db-pool-size');
+  const acquireTimeoutMs = dbNumber('db-acquire-timeout-ms');
+  const statementTimeoutMs = dbNumber('db-statement-timeout-ms');
   const queue = values['crypto-queue'];
   const deadline = values['crypto-deadline-ms'];
   const port = Number(values.port);
@@ -134,6 +160,12 @@ async function serve(args: string[]): Promise<number> {
     host: values.host,
     port,
     dataDir: values['data-dir'],
+    database: databaseUrl(values.database),
+    postgres: {
+      ...(poolSize !== undefined ? { poolSize } : {}),
+      ...(acquireTimeoutMs !== undefined ? { acquireTimeoutMs } : {}),
+      ...(statementTimeoutMs !== undefined ? { statementTimeoutMs } : {}),
+    },
     rateLimit,
     insecureHttp: values['insecure-http'],
     provider: values.provider,
@@ -179,8 +211,14 @@ function builtPlayground(): string | undefined {
   return undefined;
 }
 
+/** `--database`, else QPHER_DATABASE_URL, else none (SQLite). */
+function databaseUrl(flag: string | undefined): string | undefined {
+  const value = flag ?? process.env[DATABASE_URL_ENV];
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** `serve --dev`: a `dev` tenant key made on first run, kept in DIR/dev-api-key (0600). */
-async function printDevKey(store: SqliteStore, dataDir: string, url: string, playground: boolean): Promise<void> {
+async function printDevKey(store: ServerStore, dataDir: string, url: string, playground: boolean): Promise<void> {
   const path = join(dataDir, DEV_KEY_FILE);
   let key = await readFile(path, 'utf8').then(
     (s) => s.trim(),
@@ -201,9 +239,9 @@ async function printDevKey(store: SqliteStore, dataDir: string, url: string, pla
   );
 }
 
-async function createKey(store: SqliteStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
+async function createKey(store: ServerStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
   const key = generateApiKey();
-  store.createApiKey({ id: generateApiKeyId(), tenant, scopes, hash: await hashApiKey(key), created_at: new Date().toISOString() });
+  await store.createApiKey({ id: generateApiKeyId(), tenant, scopes, hash: await hashApiKey(key), created_at: new Date().toISOString() });
   return key;
 }
 
@@ -211,6 +249,7 @@ async function apiKey(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const options = {
     'data-dir': { type: 'string', default: './.qpher' },
+    database: { type: 'string' },
     tenant: { type: 'string' },
     scopes: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -226,18 +265,18 @@ async function apiKey(args: string[]): Promise<number> {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const store = await openDataDir(values['data-dir']);
+    const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
     try {
       process.stdout.write(`${await createKey(store, values.tenant, scopes)}\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }
   if (sub === 'list') {
-    const store = await openDataDir(values['data-dir']);
+    const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
     try {
-      const keys = store.listApiKeys().map(({ hash: _hash, ...rest }) => rest);
+      const keys = (await store.listApiKeys()).map(({ hash: _hash, ...rest }) => rest);
       if (values.json) process.stdout.write(`${JSON.stringify(keys)}\n`);
       else {
         process.stdout.write('ID                    TENANT            CREATED                   REVOKED                   SCOPES\n');
@@ -248,22 +287,22 @@ async function apiKey(args: string[]): Promise<number> {
         }
       }
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }
   if (sub === 'revoke') {
     const [id] = positionals;
     if (id === undefined || positionals.length !== 1) throw new UsageError('api-key revoke takes exactly one key id');
-    const store = await openDataDir(values['data-dir']);
+    const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
     try {
-      if (!store.revokeApiKey(id)) {
+      if (!(await store.revokeApiKey(id))) {
         process.stderr.write(`no active API key with id ${id}\n`);
         return 1;
       }
       process.stdout.write(`revoked ${id}\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }

@@ -1,33 +1,78 @@
 /**
- * Composing a server from its parts, without listening: the SQLite store in the data directory,
- * the master key and its seed wrapper, the primitive provider, the crypto pool, the engine, and
+ * Composing a server from its parts, without listening: the store (SQLite in the data directory,
+ * or PostgreSQL when a database URL is given: see store.ts), the master key and its seed wrapper, the primitive provider, the crypto pool, the engine, and
  * the Hono app over them. node.ts puts the result on a socket. On any failure, whatever was
  * started here is closed again before the error propagates.
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { Engine, type ProviderChoice, selectProvider } from 'qpher/host';
 import { createApp } from './app.js';
 import type { Env } from './http/context.js';
-import { loadMasterKey, masterKeyWrapper } from './master-key.js';
+import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
+import type { RateLimit } from './rate-limit.js';
 import { servePlayground } from './playground.js';
 import { CryptoPool } from './pool.js';
 import type { ServeOptions } from './node.js';
+import { describeDatabaseError, isDatabaseUrl, PostgresStore, type PostgresOptions, redactDatabaseUrl } from './postgres.js';
+import { SchemaTooNewError } from './postgres-schema.js';
 import { SqliteStore } from './sqlite.js';
+import type { ServerStore } from './store.js';
 
 export const DB_FILE = 'qpher.db';
 
+/**
+ * Opens (creating if needed) the store in `dataDir`, owner-only whatever the process umask: the
+ * directory is created 0700, and the database is created (or reset to) 0600 before SQLite opens
+ * it, because SQLite gives the WAL and shared-memory files it creates the database's own mode.
+ * Left-over WAL/shared-memory files of another mode are reset too. The CLI also sets umask 077;
+ * this makes an embedder's `startServer` just as private.
+ */
 export async function openDataDir(dataDir: string): Promise<SqliteStore> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteStore(join(dataDir, DB_FILE));
+  const path = join(dataDir, DB_FILE);
+  const handle = await open(path, 'a', 0o600);
+  try {
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
+  }
+  for (const suffix of ['-wal', '-shm']) {
+    await chmod(path + suffix, 0o600).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+  return new SqliteStore(path);
+}
+
+export interface StoreChoice {
+  dataDir: string;
+  /** A `postgres://` URL: the shared store. Absent: SQLite in the data directory. */
+  database?: string | undefined;
+  postgres?: PostgresOptions;
+}
+
+/** The store the options name; a database that cannot be reached or migrated is a StartupError. */
+export async function openStore(choice: StoreChoice): Promise<ServerStore> {
+  if (choice.database === undefined) return openDataDir(choice.dataDir);
+  if (!isDatabaseUrl(choice.database)) {
+    throw new StartupError('The database must be a postgres:// or postgresql:// URL (e.g. postgres://qpher@db.internal:5432/qpher)');
+  }
+  await mkdir(choice.dataDir, { recursive: true, mode: 0o700 });
+  try {
+    return await PostgresStore.open(choice.database, choice.postgres);
+  } catch (error) {
+    const reason = error instanceof SchemaTooNewError ? error.message : describeDatabaseError(error);
+    throw new StartupError(`Cannot open the database ${redactDatabaseUrl(choice.database)}: ${reason}`);
+  }
 }
 
 export interface ComposedServer {
   app: Hono<Env>;
-  store: SqliteStore;
+  store: ServerStore;
   pool: CryptoPool | undefined;
   engine: Engine;
 }
@@ -37,11 +82,16 @@ export async function composeServer(
   shell: { hsts: boolean; ready: () => boolean; log: (line: string) => void },
 ): Promise<ComposedServer> {
   const log = shell.log;
-  const store = await openDataDir(options.dataDir);
+  const store = await openStore({
+    dataDir: options.dataDir,
+    database: options.database,
+    postgres: { ...options.postgres, log },
+  });
   let pool: CryptoPool | undefined;
   try {
-    const masterKey = await loadMasterKey(options.dataDir, options.env);
-    log(`master key from ${masterKey.origin}; data in ${store.path}`);
+    // Instances sharing a database must share the key: there it is never created on the fly.
+    const masterKey = await loadMasterKey(options.dataDir, options.env, { create: store.kind === 'sqlite' });
+    log(`master key from ${masterKey.origin}; data in ${store.location}`);
     const wrapper = await masterKeyWrapper(masterKey, store);
     const provider = await selectProvider(options.provider ?? 'auto');
     const threads = options.cryptoThreads ?? availableParallelism();
@@ -69,19 +119,20 @@ export async function composeServer(
       engine,
       apiKeys: store,
       idempotency: store,
+      ...(store.sharedRateLimiter ? { rateLimiter: (limit: RateLimit) => store.sharedRateLimiter!(limit) } : {}),
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       hsts: shell.hsts,
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
-      ready: () => shell.ready() && store.ping(),
-      readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0 },
+      ready: async () => shell.ready() && (await store.ping()),
+      readyInfo: { provider: engine.providerName, crypto_threads: pool?.threads ?? 0, store: store.kind },
       ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
       log,
     });
     return { app, store, pool, engine };
   } catch (error) {
     await pool?.close();
-    store.close();
+    await store.close();
     throw error;
   }
 }

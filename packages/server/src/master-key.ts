@@ -2,17 +2,20 @@
  * The master key that wraps every private seed at rest (AES-256-GCM, via the engine's
  * aesGcmSeedWrapper). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
  * of 32 bytes) or from `master.key` in the data directory, created with mode 0600 on first start.
- * It is imported as a non-extractable WebCrypto key and the raw bytes are zeroed.
+ * It is imported as a non-extractable WebCrypto key and the raw bytes are zeroed. On a shared
+ * PostgreSQL database every instance must use the same key, so there it is never created: it comes
+ * from `QPHER_MASTER_KEY` or an existing `master.key` (e.g. a mounted secret).
  *
  * The database keeps a check value (a constant wrapped under the key) written on first start; a
- * different key fails to open it and the server refuses to start rather than serve garbage.
+ * different key fails to open it and the server refuses to start rather than serve garbage (so an
+ * instance started with another key than its peers refuses to start).
  * @module
  */
 import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { base64ToBytes, bytesToBase64 } from 'qpher/host';
 import { aesGcmSeedWrapper, type SeedWrapper } from 'qpher/host';
-import type { SqliteStore } from './sqlite.js';
+import type { ServerStore } from './store.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'QPHER_MASTER_KEY';
@@ -31,7 +34,11 @@ export interface MasterKeySource {
   origin: string;
 }
 
-export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<MasterKeySource> {
+export async function loadMasterKey(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { create?: boolean } = {},
+): Promise<MasterKeySource> {
   const fromEnv = env[MASTER_KEY_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
     return { bytes: decodeKey(fromEnv.trim(), `${MASTER_KEY_ENV}`), origin: `$${MASTER_KEY_ENV}` };
@@ -41,6 +48,11 @@ export async function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = pr
   // exists, so two processes starting on a fresh directory agree on one key, and nobody ever
   // reads a half-written file.
   if (!(await exists(path))) {
+    if (options.create === false) {
+      throw new StartupError(
+        `No master key: every instance on a shared database needs the same one. Set ${MASTER_KEY_ENV} (base64 of 32 bytes, e.g. from: openssl rand -base64 32) or put it in ${path}.`,
+      );
+    }
     const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
     const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const handle = await open(temporary, 'wx', 0o600);
@@ -96,19 +108,19 @@ function decodeKey(text: string, origin: string): Uint8Array {
 }
 
 /** Imports the key (non-extractable), checks it against the store, and returns the seed wrapper. */
-export async function masterKeyWrapper(source: MasterKeySource, store: SqliteStore): Promise<SeedWrapper> {
+export async function masterKeyWrapper(source: MasterKeySource, store: ServerStore): Promise<SeedWrapper> {
   const key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
     'encrypt',
     'decrypt',
   ]);
   source.bytes.fill(0);
   const wrapper = aesGcmSeedWrapper(key);
-  const stored = store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
+  const stored = await store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
   try {
     await wrapper.unwrap(stored, CHECK_BINDING);
   } catch {
     throw new StartupError(
-      `The master key from ${source.origin} does not match the one this data directory (${store.path}) was created with. ` +
+      `The master key from ${source.origin} does not match the one ${store.location} was created with. ` +
         `Refusing to start: set ${MASTER_KEY_ENV} or restore ${MASTER_KEY_FILE} to the original key.`,
     );
   }

@@ -15,18 +15,23 @@ import { errorEnvelope } from 'qpher/host';
 import { composeServer } from './compose.js';
 import { StartupError } from './master-key.js';
 import type { CryptoPool } from './pool.js';
-import type { SqliteStore } from './sqlite.js';
+import type { PostgresOptions } from './postgres.js';
+import type { ServerStore } from './store.js';
 import type { ProviderChoice } from 'qpher/host';
 import type { RateLimit } from './rate-limit.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export { DB_FILE, openDataDir } from './compose.js';
+export { DB_FILE, openDataDir, openStore } from './compose.js';
 
 export interface ServeOptions {
   host: string;
   port: number;
   dataDir: string;
+  /** A `postgres://` URL: keep everything in that shared database instead of DATA_DIR/qpher.db. */
+  database?: string | undefined;
+  /** Connection pool and timeouts for `database`. */
+  postgres?: Omit<PostgresOptions, 'log'>;
   tls?: { certFile: string; keyFile: string };
   rateLimit?: RateLimit;
   /** Allow plain HTTP on a non-loopback address. */
@@ -51,7 +56,7 @@ export interface ServeOptions {
 
 export interface RunningServer {
   url: string;
-  store: SqliteStore;
+  store: ServerStore;
   /** The crypto pool, when there is one. */
   pool: CryptoPool | undefined;
   /** Stops accepting, lets requests in flight finish (up to 10 s), then closes the store. */
@@ -107,7 +112,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   } catch (error) {
     await pool?.close();
-    store.close();
+    await store.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' || (error as NodeJS.ErrnoException).code === 'EACCES') {
       throw new StartupError(`Cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
     }
@@ -135,7 +140,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         clearInterval(idle);
         clearTimeout(force);
         await pool?.close();
-        store.close();
+        await store.close();
       })();
       return closed;
     },

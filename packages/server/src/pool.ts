@@ -15,9 +15,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { CiphertextMode } from 'qpher/host';
+import type { Algorithm, CiphertextMode } from 'qpher/host';
 import type { ProviderChoice } from 'qpher/host';
-import type { CryptoRunner, KeyRef, PublicKeyRef } from 'qpher/host';
+import type { CryptoRunner, EncapsulateResult, HashArgs, KeyRef, PublicKeyRef, WrapKeyArgs } from 'qpher/host';
 import { GatewayTimeoutError, ServiceUnavailableError } from 'qpher/host';
 import type { CryptoTask } from './crypto-worker.js';
 
@@ -87,24 +87,26 @@ export class CryptoPool implements CryptoRunner {
     return this.#pool.queueSize;
   }
 
-  /** Sends the public key only (never the seed), like verify; open and sign send the seed. */
+  /**
+   * Sends the public key only (never the seed), like verify; open and sign send the seed. Every
+   * task names the key's algorithm, so a thread runs the right primitive (`algorithm` of the ref).
+   */
   seal(
     key: PublicKeyRef,
     args: { keyVersion: number; plaintext: Uint8Array; aad: Uint8Array; mode: CiphertextMode; encapRandomness?: Uint8Array },
   ) {
-    return this.#run({ op: 'seal', id: key.id, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
+    return this.#run({ op: 'seal', ...keyOf(key), ...args }) as Promise<Uint8Array>;
   }
 
   open(key: KeyRef, args: { ciphertext: Uint8Array; aad: Uint8Array }) {
-    return this.#run({ op: 'open', id: key.id, seed: key.seed, publicKey: key.publicKey, ...args }) as Promise<Uint8Array>;
+    return this.#run({ op: 'open', ...keyOf(key), seed: key.seed, ...args }) as Promise<Uint8Array>;
   }
 
   sign(key: KeyRef, message: Uint8Array, context?: Uint8Array) {
     return this.#run({
       op: 'sign',
-      id: key.id,
+      ...keyOf(key),
       seed: key.seed,
-      publicKey: key.publicKey,
       message,
       ...(context ? { context } : {}),
     }) as Promise<Uint8Array>;
@@ -113,12 +115,41 @@ export class CryptoPool implements CryptoRunner {
   verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array) {
     return this.#run({
       op: 'verify',
-      id: key.id,
-      publicKey: key.publicKey,
+      ...keyOf(key),
       signature,
       message,
       ...(context ? { context } : {}),
     }) as Promise<boolean>;
+  }
+
+  /** Raw KEM and key wrap: encapsulate and wrapKey send the public key only, the other two the seed. */
+  encapsulate(key: PublicKeyRef) {
+    return this.#run({ op: 'encapsulate', ...publicPart(key) }) as Promise<EncapsulateResult>;
+  }
+
+  decapsulate(key: KeyRef, kemCiphertext: Uint8Array) {
+    return this.#run({ op: 'decapsulate', ...publicPart(key), seed: key.seed, kemCiphertext }) as Promise<Uint8Array>;
+  }
+
+  wrapKey(key: PublicKeyRef, args: WrapKeyArgs) {
+    return this.#run({
+      op: 'wrapKey',
+      ...publicPart(key),
+      keyVersion: args.keyVersion,
+      symmetricKey: args.symmetricKey,
+    }) as Promise<Uint8Array>;
+  }
+
+  unwrapKey(key: KeyRef, wrappedKey: Uint8Array) {
+    return this.#run({ op: 'unwrapKey', ...publicPart(key), seed: key.seed, wrappedKey }) as Promise<Uint8Array>;
+  }
+
+  signHash(key: KeyRef, args: HashArgs) {
+    return this.#run({ op: 'signHash', ...publicPart(key), seed: key.seed, ...args }) as Promise<Uint8Array>;
+  }
+
+  verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs) {
+    return this.#run({ op: 'verifyHash', ...publicPart(key), signature, ...args }) as Promise<boolean>;
   }
 
   async #run(task: CryptoTask): Promise<unknown> {
@@ -160,7 +191,17 @@ export class CryptoPool implements CryptoRunner {
   }
 }
 
+/** What every task carries about its key: the cache id, the public key, and the algorithm row when known. */
+function publicPart(key: PublicKeyRef): { id: string; publicKey: Uint8Array; algorithm?: PublicKeyRef['algorithm'] } {
+  return { id: key.id, publicKey: key.publicKey, ...(key.algorithm ? { algorithm: key.algorithm } : {}) };
+}
+
 /** Built code: `crypto-worker.js` next to this file; from source, `crypto-worker.dev.mjs` (registers tsx first). */
 function workerFilename(): string {
   return new URL(import.meta.url.endsWith('.ts') ? './crypto-worker.dev.mjs' : './crypto-worker.js', import.meta.url).href;
+}
+
+/** What every task carries about its key: cache id, raw public key and (when named) algorithm. */
+function keyOf(key: PublicKeyRef): { id: string; publicKey: Uint8Array; algorithm?: Algorithm } {
+  return { id: key.id, publicKey: key.publicKey, ...(key.algorithm ? { algorithm: key.algorithm } : {}) };
 }

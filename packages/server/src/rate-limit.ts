@@ -1,8 +1,9 @@
 /**
  * Token-bucket rate limiting per API key: each key's bucket holds up to `burst` tokens and refills
  * at `rps` tokens per second; a request takes one token or is refused with the number of whole
- * seconds after which one will be available. Buckets live in this process's memory, so two server
- * processes on one data directory each allow the configured rate (documented in docs/server.md).
+ * seconds after which one will be available. TokenBuckets keep them in this process's memory (the
+ * SQLite server: two processes on one data directory each allow the configured rate); the
+ * PostgreSQL store keeps them in the database instead, shared by every instance (postgres.ts).
  * @module
  */
 
@@ -17,12 +18,17 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { rps: 50, burst: 100 };
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** Takes one token for an API key: in memory (TokenBuckets) or in a shared database. */
+export interface RateLimiter {
+  take(id: string): RateDecision | Promise<RateDecision>;
+}
+
 interface Bucket {
   tokens: number;
   updated: number;
 }
 
-export class TokenBuckets {
+export class TokenBuckets implements RateLimiter {
   readonly #limit: RateLimit;
   readonly #now: () => number;
   readonly #buckets = new Map<string, Bucket>();

@@ -1,6 +1,7 @@
 /**
- * The server's embedded store: one SQLite database (better-sqlite3) holding keyrings, API keys
- * (SHA-256 hashes only), idempotency records and a master-key check value.
+ * The server's embedded store (the ServerStore of store.ts for one machine): one SQLite database
+ * (better-sqlite3) holding keyrings, API keys (SHA-256 hashes only), idempotency records and a
+ * master-key check value. postgres.ts is its twin for many instances; keep the two parallel.
  *
  * Durability and concurrency: WAL with `synchronous=FULL` (a committed transaction survives
  * `kill -9` and power loss), a busy timeout (a second process waits for the write lock instead of
@@ -19,9 +20,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { Algorithm } from 'qpher/host';
 import type { Scope } from 'qpher/host';
-import type { ApiKeyLookup, ApiKeyRecord } from './auth.js';
+import type { ApiKeyRecord } from './auth.js';
 import { StoreBusyError } from './store-busy.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type IdempotencyStore, type Reservation, type StoredResponse } from './idempotency.js';
+import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, type StoredResponse } from './idempotency.js';
+import type { ServerStore } from './store.js';
 import {
   copyStoredKey,
   overwritesFirst,
@@ -29,7 +31,6 @@ import {
   type KeyPageQuery,
   type KeyringChange,
   type KeyringView,
-  type KeyStore,
   type StoredKey,
 } from 'qpher/host';
 
@@ -87,8 +88,10 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
+export class SqliteStore implements ServerStore {
+  readonly kind = 'sqlite';
   readonly path: string;
+  readonly location: string;
   readonly #db: Database.Database;
   readonly #statements;
   #reservations = 0;
@@ -97,6 +100,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
+    this.location = path;
     const db = new Database(path);
     this.#db = db;
     try {
@@ -218,18 +222,18 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     return whenNotBusy(() => transaction.immediate());
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 
   /** Readiness: the database file answers a query. */
-  ping(): boolean {
+  async ping(): Promise<boolean> {
     return this.#db.open && this.#statements.ping.get() !== undefined;
   }
 
   // --- meta (master-key check value) ----------------------------------------------------------
 
-  getMeta(name: string): Uint8Array | undefined {
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
     return whenNotBusy(() => {
       const row = this.#statements.getMeta.get(name);
       return row ? new Uint8Array(row.value) : undefined;
@@ -237,12 +241,12 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
   }
 
   /** Stores `value` unless `name` exists; returns the value that is stored afterwards. */
-  initMeta(name: string, value: Uint8Array): Uint8Array {
+  async initMeta(name: string, value: Uint8Array): Promise<Uint8Array> {
     return whenNotBusy(() => {
       return this.#db
         .transaction(() => {
           this.#statements.insertMeta.run(name, value);
-          return this.getMeta(name)!;
+          return new Uint8Array(this.#statements.getMeta.get(name)!.value);
         })
         .immediate();
     });
@@ -250,27 +254,27 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   // --- API keys ---------------------------------------------------------------------------------
 
-  findApiKey(hash: Uint8Array): ApiKeyRecord | undefined {
+  async findApiKey(hash: Uint8Array): Promise<ApiKeyRecord | undefined> {
     return whenNotBusy(() => {
       const row = this.#statements.findApiKey.get(hash);
       return row ? toApiKeyRecord(row) : undefined;
     });
   }
 
-  createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): void {
+  async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
     whenNotBusy(() => {
       this.#statements.insertApiKey.run(record.id, record.hash, record.tenant, record.scopes.join(','), record.created_at);
     });
   }
 
-  listApiKeys(): ApiKeyRecord[] {
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
     return whenNotBusy(() => {
       return this.#statements.listApiKeys.all().map(toApiKeyRecord);
     });
   }
 
   /** Returns false when no unrevoked key has this id. */
-  revokeApiKey(id: string, now: Date = new Date()): boolean {
+  async revokeApiKey(id: string, now: Date = new Date()): Promise<boolean> {
     return whenNotBusy(() => {
       return this.#statements.revokeApiKey.run(now.toISOString(), id).changes === 1;
     });
@@ -278,7 +282,7 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
 
   // --- idempotency ------------------------------------------------------------------------------
 
-  reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Reservation {
+  async reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> {
     return whenNotBusy(() => {
       const s = this.#statements;
       if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
@@ -299,13 +303,13 @@ export class SqliteStore implements KeyStore, ApiKeyLookup, IdempotencyStore {
     });
   }
 
-  complete(tenant: string, key: string, response: StoredResponse, nowMs: number): void {
+  async complete(tenant: string, key: string, response: StoredResponse, nowMs: number): Promise<void> {
     whenNotBusy(() => {
       this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key);
     });
   }
 
-  release(tenant: string, key: string): void {
+  async release(tenant: string, key: string): Promise<void> {
     whenNotBusy(() => {
       this.#statements.releaseIdempotency.run(tenant, key);
     });

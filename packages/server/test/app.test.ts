@@ -141,6 +141,8 @@ describe('auth, scopes, tenants', () => {
     expect(parseScopes(undefined)).toEqual([...SCOPES]);
     expect(parseScopes('kms:read, kem:encrypt')).toEqual(['kms:read', 'kem:encrypt']);
     expect(() => parseScopes('kms:admin')).toThrow(/unknown scope "kms:admin"/);
+    // An unset shell variable (`--scopes "$SCOPES"`) must not mint an all-scopes key.
+    for (const empty of ['', ' ', ',', ' , ,']) expect(() => parseScopes(empty)).toThrow(/scope list is empty/);
   });
 });
 

@@ -37,13 +37,13 @@ export function hostileCases(): HostileCase[] {
   return [
     post('truncated JSON', '{"plaintext": "dGVz', 400, 'ERR_INVALID_001', /not valid JSON/),
     post('10 MB body', 'x'.repeat(10 * 1024 * 1024), 400, 'ERR_INVALID_001', /exceeds the limit of 2097152 bytes/),
-    post('deeply nested arrays (200k)', '['.repeat(200_000) + ']'.repeat(200_000), 400, 'ERR_INVALID_001', /must be a JSON object/),
+    post('deeply nested arrays (200k)', '['.repeat(200_000) + ']'.repeat(200_000), 400, 'ERR_INVALID_001', /deeper than 32 levels/),
     post(
       'deeply nested objects (100k)',
       `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`,
       400,
       'ERR_INVALID_001',
-      /plaintext is required|unknown field "a"/,
+      /deeper than 32 levels/,
     ),
     post('wrong types', '{"plaintext": 123, "key_version": "1"}', 400, 'ERR_INVALID_001', /plaintext must be a string/),
     post(
@@ -105,7 +105,7 @@ export function hostileCases(): HostileCase[] {
       '{"plaintext":"dGVzdA==","key_version":1,"algorithm":"Dilithium3"}',
       400,
       'ERR_INVALID_001',
-      /algorithm must be one of "Kyber768"$/,
+      /algorithm must be one of "Kyber768", "X-Wing"$/,
     ),
     post(
       '__proto__ field',

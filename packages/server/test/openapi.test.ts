@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { OPERATIONS, type OperationName } from 'qpher/host';
+import { ALGORITHMS, OPERATIONS, type OperationName } from 'qpher/host';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDirs, runCli, startServer, type ServerProcess } from '../../../test/support/server.js';
@@ -30,8 +30,18 @@ const RESPONSE_READS: [OperationName, number, string, string][] = [
   ['signature.sign', 200, 'data.signature', 'string'],
   ['signature.sign', 200, 'data.key_version', 'number'],
   ['signature.verify', 200, 'data.valid', 'boolean'],
+  ['kem.encapsulate', 200, 'data.kem_ciphertext', 'string'],
+  ['kem.encapsulate', 200, 'data.shared_secret', 'string'],
+  ['kem.decapsulate', 200, 'data.shared_secret', 'string'],
+  ['kem.wrapKey', 200, 'data.wrapped_key', 'string'],
+  ['kem.wrapKey', 200, 'data.wrapping_method', "'KEM-DEM'"],
+  ['kem.unwrapKey', 200, 'data.symmetric_key', 'string'],
+  ['signature.signHash', 200, 'data.signature_type', "'detached'"],
+  ['signature.signHash', 200, 'data.hash_algorithm', "'SHA-256' | 'SHA-384' | 'SHA-512'"],
+  ['signature.verifyHash', 200, 'data.valid', 'boolean'],
   ['kms.list', 200, 'data.keys[0].key_version', 'number'],
-  ['kms.list', 200, 'data.keys[0].algorithm', "'Kyber768' | 'Dilithium3'"],
+  // every row of the algorithm table, in its order
+  ['kms.list', 200, 'data.keys[0].algorithm', ALGORITHMS.map((a) => `'${a}'`).join(' | ')],
   ['kms.list', 200, 'data.keys[0].status', "'active' | 'retired' | 'archived'"],
   ['kms.list', 200, 'data.keys[0].public_key', 'string'],
   ['kms.list', 200, 'data.keys[0].created_at', 'string'],
@@ -51,6 +61,11 @@ const RESPONSE_READS: [OperationName, number, string, string][] = [
 const REQUEST_FIELDS: [OperationName, 'body' | 'query' | 'path', string, string, string?][] = [
   ['kem.encrypt', 'body', 'plaintext', "'aGVsbG8='"],
   ['kem.encrypt', 'body', 'key_version', '1'],
+  ['kem.decapsulate', 'body', 'kem_ciphertext', "'AAAA'"],
+  ['kem.wrapKey', 'body', 'symmetric_key', "'AAAA'"],
+  ['kem.unwrapKey', 'body', 'wrapped_key', "'AAAA'"],
+  ['signature.signHash', 'body', 'hash_algorithm', "'SHA-384'"],
+  ['signature.verifyHash', 'body', 'hash', "'AAAA'"],
   ['kms.list', 'query', 'algorithm', "'Kyber768'"],
   ['kms.list', 'query', 'status', "'retired'"],
   ['kms.list', 'query', 'limit', '10'],

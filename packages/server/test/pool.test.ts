@@ -2,8 +2,8 @@
  * The crypto pool's back-pressure, directly: a full queue refuses at once with
  * ServiceUnavailableError (ERR_SERVICE_001, 503), a task past its deadline rejects with
  * GatewayTimeoutError (ERR_TIMEOUT_001, 504) at the deadline and the same pool keeps working
- * afterwards (no thread is killed); pool signatures verify; encrypt and verify never send the
- * seed to a thread.
+ * afterwards (no thread is killed); pool signatures verify; encrypt, verify, encapsulate, wrapKey
+ * and verifyHash never send the seed to a thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { nobleProvider, selectProvider } from 'qpher/host';
@@ -83,6 +83,44 @@ describe('CryptoPool', () => {
     await expect((async () => pool!.open(trapped(kem, 'open'), { ciphertext, aad }))()).rejects.toThrow('seed read');
     await expect((async () => pool!.sign(trapped({ id: 'k', publicKey }, 'sign'), message))()).rejects.toThrow('seed read');
     expect(reads).toEqual(['open', 'sign']);
+  });
+
+  it('raw KEM, key wrap and digest signatures run on its threads; encapsulate, wrapKey and verifyHash never read the seed', async () => {
+    pool = await CryptoPool.start({ threads: 1, provider: 'noble' });
+    const kemSeed = new Uint8Array(64).fill(6);
+    const kem = { id: 'kem', publicKey: nobleProvider.mlKem768.keygen(kemSeed).publicKey, algorithm: 'Kyber768' as const };
+    const reads: string[] = [];
+    const trapped = <T extends { id: string; publicKey: Uint8Array }>(ref: T, op: string) =>
+      Object.defineProperty({ ...ref }, 'seed', {
+        enumerable: true,
+        get() {
+          reads.push(op);
+          throw new Error('seed read');
+        },
+      }) as T & { seed: Uint8Array };
+    const before = pool.stats.completed;
+
+    const { kemCiphertext, sharedSecret } = await pool.encapsulate(trapped(kem, 'encapsulate'));
+    expect(kemCiphertext.length).toBe(1088);
+    expect(await pool.decapsulate({ ...kem, seed: kemSeed.slice() }, kemCiphertext)).toEqual(sharedSecret);
+
+    const symmetricKey = new Uint8Array(32).fill(9);
+    const wrapped = await pool.wrapKey(trapped(kem, 'wrapKey'), { keyVersion: 1, symmetricKey });
+    expect(await pool.unwrapKey({ ...kem, seed: kemSeed.slice() }, wrapped)).toEqual(symmetricKey);
+    wrapped[wrapped.length - 1]! ^= 1;
+    await expect(pool.unwrapKey({ ...kem, seed: kemSeed.slice() }, wrapped)).rejects.toThrow('unwrap failed');
+
+    const hashArgs = { hashAlgorithm: 'SHA-384' as const, hash: new Uint8Array(48).fill(2) };
+    const signature = await pool.signHash({ ...key(), algorithm: 'Dilithium3' }, hashArgs);
+    expect(
+      await pool.verifyHash(trapped({ id: 'k', publicKey, algorithm: 'Dilithium3' as const }, 'verifyHash'), signature, hashArgs),
+    ).toBe(true);
+    // a HashML-DSA signature is not a pure ML-DSA one
+    expect(await pool.verify({ id: 'k', publicKey }, signature, hashArgs.hash)).toBe(false);
+    expect(reads).toEqual([]);
+    expect(pool.stats.completed - before).toBe(7); // eight tasks, the failed unwrap not counted as completed
+    await expect((async () => pool!.decapsulate(trapped(kem, 'decapsulate'), kemCiphertext))()).rejects.toThrow('seed read');
+    await expect((async () => pool!.signHash(trapped({ id: 'k', publicKey }, 'signHash'), hashArgs))()).rejects.toThrow('seed read');
   });
 
   it('an explicit provider the runtime lacks stops start-up', async () => {

@@ -7,17 +7,17 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Scope } from 'qpher/host';
 import { authenticate, type ApiKeyLookup } from '../auth.js';
-import type { TokenBuckets } from '../rate-limit.js';
+import type { RateLimiter } from '../rate-limit.js';
 import { type Env, fail } from './context.js';
 
-export function guard(options: { apiKeys: ApiKeyLookup; buckets?: TokenBuckets | undefined }): (scope: Scope) => MiddlewareHandler<Env> {
+export function guard(options: { apiKeys: ApiKeyLookup; buckets?: RateLimiter | undefined }): (scope: Scope) => MiddlewareHandler<Env> {
   const { apiKeys, buckets } = options;
   return (scope) => async (c, next) => {
     const key = await authenticate(apiKeys, c.req.header('x-api-key'));
     if (!key) return fail(c, 'ERR_AUTH_001', 'Invalid or missing API key');
 
     if (buckets) {
-      const decision = buckets.take(key.id);
+      const decision = await buckets.take(key.id);
       if (!decision.allowed) {
         const response = fail(c, 'ERR_RATE_001', `Rate limit exceeded. Retry after ${decision.retryAfterSeconds} seconds.`);
         response.headers.set('Retry-After', String(decision.retryAfterSeconds));

@@ -1,0 +1,52 @@
+/**
+ * Step 9, key wrapping on the backend: `kem.wrapKey` seals a 16-64 byte symmetric key to the
+ * active ML-KEM-768 key, `kem.unwrapKey` opens it. Wrap publishes the wrapped key to Unwrap.
+ * @module
+ */
+import type { Algorithm } from 'qpher';
+import { toBase64 } from '../encoding.js';
+import { Panel, type PlaygroundContext } from '../panel.js';
+import { followActiveKey } from './follow-active-key.js';
+
+const randomKey = () => toBase64(crypto.getRandomValues(new Uint8Array(32)));
+
+export function mountWrapPanel(context: PlaygroundContext, { algorithm }: { algorithm: Algorithm } = { algorithm: 'Kyber768' }): void {
+  const panel = new Panel(context, 'wrap');
+  followActiveKey(panel, 'key_version', algorithm);
+  const symmetricKey = panel.field('symmetric_key');
+  symmetricKey.value = randomKey();
+  panel.onClick(panel.element<HTMLButtonElement>('#wrap-random'), () => {
+    symmetricKey.value = randomKey();
+  });
+
+  panel.onSubmit(panel.element<HTMLFormElement>('form'), () =>
+    panel.call(
+      'kem.wrapKey',
+      (q) => q.kem.wrapKey({ symmetric_key: symmetricKey.value.trim(), key_version: Number(panel.field('key_version').value) }),
+      ({ wrapped_key, key_version }) => {
+        context.events.emit('wrapped-key', { wrapped_key, key_version });
+        return 'The wrapped key and its key version are now in Unwrap.';
+      },
+    ),
+  );
+}
+
+export function mountUnwrapPanel(context: PlaygroundContext): void {
+  const panel = new Panel(context, 'unwrap');
+  context.events.on('wrapped-key', ({ wrapped_key, key_version }) => {
+    panel.field('wrapped_key').value = wrapped_key;
+    panel.field('key_version').value = String(key_version);
+  });
+
+  panel.onSubmit(panel.element<HTMLFormElement>('form'), () =>
+    panel.call(
+      'kem.unwrapKey',
+      (q) =>
+        q.kem.unwrapKey({
+          wrapped_key: panel.field('wrapped_key').value.trim(),
+          key_version: Number(panel.field('key_version').value),
+        }),
+      ({ symmetric_key }) => `Symmetric key: ${symmetric_key}`,
+    ),
+  );
+}

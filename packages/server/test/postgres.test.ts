@@ -1,0 +1,119 @@
+/**
+ * The PostgreSQL store on its own, against a throwaway cluster (test/support/postgres.ts): the
+ * ServerStore contract (store-behaviour.ts), migrations under concurrent starts, the shared rate
+ * limiter, and the faults that must become a retryable 503 rather than a hang or a raw error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { ServiceUnavailableError } from 'qpher/host';
+import { PostgresStore, redactDatabaseUrl } from '../src/postgres.js';
+import { MIGRATIONS } from '../src/postgres-schema.js';
+import { describeServerStore, key } from './store-behaviour.js';
+import { type PostgresCluster, startPostgres } from '../../../test/support/postgres.js';
+
+let cluster: PostgresCluster;
+let url: string;
+let store: PostgresStore;
+
+beforeAll(async () => {
+  cluster = await startPostgres();
+  url = await cluster.createDatabase('store');
+  store = await PostgresStore.open(url);
+}, 120_000);
+afterAll(async () => {
+  await store?.close();
+  await cluster?.stop();
+});
+
+describeServerStore('PostgresStore', () => store);
+
+describe('PostgresStore', () => {
+  it('migrates a fresh database once when many instances start together, and refuses a newer schema', async () => {
+    const fresh = await cluster.createDatabase('migrate');
+    const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(fresh, { poolSize: 2 })));
+    await Promise.all(stores.map((s) => s.close()));
+    const { rows } = await cluster.query('SELECT version FROM schema_migrations ORDER BY version', fresh);
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    await cluster.query(`INSERT INTO schema_migrations (version) VALUES (${MIGRATIONS.length + 1})`, fresh);
+    await expect(PostgresStore.open(fresh)).rejects.toThrow(
+      `the database has schema version ${MIGRATIONS.length + 1}; this qpher understands up to ${MIGRATIONS.length}`,
+    );
+  });
+
+  it('enforces one active key and unique versions in the database itself', async () => {
+    await store.update('db', 'Kyber768', () => ({ put: [key(1)], result: null }));
+    await expect(
+      cluster.query(
+        "INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES ('db', 'Kyber768', 2, 'active', 'x', 'y', '\\x00')",
+        url,
+      ),
+    ).rejects.toThrow(/one_active_key/);
+    await expect(
+      cluster.query(
+        "INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES ('db', 'Kyber768', 1, 'retired', 'x', 'y', '\\x00')",
+        url,
+      ),
+    ).rejects.toThrow(/keys_pkey/);
+  });
+
+  it('shares one token bucket per API key across instances', async () => {
+    const other = await PostgresStore.open(url, { poolSize: 2 });
+    try {
+      const limit = { rps: 0.5, burst: 4 };
+      const a = store.sharedRateLimiter(limit);
+      const b = other.sharedRateLimiter(limit);
+      const decisions = [];
+      for (let i = 0; i < 10; i++) decisions.push(await (i % 2 ? b : a).take('key_shared'));
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(4);
+      expect(decisions.at(-1)).toEqual({ allowed: false, retryAfterSeconds: 2 });
+      expect(await a.take('key_other')).toEqual({ allowed: true });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers a lock held past the statement timeout, and a full pool, with a retryable ERR_SERVICE_001', async () => {
+    const small = await PostgresStore.open(url, { poolSize: 1, acquireTimeoutMs: 300, statementTimeoutMs: 400 });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE keys IN ACCESS EXCLUSIVE MODE');
+      const started = performance.now();
+      // The first waits on the lock holding the pool's only connection; the second cannot get one.
+      const [locked, starved] = await Promise.all([
+        small.active('t', 'Kyber768').catch((e: unknown) => e),
+        new Promise((r) => setTimeout(r, 50)).then(() => small.listApiKeys().catch((e: unknown) => e)),
+      ]);
+      expect(locked).toBeInstanceOf(ServiceUnavailableError);
+      expect(starved).toBeInstanceOf(ServiceUnavailableError);
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(await small.active('none', 'Kyber768')).toBeUndefined(); // the pool recovered
+    await small.close();
+  });
+
+  it('answers 503 while the database is down and recovers by itself', async () => {
+    const own = await PostgresStore.open(url, { acquireTimeoutMs: 500, statementTimeoutMs: 500 });
+    expect(await own.ping()).toBe(true);
+    await cluster.stopServer();
+    try {
+      await expect(own.get('t', 'Kyber768', 1)).rejects.toBeInstanceOf(ServiceUnavailableError);
+      await expect(own.update('t', 'Kyber768', () => ({ result: null }))).rejects.toBeInstanceOf(ServiceUnavailableError);
+      expect(await own.ping()).toBe(false);
+    } finally {
+      await cluster.start();
+    }
+    expect(await own.ping()).toBe(true);
+    expect((await own.list('db', 'Kyber768', { after: 0, limit: 10 })).total).toBe(1);
+    await own.close();
+  });
+
+  it('never shows the password of a database URL', () => {
+    expect(redactDatabaseUrl('postgres://qpher:s3cret@db:5432/qpher')).toBe('postgres://qpher:***@db:5432/qpher');
+    expect(redactDatabaseUrl('postgres://qpher@db/qpher')).toBe('postgres://qpher@db/qpher');
+  });
+});
