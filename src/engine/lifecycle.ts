@@ -28,7 +28,7 @@ export function requireKey(key: StoredKey | undefined): StoredKey {
 function nextVersion(ring: KeyringView, algorithm: Algorithm, maxVersions: number): number {
   if (ring.maxVersion >= maxVersions) {
     throw new ForbiddenError(
-      `Key version limit reached: a ${algorithm} keyring holds at most ${maxVersions} versions, and this one has ${ring.maxVersion}`,
+      `Key version limit reached: ${algorithm} keyrings hold at most ${maxVersions} versions, and this one has ${ring.maxVersion}`,
     );
   }
   const version = ring.maxVersion + 1;

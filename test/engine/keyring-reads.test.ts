@@ -151,7 +151,7 @@ describe('version cap', () => {
     const refused = {
       error: {
         code: 'ERR_FORBIDDEN_001',
-        message: 'Key version limit reached: a Kyber768 keyring holds at most 3 versions, and this one has 3',
+        message: 'Key version limit reached: Kyber768 keyrings hold at most 3 versions, and this one has 3',
       },
     };
     expect(await engine.execute(caller, 'kms.rotate', { algorithm: 'Kyber768' }, id)).toMatchObject(refused);

@@ -411,7 +411,7 @@ describe('--max-key-versions', () => {
       expectEnvelope(await call(capped.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } }), 200);
       const full = await call(capped.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } });
       expectEnvelope(full, 403, 'ERR_FORBIDDEN_001');
-      expect(full.body.error.message).toBe('Key version limit reached: a Kyber768 keyring holds at most 2 versions, and this one has 2');
+      expect(full.body.error.message).toBe('Key version limit reached: Kyber768 keyrings hold at most 2 versions, and this one has 2');
       expectEnvelope(await call(capped.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Dilithium3' } }), 201);
     } finally {
       await capped.stop();
