@@ -181,8 +181,8 @@ export class PostgresStore implements ServerStore {
       // The few rows the lifecycle rule needs, each an index lookup: the active key, the highest
       // version and the targeted one (src/stores/keystore.ts).
       const { rows } = await q<KeyRow & { max_version: string }>(
-        `SELECT m.max_version, k.* FROM
-           (SELECT coalesce(max(key_version), 0) AS max_version FROM keys WHERE tenant = $1 AND algorithm = $2) m
+        `SELECT coalesce((SELECT key_version FROM keys WHERE tenant = $1 AND algorithm = $2 ORDER BY key_version DESC LIMIT 1), 0) AS max_version,
+           k.* FROM (VALUES (1)) AS one (x)
            LEFT JOIN (${SELECT_KEYS} AND status = 'active' UNION ALL ${SELECT_KEYS} AND key_version = $3) k ON TRUE`,
         [tenant, algorithm, target ?? 0],
       );
