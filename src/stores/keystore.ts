@@ -16,7 +16,7 @@
  * synchronous): anything slow, such as key generation, happens before `update` is called.
  *
  * What a store implements (src/stores/memory.ts is the reference; indexeddb.ts and the server's
- * sqlite.ts follow it):
+ * sqlite.ts and postgres.ts follow it, held by packages/server/test/store-behaviour.ts):
  * - `get(tenant, algorithm, version)`: that version or `undefined` (a primary-key lookup);
  * - `active(tenant, algorithm)`: the one key whose status is `active`, or `undefined`;
  * - `list(tenant, algorithm, { status?, after, limit })`: keys with `key_version > after` (and
