@@ -27,7 +27,6 @@ import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { type CiphertextKem, deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
-import { MemoryKeyStore } from '../stores/memory.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
@@ -77,8 +76,8 @@ export class Engine {
   /** What the raw operations' handlers may use of this engine. */
   readonly #raw: RawContext;
 
-  private constructor(options: EngineOptions, wrapper: SeedWrapper) {
-    this.store = options.store ?? new MemoryKeyStore();
+  private constructor(options: EngineOptions, store: KeyStore, wrapper: SeedWrapper) {
+    this.store = store;
     this.provider = options.provider ?? nobleProvider;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     const maxKeyVersions = options.maxKeyVersions ?? lifecycle.DEFAULT_MAX_KEY_VERSIONS;
@@ -100,7 +99,10 @@ export class Engine {
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    return new Engine(options, options.wrapper ?? (await ephemeralSeedWrapper()));
+    // The default store loads on first need: the browser Worker brings its own (IndexedDB), so its
+    // chunk does not carry this one (docs/bundles.md).
+    const store = options.store ?? new (await import('../stores/memory.js')).MemoryKeyStore();
+    return new Engine(options, store, options.wrapper ?? (await ephemeralSeedWrapper()));
   }
 
   async execute(caller: Caller, operation: string, request: unknown, requestId: string): Promise<Envelope> {
