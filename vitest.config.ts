@@ -11,10 +11,12 @@ const INTEGRATION = [
   'packages/server/test/durability.test.ts',
   'packages/server/test/overload.test.ts',
   'packages/server/test/tls.test.ts',
+  'packages/server/test/body-depth.test.ts',
+  'packages/server/test/integrity.test.ts',
+  'packages/server/test/slow-clients.test.ts',
   'packages/server/test/postgres.test.ts',
   'packages/server/test/multi-instance.test.ts',
   'packages/server/test/sdk-compat.test.ts',
-  'packages/server/test/body-depth.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 

@@ -37,8 +37,8 @@ export type {
   SealArgs,
   WrapKeyArgs,
 } from './engine/crypto-runner.js';
-export { aesGcmSeedWrapper, type SeedWrapper } from './engine/seed-wrapper.js';
-export { GatewayTimeoutError, ServiceUnavailableError } from './errors.js';
+export { aesGcmSeedWrapper, type SeedWrapper, seedBinding } from './engine/seed-wrapper.js';
+export { GatewayTimeoutError, InternalError, ServiceUnavailableError } from './errors.js';
 export {
   copyStoredKey,
   overwritesFirst,

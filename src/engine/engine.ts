@@ -218,8 +218,9 @@ export class Engine {
     },
 
     'kms.archive': async (caller, req) => {
-      const change = lifecycle.archive(req.key_version);
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, change, req.key_version));
+      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version), req.key_version);
+      this.#keys.forget(caller.tenant, req.algorithm, req.key_version); // an archived seed is never needed again here
+      return keyInfo(req.algorithm, key);
     },
 
     'kms.list': async (caller, req) => {

@@ -4,6 +4,11 @@
  * the crypto that uses them (a CryptoRunner: inline-crypto-runner.ts, or the server's pool). Unwrapped seeds are cached
  * per (tenant, algorithm, version, public key) in a small LRU; the store is still read on every
  * call, so a retire or archive takes effect at once.
+ *
+ * A seed leaves the cache wiped: on eviction, and when its version is archived (`forget`). The
+ * wipe waits for the next macrotask, because a caller may hold the ref it just got between an
+ * `await` and its synchronous use (the crypto reads the seed synchronously: InlineCryptoRunner expands
+ * it at once, the pool copies it into the task).
  * @module
  */
 import { factsOf, type Algorithm } from '../contract/algorithms.js';
@@ -51,9 +56,23 @@ export class KeyMaterial {
     }
     const seed = await this.#wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key));
     const ref = { id, seed, publicKey: this.publicKey(algorithm, key), algorithm };
+    this.#drop(id); // a concurrent first use of the same key may have cached it meanwhile
     this.#refs.set(id, ref);
-    if (this.#refs.size > this.#cacheEntries) this.#refs.delete(this.#refs.keys().next().value!);
+    if (this.#refs.size > this.#cacheEntries) this.#drop(this.#refs.keys().next().value!);
     return ref;
+  }
+
+  /** Drops (and wipes) the cached seed of a version, e.g. once it is archived. */
+  forget(tenant: string, algorithm: Algorithm, keyVersion: number): void {
+    const prefix = JSON.stringify([tenant, algorithm, keyVersion]).slice(0, -1);
+    for (const id of [...this.#refs.keys()]) if (id.startsWith(`${prefix},`)) this.#drop(id);
+  }
+
+  #drop(id: string): void {
+    const ref = this.#refs.get(id);
+    if (!ref) return;
+    this.#refs.delete(id);
+    setTimeout(() => ref.seed.fill(0), 0);
   }
 
   /** The cache id and raw public key of a stored key, for verification (no seed is unwrapped). */

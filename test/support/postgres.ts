@@ -23,8 +23,8 @@ export interface PostgresCluster {
   port: number;
   /** A new, empty database; returns its URL. */
   createDatabase(name: string): Promise<string>;
-  /** Runs one statement as the superuser on `url` (default: the admin database). */
-  query(sql: string, url?: string): Promise<pg.QueryResult>;
+  /** Runs one statement as the superuser on `url` (default: the admin database), with `$1`… `params`. */
+  query(sql: string, url?: string, params?: unknown[]): Promise<pg.QueryResult>;
   /** `pg_ctl restart -m fast`: every connection is cut, the server is back when this resolves. */
   restart(): Promise<void>;
   /** `pg_ctl stop -m fast` (without removing anything), and `start()` to bring it back. */
@@ -77,11 +77,11 @@ export async function startPostgres(): Promise<PostgresCluster> {
   await start();
   const adminUrl = `postgres://qpher@127.0.0.1:${port}/postgres`;
   let stopped = false;
-  const query = async (sql: string, url = adminUrl) => {
+  const query = async (sql: string, url = adminUrl, params?: unknown[]) => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      return await client.query(sql);
+      return await client.query(sql, params);
     } finally {
       await client.end();
     }

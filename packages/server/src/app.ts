@@ -14,16 +14,27 @@
  * @module
  */
 import { Hono } from 'hono';
-import { type Engine, isErrorEnvelope, OPERATION_NAMES, OPERATIONS, pathsOf, statusOf, successEnvelope } from 'qpher/host';
+import {
+  type Engine,
+  isErrorEnvelope,
+  OPERATION_NAMES,
+  OPERATIONS,
+  pathsOf,
+  ServiceUnavailableError,
+  statusOf,
+  successEnvelope,
+} from 'qpher/host';
 import type { ApiKeyLookup } from './auth.js';
-import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { DEFAULT_BODY_IDLE_MS, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { describeError, type Env, fail, printablePath, requestContext, respond } from './http/context.js';
 import { guard } from './http/guard.js';
+import { DEFAULT_IN_FLIGHT, InFlight, type InFlightLimits } from './http/in-flight.js';
 import { idempotent } from './http/idempotent.js';
 import { parseRequest } from './http/request.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
 import { servedOpenApi } from './openapi.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit, type RateLimiter, TokenBuckets } from './rate-limit.js';
+import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
 
 export interface AppOptions {
@@ -37,6 +48,10 @@ export interface AppOptions {
   rateLimiter?: (limit: RateLimit) => RateLimiter;
   /** Bodies above this are refused before parsing. Default 2 MiB. */
   maxBodyBytes?: number;
+  /** A body that sends nothing for this long is cut off (400, see body.ts). Default 10 s. */
+  bodyIdleMs?: number;
+  /** Requests in flight, in total and per API key (in-flight.ts). Default 256 and 32. */
+  inFlight?: Partial<InFlightLimits>;
   /** Send `Strict-Transport-Security` (set when serving HTTPS). */
   hsts?: boolean;
   /** Readiness probe for `/readyz`: true when the store answers. */
@@ -78,14 +93,19 @@ function methodsFor(pathname: string): string[] {
 export function createApp(options: AppOptions): Hono<Env> {
   const engine = options.engine;
   const log = options.log;
+  const inFlight = new InFlight({ ...DEFAULT_IN_FLIGHT, ...options.inFlight });
   const allowed = guard({
+    inFlight,
     apiKeys: options.apiKeys,
     buckets:
       options.rateLimit === false
         ? undefined
         : (options.rateLimiter ?? ((limit) => new TokenBuckets(limit)))(options.rateLimit ?? DEFAULT_RATE_LIMIT),
   });
-  const parsed = parseRequest({ maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const parsed = parseRequest({
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    idleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
+  });
   const once = idempotent({
     store: options.idempotency ?? new MemoryIdempotencyStore(),
     waitMs: options.idempotencyWaitMs ?? 10_000,
@@ -105,6 +125,8 @@ export function createApp(options: AppOptions): Hono<Env> {
       return response;
     });
   }
+
+  app.use('/api/*', inFlight.totalCap());
 
   app.get('/healthz', (c) => respond(c, successEnvelope({ status: 'ok' }, c.var.requestId), 200));
   app.get('/readyz', async (c) => {
@@ -156,6 +178,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.onError((error, c) => {
     log?.(`error ${c.req.method} ${printablePath(c.req.url)} ${describeError(error)}`);
     if (error instanceof StoreBusyError) return fail(c, 'ERR_SERVICE_001', 'Service temporarily unavailable');
+    if (error instanceof IntegrityError) return fail(c, 'ERR_INTERNAL_001', error.message);
+    if (error instanceof ServiceUnavailableError) return fail(c, 'ERR_SERVICE_001', error.message);
     return fail(c, 'ERR_INTERNAL_001', 'Internal server error');
   });
 

@@ -1,11 +1,12 @@
 /**
  * API keys: `qph_` + 32 random bytes in base64url (43 characters). A key belongs to one tenant
- * and carries scopes (the `scope` column of the operations table). Only SHA-256 of a key is ever
- * stored; a presented key is hashed and the stored hash is compared in constant time.
+ * and carries scopes (the `scope` column of the operations table). The key itself is never
+ * stored: a lookup gets the presented key and finds its row by a digest of it (the SQLite store:
+ * an HMAC under a key derived from the master key, see integrity.ts; MemoryApiKeys: SHA-256).
  *
- * Why a hash lookup is safe: the store finds the row by the SHA-256 of the presented key, so any
- * timing difference of the index lookup depends on a hash the caller cannot steer bit by bit
- * toward a stored one (preimage resistance). The final comparison is constant-time anyway.
+ * Why a digest lookup is safe: any timing difference of the index lookup depends on a digest the
+ * caller cannot steer bit by bit toward a stored one (preimage resistance; for the HMAC, the
+ * caller does not even know the key).
  * Web Crypto only: this module runs wherever the app does.
  * @module
  */
@@ -22,15 +23,14 @@ export interface ApiKeyRecord {
   id: string;
   tenant: string;
   scopes: readonly Scope[];
-  /** SHA-256 of the full key. */
-  hash: Uint8Array;
   created_at: string;
   revoked_at: string | null;
 }
 
 /** Where the app looks API keys up. The SQLite store implements it; tests use MemoryApiKeys. */
 export interface ApiKeyLookup {
-  findApiKey(hash: Uint8Array): Promise<ApiKeyRecord | undefined> | ApiKeyRecord | undefined;
+  /** The record of a well-formed presented key, revoked or not; undefined when unknown. */
+  findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> | ApiKeyRecord | undefined;
 }
 
 export function generateApiKey(): string {
@@ -60,9 +60,8 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 /** Returns the key's record when the key is well-formed, known, not revoked; else undefined. */
 export async function authenticate(lookup: ApiKeyLookup, presented: string | undefined): Promise<ApiKeyRecord | undefined> {
   if (presented === undefined || !isWellFormedApiKey(presented)) return undefined;
-  const hash = await hashApiKey(presented);
-  const record = await lookup.findApiKey(hash);
-  if (!record || !constantTimeEqual(record.hash, hash) || record.revoked_at !== null) return undefined;
+  const record = await lookup.findApiKey(presented);
+  if (!record || record.revoked_at !== null) return undefined;
   return record;
 }
 
@@ -92,20 +91,20 @@ export function assertTenantName(tenant: string): void {
   }
 }
 
-/** An in-memory key table, for the in-process app and tests. */
+/** An in-memory key table (SHA-256 digests: nothing persists), for the in-process app and tests. */
 export class MemoryApiKeys implements ApiKeyLookup {
-  readonly #records: ApiKeyRecord[] = [];
+  readonly #records: (ApiKeyRecord & { hash: Uint8Array })[] = [];
 
   async create(tenant: string, scopes: readonly Scope[] = SCOPES): Promise<{ key: string; record: ApiKeyRecord }> {
     assertTenantName(tenant);
     const key = generateApiKey();
-    const record: ApiKeyRecord = {
+    const record = {
       id: generateApiKeyId(),
       tenant,
       scopes: [...scopes],
       hash: await hashApiKey(key),
       created_at: new Date().toISOString(),
-      revoked_at: null,
+      revoked_at: null as string | null,
     };
     this.#records.push(record);
     return { key, record };
@@ -118,10 +117,11 @@ export class MemoryApiKeys implements ApiKeyLookup {
     return true;
   }
 
-  findApiKey(hash: Uint8Array): ApiKeyRecord | undefined {
+  async findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
+    const hash = await hashApiKey(apiKey);
     // Visit every record, so the time taken does not say which one matched.
     let found: ApiKeyRecord | undefined;
-    for (const record of this.#records) if (constantTimeEqual(record.hash, hash)) found = record;
+    for (const { hash: stored, ...record } of this.#records) if (constantTimeEqual(stored, hash)) found = record;
     return found;
   }
 }

@@ -15,11 +15,25 @@ export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 /** Every request body is a flat object (depth 1); the bound leaves room and stays small. */
 export const MAX_JSON_DEPTH = 32;
 
+/** A body that sends nothing for this long is cut off. */
+export const DEFAULT_BODY_IDLE_MS = 10_000;
+
 export class BodyError extends Error {
   override name = 'BodyError';
 }
 
-export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+/**
+ * The client stopped sending the body. HTTP would say 408; the error codes have none, and a
+ * client's stall is the client's error, so it is a 400 ERR_INVALID_001 with its own message.
+ */
+export class BodyTimeoutError extends BodyError {
+  override name = 'BodyTimeoutError';
+  constructor(idleMs: number) {
+    super(`Request timeout: the request body stalled (nothing received for ${idleMs} ms); send the whole body without pausing`);
+  }
+}
+
+export async function readBody(request: Request, maxBytes: number, idleMs = DEFAULT_BODY_IDLE_MS): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array();
@@ -28,7 +42,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   const depth = new DepthScanner(MAX_JSON_DEPTH);
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readWithin(reader, idleMs);
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
@@ -51,6 +65,21 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/** The next chunk, or BodyTimeoutError (and the stream cancelled) if none comes within `idleMs`. */
+async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BodyTimeoutError(idleMs)), idleMs);
+  });
+  try {
+    return await Promise.race([reader.read(), stalled]);
+  } finally {
+    // On a stall the read stays pending and the stream is not cancelled (that would reset the
+    // socket before the 400 goes out); the answer carries `Connection: close` instead.
+    clearTimeout(timer);
+  }
 }
 
 async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {

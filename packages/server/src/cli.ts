@@ -16,6 +16,11 @@
  *
  * `--database` (or QPHER_DATABASE_URL) puts the store in PostgreSQL, shared by every instance
  * given the same URL; without it the store is DIR/qpher.db (SQLite).
+ *   qpher migrate [--data-dir D | --database URL]   (once, after upgrading from a store without integrity MACs)
+ *               (serve also takes [--max-in-flight N] [--max-in-flight-per-key N] [--body-idle-timeout-ms MS])
+ *
+ * The api-key commands and migrate need the master key (QPHER_MASTER_KEY or D/master.key), like
+ * serve: API keys are stored as HMACs under a key derived from it (integrity.ts).
  *
  * Exit status: 0 success (and after SIGTERM), 1 refused to start or failed, 2 bad usage.
  * @module
@@ -28,11 +33,12 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_KEY_VERSIONS, MAX_KEY_VERSION, SCOPES } from 'qpher/host';
 import { DATABASE_URL_ENV } from './postgres.js';
 import type { ServerStore } from './store.js';
-import { assertTenantName, authenticate, generateApiKey, generateApiKeyId, hashApiKey, parseScopes } from './auth.js';
+import { assertTenantName, authenticate, parseScopes } from './auth.js';
+import { assertSealed, unlockStore } from './compose.js';
 import { StartupError } from './master-key.js';
 import { isLoopback, openStore, startServer } from './node.js';
 import { parsePublicUrl } from './openapi.js';
-import { isProviderChoice } from 'qpher/host';
+import { isProviderChoice, seedBinding } from 'qpher/host';
 import { DEFAULT_RATE_LIMIT, parseRateLimit } from './rate-limit.js';
 
 const DEV_KEY_FILE = 'dev-api-key';
@@ -43,6 +49,7 @@ const USAGE = `Usage:
               [--insecure-http] [--dev] [--quiet] [--playground DIR | --no-playground]
               [--provider auto|noble|native|wasm] [--crypto-threads N (0: no pool)]
               [--crypto-queue N] [--crypto-deadline-ms MS]
+              [--max-in-flight N (256)] [--max-in-flight-per-key N (32)] [--body-idle-timeout-ms MS (10000)]
               [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
               [--max-key-versions N (per tenant and algorithm; default ${DEFAULT_MAX_KEY_VERSIONS})]
               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
@@ -50,6 +57,7 @@ const USAGE = `Usage:
   qpher api-key create --tenant NAME [--scopes ${SCOPES.join(',')}] [--data-dir DIR | --database URL]
   qpher api-key list [--json] [--data-dir DIR | --database URL]
   qpher api-key revoke <id> [--data-dir DIR | --database URL]
+  qpher migrate [--data-dir DIR | --database URL]   (once, after an upgrade that asks for it)
 
 Environment: QPHER_MASTER_KEY (base64 of 32 bytes) overrides DIR/master.key (and is required,
 or an existing DIR/master.key, with --database); ${DATABASE_URL_ENV} is the default of --database.`;
@@ -63,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'api-key':
       return apiKey(rest);
+    case 'migrate':
+      return migrate(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -91,6 +101,9 @@ async function serve(args: string[]): Promise<number> {
     'crypto-threads': { type: 'string' },
     'crypto-queue': { type: 'string' },
     'crypto-deadline-ms': { type: 'string' },
+    'max-in-flight': { type: 'string' },
+    'max-in-flight-per-key': { type: 'string' },
+    'body-idle-timeout-ms': { type: 'string' },
     'public-url': { type: 'string' },
     'max-key-versions': { type: 'string' },
     database: { type: 'string' },
@@ -118,6 +131,15 @@ async function serve(args: string[]): Promise<number> {
   ) {
     throw new UsageError(`--max-key-versions must be a whole number from 1 to ${MAX_KEY_VERSION}, got "${maxKeyVersions}"`);
   }
+  for (const flag of ['max-in-flight', 'max-in-flight-per-key', 'body-idle-timeout-ms'] as const) {
+    const value = values[flag];
+    if (value !== undefined && !/^[1-9]\d{0,6}$/.test(value))
+      throw new UsageError(`--${flag} must be a positive whole number, got "${value}"`);
+  }
+  const inFlight = {
+    ...(values['max-in-flight'] !== undefined ? { total: Number(values['max-in-flight']) } : {}),
+    ...(values['max-in-flight-per-key'] !== undefined ? { perKey: Number(values['max-in-flight-per-key']) } : {}),
+  };
   if (values['db-pool-size'] === '0') throw new UsageError('--db-pool-size must be at least 1');
   const dbNumber = (flag: 'db-pool-size' | 'db-acquire-timeout-ms' | 'db-statement-timeout-ms') =>
     values[flag] === undefined ? undefined : Math.max(1, Number(values[flag]));
@@ -173,6 +195,8 @@ async function serve(args: string[]): Promise<number> {
     ...(queue !== undefined ? { cryptoQueue: Number(queue) } : {}),
     ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
     ...(maxKeyVersions !== undefined ? { maxKeyVersions: Number(maxKeyVersions) } : {}),
+    inFlight,
+    ...(values['body-idle-timeout-ms'] !== undefined ? { bodyIdleMs: Number(values['body-idle-timeout-ms']) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
@@ -240,9 +264,62 @@ async function printDevKey(store: ServerStore, dataDir: string, url: string, pla
 }
 
 async function createKey(store: ServerStore, tenant: string, scopes: ReturnType<typeof parseScopes>): Promise<string> {
-  const key = generateApiKey();
-  await store.createApiKey({ id: generateApiKeyId(), tenant, scopes, hash: await hashApiKey(key), created_at: new Date().toISOString() });
-  return key;
+  return (await store.issueApiKey(tenant, scopes)).key;
+}
+
+/** The store (DIR/qpher.db or `--database`), unlocked with the master key and checked to be sealed. */
+async function openUnlocked(dataDir: string, database: string | undefined): Promise<ServerStore> {
+  const store = await openStore({ dataDir, database });
+  try {
+    await unlockStore(store, dataDir, process.env, (line) => {
+      if (line.startsWith('integrity')) process.stderr.write(`qpher: ${line}\n`);
+    });
+    await assertSealed(store, dataDir);
+    return store;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * `qpher migrate`: seals rows written before integrity MACs (schema 2). Each key row's wrapped
+ * seed must unwrap under the master key with its own tenant, algorithm and public key as
+ * associated data, which proves those fields (a swapped public key or a seed moved from another
+ * row fails); its version, status and dates cannot be proven and are sealed as they are. Legacy
+ * API keys (plain SHA-256) are sealed as they are and upgraded to HMAC digests on first use.
+ * Nothing is sealed if any key row fails.
+ */
+async function migrate(args: string[]): Promise<number> {
+  const { values } = parse(args, { 'data-dir': { type: 'string', default: './.qpher' }, database: { type: 'string' } });
+  process.umask(0o077);
+  const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
+  try {
+    const wrapper = await unlockStore(store, values['data-dir'], process.env, () => {});
+    const legacy = await store.legacyRows();
+    const failed: string[] = [];
+    for (const { tenant, algorithm, key } of legacy.keys) {
+      try {
+        (await wrapper.unwrap(key.wrapped_seed, seedBinding(tenant, algorithm, key.public_key))).fill(0);
+      } catch {
+        failed.push(`${tenant}/${algorithm}/v${key.key_version}`);
+      }
+    }
+    if (failed.length > 0) {
+      process.stderr.write(
+        `qpher: ${failed.length} key row(s) do not match their wrapped seed (changed outside qpher?): ${failed.join(', ')}. ` +
+          'Nothing was sealed; restore these rows from a backup or delete them, then run migrate again.\n',
+      );
+      return 1;
+    }
+    const sealed = await store.sealLegacyRows(legacy.keys);
+    process.stdout.write(
+      `sealed ${sealed.keys} key row(s) and ${sealed.apiKeys} API key(s); legacy API keys switch to HMAC digests on their next use\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 async function apiKey(args: string[]): Promise<number> {
@@ -265,7 +342,7 @@ async function apiKey(args: string[]): Promise<number> {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
+    const store = await openUnlocked(values['data-dir'], databaseUrl(values.database));
     try {
       process.stdout.write(`${await createKey(store, values.tenant, scopes)}\n`);
     } finally {
@@ -274,9 +351,9 @@ async function apiKey(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'list') {
-    const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
+    const store = await openUnlocked(values['data-dir'], databaseUrl(values.database));
     try {
-      const keys = (await store.listApiKeys()).map(({ hash: _hash, ...rest }) => rest);
+      const keys = await store.listApiKeys();
       if (values.json) process.stdout.write(`${JSON.stringify(keys)}\n`);
       else {
         process.stdout.write('ID                    TENANT            CREATED                   REVOKED                   SCOPES\n');
@@ -294,7 +371,7 @@ async function apiKey(args: string[]): Promise<number> {
   if (sub === 'revoke') {
     const [id] = positionals;
     if (id === undefined || positionals.length !== 1) throw new UsageError('api-key revoke takes exactly one key id');
-    const store = await openStore({ dataDir: values['data-dir'], database: databaseUrl(values.database) });
+    const store = await openUnlocked(values['data-dir'], databaseUrl(values.database));
     try {
       if (!(await store.revokeApiKey(id))) {
         process.stderr.write(`no active API key with id ${id}\n`);

@@ -9,10 +9,10 @@ import { chmod, mkdir, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { Engine, type ProviderChoice, selectProvider } from 'qpher/host';
+import { Engine, type ProviderChoice, type SeedWrapper, selectProvider } from 'qpher/host';
 import { createApp } from './app.js';
 import type { Env } from './http/context.js';
-import { loadMasterKey, masterKeyWrapper, StartupError } from './master-key.js';
+import { loadMasterKey, StartupError, unlockMasterKey } from './master-key.js';
 import type { RateLimit } from './rate-limit.js';
 import { servePlayground } from './playground.js';
 import { CryptoPool } from './pool.js';
@@ -46,6 +46,35 @@ export async function openDataDir(dataDir: string): Promise<SqliteStore> {
     });
   }
   return new SqliteStore(path);
+}
+
+/**
+ * Loads the master key (QPHER_MASTER_KEY or DIR/master.key), checks it against the store, and
+ * attaches the integrity keys derived from it; a row that later fails its integrity check is
+ * logged (which row, never its data).
+ */
+export async function unlockStore(
+  store: ServerStore,
+  dataDir: string,
+  env: NodeJS.ProcessEnv | undefined,
+  log: (line: string) => void,
+): Promise<SeedWrapper> {
+  // Instances sharing a database must share the key: there it is never created on the fly.
+  const masterKey = await loadMasterKey(dataDir, env, { create: store.kind === 'sqlite' });
+  log(`master key from ${masterKey.origin}; data in ${store.location}`);
+  return unlockMasterKey(masterKey, store, (row) => log(`integrity check failed: ${row} was changed outside qpher; refused`));
+}
+
+/** Refuses to go on while rows from before integrity MACs (schema 2) are unsealed. */
+export async function assertSealed(store: ServerStore, dataDir: string): Promise<void> {
+  const legacy = await store.legacyRows();
+  if (legacy.keys.length > 0 || legacy.apiKeys > 0) {
+    throw new StartupError(
+      `${store.location} has ${legacy.keys.length} key row(s) and ${legacy.apiKeys} API key(s) written before integrity checks. ` +
+        `Run once: qpher migrate ${store.kind === 'postgres' ? `--database ${store.location}` : `--data-dir ${dataDir}`} ` +
+        '(it checks every key row against the master key and seals it).',
+    );
+  }
 }
 
 export interface StoreChoice {
@@ -89,10 +118,8 @@ export async function composeServer(
   });
   let pool: CryptoPool | undefined;
   try {
-    // Instances sharing a database must share the key: there it is never created on the fly.
-    const masterKey = await loadMasterKey(options.dataDir, options.env, { create: store.kind === 'sqlite' });
-    log(`master key from ${masterKey.origin}; data in ${store.location}`);
-    const wrapper = await masterKeyWrapper(masterKey, store);
+    const wrapper = await unlockStore(store, options.dataDir, options.env, log);
+    await assertSealed(store, options.dataDir);
     const provider = await selectProvider(options.provider ?? 'auto');
     const threads = options.cryptoThreads ?? availableParallelism();
     if (threads > 0) {
@@ -122,6 +149,8 @@ export async function composeServer(
       ...(store.sharedRateLimiter ? { rateLimiter: (limit: RateLimit) => store.sharedRateLimiter!(limit) } : {}),
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      ...(options.bodyIdleMs ? { bodyIdleMs: options.bodyIdleMs } : {}),
+      ...(options.inFlight ? { inFlight: options.inFlight } : {}),
       hsts: shell.hsts,
       ...(options.playgroundDir ? { playground: servePlayground(options.playgroundDir) } : {}),
       ready: async () => shell.ready() && (await store.ping()),

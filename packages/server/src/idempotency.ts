@@ -2,7 +2,7 @@
  * `Idempotency-Key` for the mutating KMS calls (generate, rotate, retire, archive), so that an
  * automatic retry never rotates twice.
  *
- * - Scope: per tenant. Records live 24 h (stored with the keys in SQLite on the server).
+ * - Scope: per tenant. Records live 24 h (stored with the keys, in the server's SQLite or PostgreSQL store).
  * - The first request with a key *reserves* it, runs, and stores its status and data (or error).
  *   A repeat with the same operation and body gets that status and data back with its own
  *   `request_id` and `Idempotent-Replayed: true`, and changes nothing.
@@ -12,11 +12,28 @@
  *   saw its keyring change commit (`run` marks the reservation in the same transaction): then
  *   the outcome is `unknown`, and the request is not run twice.
  * - 5xx outcomes are not stored: the reservation is released so that a retry runs again.
+ * - Each reservation has a random owner token. Taking over a stalled reservation gives it a new
+ *   owner; the stalled request, should it wake up, can then neither commit its keyring change
+ *   (the store checks the owner inside the keyring transaction and rolls it back:
+ *   ReservationLostError, 503) nor complete or release the new owner's record. So one key never
+ *   changes the keyring twice, however long a handler stalls (Node's request timeout bounds
+ *   receiving a request, not running its handler).
  * @module
  */
 
+import { ServiceUnavailableError } from 'qpher/host';
+
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const PENDING_TTL_MS = 60_000;
+/** Idempotency records a tenant may hold in a store; past it, its oldest answered record makes room. */
+export const DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT = 10_000;
+/**
+ * Expired records are deleted by a store at most this many at a time, through its time index, so
+ * that a sweep never holds a lock (or the event loop) for long however many records expired...
+ */
+export const IDEMPOTENCY_SWEEP_BATCH = 200;
+/** ...one sweep per this many reservations of a process. */
+export const IDEMPOTENCY_SWEEP_EVERY = 50;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export interface StoredResponse {
@@ -26,7 +43,8 @@ export interface StoredResponse {
 }
 
 export type Reservation =
-  | { state: 'acquired' }
+  /** `owner`: this reservation's token, for `run`, `complete` and `release`. */
+  | { state: 'acquired'; owner: string }
   | { state: 'replay'; response: StoredResponse }
   | { state: 'mismatch' }
   | { state: 'pending' }
@@ -36,14 +54,33 @@ export type Reservation =
 export interface IdempotencyStore {
   /** Atomically: reserve (tenant, key) for this fingerprint, or report what already holds it. */
   reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> | Reservation;
-  complete(tenant: string, key: string, response: StoredResponse, nowMs: number): Promise<void> | void;
-  release(tenant: string, key: string): Promise<void> | void;
+  /** Stores the response, if `owner` still holds the reservation. */
+  complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): Promise<void> | void;
+  /** Drops the reservation, if `owner` still holds it and nothing was committed. */
+  release(tenant: string, key: string, owner: string): Promise<void> | void;
   /**
    * Runs the request that holds the reservation. A store that keeps keyrings too marks the
    * reservation as committed inside the keyring transaction, so that a crash between the commit and
-   * `complete` cannot make a retry run the change twice.
+   * `complete` cannot make a retry run the change twice; and if `owner` no longer holds the
+   * reservation (it was taken over), it throws ReservationLostError there, rolling the change back.
    */
-  run?<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T>;
+  run?<T>(tenant: string, key: string, owner: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A random reservation owner token. */
+export function newOwnerToken(): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The request's Idempotency-Key reservation was taken over while it ran; its change is rolled back. */
+export class ReservationLostError extends ServiceUnavailableError {
+  override name = 'ReservationLostError';
+  constructor() {
+    super(
+      'This request ran past its Idempotency-Key reservation, which another request with the same key took over; ' +
+        'its change was rolled back. Retry with the same key to get the outcome',
+    );
+  }
 }
 
 /** Printable ASCII without spaces, 1-255 characters (a UUID is the usual choice). */
@@ -74,6 +111,7 @@ function isFlatObject(value: unknown): value is Record<string, unknown> {
 }
 
 interface MemoryRecord {
+  owner: string;
   fingerprint: string;
   createdMs: number;
   response: StoredResponse | undefined;
@@ -93,17 +131,19 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       if (existing.fingerprint !== fingerprint) return { state: 'mismatch' };
       return existing.response ? { state: 'replay', response: existing.response } : { state: 'pending' };
     }
-    this.#records.set(id, { fingerprint, createdMs: nowMs, response: undefined });
-    return { state: 'acquired' };
+    const owner = newOwnerToken();
+    this.#records.set(id, { owner, fingerprint, createdMs: nowMs, response: undefined });
+    return { state: 'acquired', owner };
   }
 
-  complete(tenant: string, key: string, response: StoredResponse, nowMs: number): void {
+  complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): void {
     const record = this.#records.get(JSON.stringify([tenant, key]));
-    if (record) Object.assign(record, { response, createdMs: nowMs });
+    if (record?.owner === owner) Object.assign(record, { response, createdMs: nowMs });
   }
 
-  release(tenant: string, key: string): void {
-    this.#records.delete(JSON.stringify([tenant, key]));
+  release(tenant: string, key: string, owner: string): void {
+    const id = JSON.stringify([tenant, key]);
+    if (this.#records.get(id)?.owner === owner) this.#records.delete(id);
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * The master key that wraps every private seed at rest (AES-256-GCM, via the engine's
  * aesGcmSeedWrapper). It never goes into the database: it comes from `QPHER_MASTER_KEY` (base64
- * of 32 bytes) or from `master.key` in the data directory, created with mode 0600 on first start.
- * It is imported as a non-extractable WebCrypto key and the raw bytes are zeroed. On a shared
- * PostgreSQL database every instance must use the same key, so there it is never created: it comes
- * from `QPHER_MASTER_KEY` or an existing `master.key` (e.g. a mounted secret).
+ * of 32 bytes; removed from the environment once read) or from `master.key` in the data
+ * directory, created with mode 0600 on first start. On a shared PostgreSQL database every instance
+ * must use the same key, so there it is never created: it comes from `QPHER_MASTER_KEY` or an
+ * existing `master.key` (e.g. a mounted secret).
+ * It is imported as a non-extractable WebCrypto key (the seed-wrapping key is the master key
+ * itself), the integrity keys are derived from it (integrity.ts), and the raw bytes are zeroed.
  *
  * The database keeps a check value (a constant wrapped under the key) written on first start; a
  * different key fails to open it and the server refuses to start rather than serve garbage (so an
@@ -15,6 +17,7 @@ import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { base64ToBytes, bytesToBase64 } from 'qpher/host';
 import { aesGcmSeedWrapper, type SeedWrapper } from 'qpher/host';
+import { Integrity } from './integrity.js';
 import type { ServerStore } from './store.js';
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -40,6 +43,9 @@ export async function loadMasterKey(
   options: { create?: boolean } = {},
 ): Promise<MasterKeySource> {
   const fromEnv = env[MASTER_KEY_ENV];
+  // Read once, then gone: worker threads and child processes inherit `process.env`, and nothing
+  // else in this process needs the key as text.
+  delete env[MASTER_KEY_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
     return { bytes: decodeKey(fromEnv.trim(), `${MASTER_KEY_ENV}`), origin: `$${MASTER_KEY_ENV}` };
   }
@@ -107,13 +113,26 @@ function decodeKey(text: string, origin: string): Uint8Array {
   return bytes;
 }
 
-/** Imports the key (non-extractable), checks it against the store, and returns the seed wrapper. */
-export async function masterKeyWrapper(source: MasterKeySource, store: ServerStore): Promise<SeedWrapper> {
-  const key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
-    'encrypt',
-    'decrypt',
-  ]);
-  source.bytes.fill(0);
+/**
+ * Imports the key (non-extractable) as the seed wrapper, derives the integrity keys, wipes the raw
+ * bytes, checks the key against the store and attaches the integrity keys to it.
+ */
+export async function unlockMasterKey(
+  source: MasterKeySource,
+  store: ServerStore,
+  onTamper: (row: string) => void = () => {},
+): Promise<SeedWrapper> {
+  let key: CryptoKey;
+  let integrity: Integrity;
+  try {
+    key = await globalThis.crypto.subtle.importKey('raw', source.bytes as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
+    integrity = Integrity.fromMasterKey(source.bytes);
+  } finally {
+    source.bytes.fill(0);
+  }
   const wrapper = aesGcmSeedWrapper(key);
   const stored = await store.initMeta(CHECK_NAME, await wrapper.wrap(CHECK_PLAINTEXT, CHECK_BINDING));
   try {
@@ -124,5 +143,6 @@ export async function masterKeyWrapper(source: MasterKeySource, store: ServerSto
         `Refusing to start: set ${MASTER_KEY_ENV} or restore ${MASTER_KEY_FILE} to the original key.`,
     );
   }
+  store.attachIntegrity(integrity, onTamper);
   return wrapper;
 }

@@ -19,6 +19,7 @@ import type { PostgresOptions } from './postgres.js';
 import type { ServerStore } from './store.js';
 import type { ProviderChoice } from 'qpher/host';
 import type { RateLimit } from './rate-limit.js';
+import type { InFlightLimits } from './http/in-flight.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -37,6 +38,10 @@ export interface ServeOptions {
   /** Allow plain HTTP on a non-loopback address. */
   insecureHttp?: boolean;
   maxBodyBytes?: number;
+  /** A request body that sends nothing for this long gets 400 (body.ts). Default 10 s. */
+  bodyIdleMs?: number;
+  /** API requests in flight, in total and per API key (http/in-flight.ts). Default 256 and 32. */
+  inFlight?: Partial<InFlightLimits>;
   /** Serve the built playground from this directory at `/` (see playground.ts). */
   playgroundDir?: string;
   log?: (line: string) => void;
@@ -157,15 +162,18 @@ function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex, log: (lin
     return;
   }
   const requestId = globalThis.crypto.randomUUID();
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify(
-    errorEnvelope(
-      'ERR_INVALID_001',
-      tooLarge ? 'Validation failed: request headers are too large' : 'Validation failed: malformed HTTP request',
-      requestId,
-    ),
+  // A request not received in time (headersTimeout, requestTimeout) is what HTTP calls 408; the
+  // error codes have none, and the stall is the client's, so: 400 ERR_INVALID_001, saying so.
+  const message =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'Validation failed: request headers are too large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'Request timeout: the request was not received in time (headers within 20 s, the whole request within 60 s)'
+        : 'Validation failed: malformed HTTP request';
+  const body = JSON.stringify(errorEnvelope('ERR_INVALID_001', message, requestId));
+  log(
+    `- - 400 ${error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request timeout' : 'malformed request'} (${error.code ?? 'unknown'}) ${requestId}`,
   );
-  log(`- - 400 malformed request (${error.code ?? 'unknown'}) ${requestId}`);
   socket.end(
     'HTTP/1.1 400 Bad Request\r\n' +
       'Content-Type: application/json\r\n' +

@@ -168,7 +168,11 @@ export class CryptoPool implements CryptoRunner {
     try {
       // No AbortSignal: piscina would terminate a thread in the middle of a task and the restart
       // costs more than the few milliseconds the task has left. A late task finishes, unanswered.
-      const result = await Promise.race([this.#pool.run(task), deadline]);
+      // The seed goes to the thread as a copy that is moved, not cloned: no copy stays behind in
+      // this thread, and the engine's cached seed can be wiped on eviction while the task waits.
+      const seed = 'seed' in task ? task.seed.slice() : undefined;
+      const sent = seed ? { ...task, seed } : task;
+      const result = await Promise.race([this.#pool.run(sent, seed ? { transferList: [seed.buffer] } : {}), deadline]);
       this.stats.completed++;
       return result;
     } catch (error) {

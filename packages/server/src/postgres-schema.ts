@@ -4,14 +4,20 @@
  * starting together apply each migration exactly once, and an instance never sees a half-built
  * schema. A database migrated by a newer qpher (a version this one does not know) is refused.
  *
- * The tables mirror sqlite.ts (same names, same columns, same constraints), plus:
- * - `keys.mac`: nullable, for an integrity tag per key row computed outside the store;
- * - `idempotency.owner`: nullable, for a token naming the request that holds a reservation;
- * - `rate_buckets`: the token buckets every instance shares (UNLOGGED: not written to the WAL,
- *   so a take costs no disk flush; after a database crash the table is empty, i.e. every bucket is
- *   full again, which is harmless).
- * A new migration is appended, never edited: instances of the previous version keep running
- * against a schema one step ahead only if the change is additive.
+ * The tables mirror sqlite.ts (same names, same columns, same constraints), plus `rate_buckets`:
+ * the token buckets every instance shares (UNLOGGED: not written to the WAL, so a take costs no
+ * disk flush; after a database crash the table is empty, i.e. every bucket is full again, which
+ * is harmless).
+ *
+ * Migration 2 is SQLite's schema 3 (integrity.ts): API keys by HMAC digest (`digest`; the plain
+ * SHA-256 `hash` of older rows is kept, nullable, until the key is next used), a MAC per key row
+ * and API-key row (`mac`; `keys.mac` existed, unused, since 1), and a (tenant, time) index for the
+ * per-tenant cap on idempotency records. Rows written before it have no MAC: the server refuses to
+ * serve until `qpher migrate` has checked and sealed them. It is not additive for older instances
+ * (they cannot read a key stored by digest only, nor write a MAC): stop them before an instance
+ * of this version migrates the database.
+ * Migration 3 adds `keys_by_status` (sqlite.ts has it too): additive, older instances ignore it.
+ * A new migration is appended, never edited.
  * @module
  */
 import type { PoolClient } from 'pg';
@@ -64,7 +70,15 @@ export const MIGRATIONS: readonly string[] = [
     allowed BOOLEAN NOT NULL
   );
   `,
-  // 2: kms.list with a status filter reads one page and a count from an index range, not the
+  // 2: integrity MACs and HMAC API-key digests (sqlite.ts schema 3), the tenant/time index.
+  `
+  ALTER TABLE api_keys ALTER COLUMN hash DROP NOT NULL;
+  ALTER TABLE api_keys ADD COLUMN digest BYTEA UNIQUE;
+  ALTER TABLE api_keys ADD COLUMN mac BYTEA;
+  ALTER TABLE api_keys ADD CONSTRAINT api_keys_digest_or_hash CHECK ((digest IS NULL) <> (hash IS NULL));
+  CREATE INDEX idempotency_by_tenant_time ON idempotency (tenant, updated_ms);
+  `,
+  // 3: kms.list with a status filter reads one page and a count from an index range, not the
   // whole keyring (sqlite.ts has the same index). Partial: the active key has one_active_key, and a
   // lookup by version, which names no status, can then only use the primary key; without the
   // predicate a table not yet analysed may plan it on this index and walk the keyring's entries.

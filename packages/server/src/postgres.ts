@@ -1,21 +1,34 @@
 /**
  * The shared store (the ServerStore of store.ts for many instances): one PostgreSQL database
- * holding keyrings, API keys (SHA-256 hashes only), idempotency records, the master-key check value
+ * holding keyrings, API keys (HMAC digests only), idempotency records, the master-key check value
  * and the rate-limit buckets, through a bounded `pg` connection pool. sqlite.ts is its twin for one
  * machine; the two are kept parallel, statement by statement.
  *
+ * Integrity (integrity.ts), as in sqlite.ts: once `attachIntegrity` gave it the keys derived from
+ * the master key, every key row and API-key row is written with a MAC and checked on every read
+ * (inside the keyring transaction too); a row that fails is refused with IntegrityError and
+ * reported to `onTamper`. Rows from before migration 2 have no MAC until `qpher migrate` seals
+ * them; a legacy API key (plain SHA-256) is upgraded to an HMAC digest on its first use.
+ *
  * Concurrency: every keyring change is one transaction that first takes a transaction-scoped
  * advisory lock on (tenant, algorithm), then reads the few rows the lifecycle rule needs (the
- * active key, the highest version, a targeted version), applies the engine's synchronous `change`
- * and writes the keys it returns; instances rotating one keyring at once queue on that lock
+ * active key, the highest version, a targeted version) in one statement, applies the engine's
+ * synchronous `change` and writes the keys it returns; instances rotating one keyring at once queue on that lock
  * (an empty keyring has no row to lock, hence an advisory lock rather than SELECT … FOR UPDATE).
  * The primary key and the `one_active_key` unique index make a duplicate version or a second
  * active key impossible even if that logic were wrong. A process killed mid-transaction loses its
  * connection, and PostgreSQL rolls the transaction back and frees the lock. A keyring change made
  * for a request holding an Idempotency-Key reservation marks the reservation committed in the same
- * transaction (src/stores/keystore.ts). Every key read is an index lookup or an index range (the
- * primary key, `one_active_key`, `keys_by_status`), so an operation costs the same with one
- * version or thousands.
+ * transaction (src/stores/keystore.ts), only if the request's owner token still holds it;
+ * otherwise (a repeat took the reservation over) the change is rolled back (ReservationLostError).
+ * Idempotency records: expired ones are swept in small batches through the time index, and a
+ * tenant holds at most `maxIdempotencyRecordsPerTenant` (its oldest answered ones make room; a
+ * transaction-scoped advisory lock per tenant keeps the count exact across instances).
+ *
+ * Every key read is an index lookup or an index range (the primary key for a version and for the
+ * highest version, `one_active_key`, and `keys_by_status` for a status-filtered page), so an
+ * operation costs the same with one version or thousands; `keys_by_status` is partial (migration
+ * 3) so that a lookup by version, which names no status, can only be planned on the primary key.
  *
  * Nothing is cached between requests: every API-key lookup and keyring read goes to the database,
  * so a revoke, retire, archive or rotate answered by one instance is seen by the next request to any
@@ -31,9 +44,29 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Algorithm, Scope } from 'qpher/host';
-import { overwritesFirst, type KeyPage, type KeyPageQuery, type KeyringChange, type KeyringView, type StoredKey } from 'qpher/host';
-import type { ApiKeyRecord } from './auth.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, type StoredResponse } from './idempotency.js';
+import {
+  type KeyPage,
+  type KeyPageQuery,
+  type KeyringChange,
+  type KeyringView,
+  overwritesFirst,
+  ServiceUnavailableError,
+  type StoredKey,
+} from 'qpher/host';
+import { type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
+import {
+  DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT,
+  IDEMPOTENCY_SWEEP_BATCH,
+  IDEMPOTENCY_SWEEP_EVERY,
+  IDEMPOTENCY_TTL_MS,
+  newOwnerToken,
+  PENDING_TTL_MS,
+  type Reservation,
+  ReservationLostError,
+  type StoredResponse,
+} from './idempotency.js';
+import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash } from './integrity.js';
+import { IntegrityError } from './integrity-error.js';
 import { migrate } from './postgres-schema.js';
 import type { RateDecision, RateLimit, RateLimiter } from './rate-limit.js';
 import type { ServerStore } from './store.js';
@@ -50,16 +83,18 @@ export interface PostgresOptions {
   statementTimeoutMs?: number;
   /** Pool errors on idle connections (the database restarted): one line, no secrets. */
   log?: (line: string) => void;
+  /** Default DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT (idempotency.ts). */
+  maxIdempotencyRecordsPerTenant?: number;
 }
 
 export const POSTGRES_DEFAULTS = { poolSize: 10, acquireTimeoutMs: 2000, statementTimeoutMs: 3000 } as const;
 
 /** First int of the two-int advisory lock that serialises changes to one keyring. */
 const KEYRING_LOCK_CLASS = 1903;
+/** First int of the two-int advisory lock that serialises new idempotency records of one tenant. */
+const IDEMPOTENCY_LOCK_CLASS = 1904;
 
 type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
-
-const SELECT_KEYS = 'SELECT key_version, status, public_key, created_at, wrapped_seed FROM keys WHERE tenant = $1 AND algorithm = $2';
 
 interface KeyRow {
   key_version: string;
@@ -67,16 +102,16 @@ interface KeyRow {
   public_key: string;
   created_at: string;
   wrapped_seed: Buffer;
+  mac: Buffer | null;
 }
 
-interface ApiKeyRow {
-  id: string;
-  hash: Buffer;
-  tenant: string;
-  scopes: string;
-  created_at: string;
-  revoked_at: string | null;
+interface ApiKeyRow extends ApiKeyRowFields {
+  mac: Uint8Array | null;
 }
+
+const KEY_COLUMNS = 'key_version, status, public_key, created_at, wrapped_seed, mac';
+const SELECT_KEYS = `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = $1 AND algorithm = $2`;
+const API_KEY_COLUMNS = 'id, digest, hash, tenant, scopes, created_at, revoked_at, mac';
 
 export function isDatabaseUrl(value: string): boolean {
   return /^postgres(ql)?:\/\//i.test(value);
@@ -97,14 +132,18 @@ export class PostgresStore implements ServerStore {
   readonly kind = 'postgres';
   readonly location: string;
   readonly #pool: pg.Pool;
+  readonly #maxIdempotencyPerTenant: number;
   #reservations = 0;
   #takes = 0;
+  #integrity: Integrity | undefined;
+  #onTamper: (row: string) => void = () => {};
   /** The Idempotency-Key reservation of the request running in this async context, if any. */
-  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string }>();
+  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string; owner: string }>();
 
-  private constructor(url: string, pool: pg.Pool) {
+  private constructor(url: string, pool: pg.Pool, maxIdempotencyPerTenant: number) {
     this.location = redactDatabaseUrl(url);
     this.#pool = pool;
+    this.#maxIdempotencyPerTenant = maxIdempotencyPerTenant;
   }
 
   /** Connects, applies pending migrations under the migration lock, and returns the store. */
@@ -127,7 +166,7 @@ export class PostgresStore implements ServerStore {
     // An idle connection dropped by the server (a restart) is an 'error' event: without a
     // listener it would crash the process. The pool has already discarded that connection.
     pool.on('error', (error) => log?.(`database connection lost: ${describeDatabaseError(error)}`));
-    const store = new PostgresStore(url, pool);
+    const store = new PostgresStore(url, pool, options.maxIdempotencyRecordsPerTenant ?? DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT);
     try {
       const client = await pool.connect();
       try {
@@ -148,18 +187,21 @@ export class PostgresStore implements ServerStore {
   // --- KeyStore -------------------------------------------------------------------------------
 
   async get(tenant: string, algorithm: Algorithm, version: number): Promise<StoredKey | undefined> {
+    const integrity = this.#requireIntegrity();
     const { rows } = await this.#query<KeyRow>(`${SELECT_KEYS} AND key_version = $3`, [tenant, algorithm, version]);
-    return rows[0] && toStoredKey(rows[0]);
+    return this.#checkedKeys(integrity, tenant, algorithm, rows)[0];
   }
 
   async active(tenant: string, algorithm: Algorithm): Promise<StoredKey | undefined> {
+    const integrity = this.#requireIntegrity();
     const { rows } = await this.#query<KeyRow>(`${SELECT_KEYS} AND status = 'active'`, [tenant, algorithm]);
-    return rows[0] && toStoredKey(rows[0]);
+    return this.#checkedKeys(integrity, tenant, algorithm, rows)[0];
   }
 
   async list(tenant: string, algorithm: Algorithm, query: KeyPageQuery): Promise<KeyPage> {
+    const integrity = this.#requireIntegrity();
     // One statement, so the page and the count see the same snapshot; with a status, both are
-    // ranges of `keys_by_status`, without one of the primary key.
+    // ranges of `keys_by_status` (or `one_active_key`), without one of the primary key.
     const byStatus = query.status === undefined ? '' : ' AND status = $5';
     const { rows } = await this.#query<KeyRow & { total: string }>(
       `SELECT t.total, page.* FROM
@@ -169,17 +211,32 @@ export class PostgresStore implements ServerStore {
       [tenant, algorithm, query.after, query.limit, ...(query.status === undefined ? [] : [query.status])],
     );
     return {
-      keys: rows.filter((row) => row.key_version !== null).map(toStoredKey),
+      keys: this.#checkedKeys(
+        integrity,
+        tenant,
+        algorithm,
+        rows.filter((row) => row.key_version !== null),
+      ),
       total: Number(rows[0]?.total ?? 0),
     };
   }
 
+  /** Key rows, each checked against its MAC; IntegrityError on the first that fails. */
+  #checkedKeys(integrity: Integrity, tenant: string, algorithm: Algorithm, rows: readonly KeyRow[]): StoredKey[] {
+    return rows.map((row) => {
+      const key = toStoredKey(row);
+      if (!integrity.checkKeyRow(tenant, algorithm, key, row.mac)) this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
+      return key;
+    });
+  }
+
   async update<T>(tenant: string, algorithm: Algorithm, change: (ring: KeyringView) => KeyringChange<T>, target?: number): Promise<T> {
+    const integrity = this.#requireIntegrity();
     const reservation = this.#idempotencyContext.getStore();
     return this.#transaction(async (q) => {
       await q('SELECT pg_advisory_xact_lock($1, hashtext($2))', [KEYRING_LOCK_CLASS, `${tenant}\n${algorithm}`]);
-      // The few rows the lifecycle rule needs, each an index lookup: the active key, the highest
-      // version and the targeted one (src/stores/keystore.ts).
+      // The few rows the lifecycle rule needs, each an index lookup: the highest version (a
+      // backward primary-key scan), the active key and the targeted one (src/stores/keystore.ts).
       const { rows } = await q<KeyRow & { max_version: string }>(
         `SELECT coalesce((SELECT key_version FROM keys WHERE tenant = $1 AND algorithm = $2 ORDER BY key_version DESC LIMIT 1), 0) AS max_version,
            k.* FROM (VALUES (1)) AS one (x)
@@ -187,7 +244,12 @@ export class PostgresStore implements ServerStore {
         [tenant, algorithm, target ?? 0],
       );
       const maxVersion = Number(rows[0]!.max_version);
-      const found = rows.filter((row) => row.key_version !== null).map(toStoredKey);
+      const found = this.#checkedKeys(
+        integrity,
+        tenant,
+        algorithm,
+        rows.filter((row) => row.key_version !== null),
+      );
       const view: KeyringView = {
         active: found.find((k) => k.status === 'active'),
         maxVersion,
@@ -198,24 +260,28 @@ export class PostgresStore implements ServerStore {
       // Overwrites first, so that "one active key" holds after every statement of a rotate.
       for (const key of overwritesFirst(put, maxVersion)) {
         const seed = Buffer.from(key.wrapped_seed);
+        const mac = Buffer.from(integrity.keyRowMac(tenant, algorithm, key));
         if (key.key_version > maxVersion) {
           await q(
-            'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-            [tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, seed],
+            'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+            [tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, seed, mac],
           );
         } else {
           const updated = await q(
-            'UPDATE keys SET status = $1, public_key = $2, created_at = $3, wrapped_seed = $4 WHERE tenant = $5 AND algorithm = $6 AND key_version = $7',
-            [key.status, key.public_key, key.created_at, seed, tenant, algorithm, key.key_version],
+            'UPDATE keys SET status = $1, public_key = $2, created_at = $3, wrapped_seed = $4, mac = $5 WHERE tenant = $6 AND algorithm = $7 AND key_version = $8',
+            [key.status, key.public_key, key.created_at, seed, mac, tenant, algorithm, key.key_version],
           );
           if (updated.rowCount !== 1) throw new Error(`Key version ${key.key_version} to overwrite is not stored`);
         }
       }
+      // The reservation must still be ours: if a repeat took it over while this request stalled,
+      // throwing here rolls this keyring change back (the new owner runs it instead).
       if (reservation) {
-        await q('UPDATE idempotency SET committed = TRUE WHERE tenant = $1 AND key = $2 AND response IS NULL', [
-          reservation.tenant,
-          reservation.key,
-        ]);
+        const marked = await q(
+          'UPDATE idempotency SET committed = TRUE WHERE tenant = $1 AND key = $2 AND owner = $3 AND response IS NULL',
+          [reservation.tenant, reservation.key, reservation.owner],
+        );
+        if (marked.rowCount !== 1) throw new ReservationLostError();
       }
       return result;
     });
@@ -248,47 +314,181 @@ export class PostgresStore implements ServerStore {
     return (await this.getMeta(name))!;
   }
 
-  // --- API keys ---------------------------------------------------------------------------------
+  // --- integrity ------------------------------------------------------------------------------
 
-  async findApiKey(hash: Uint8Array): Promise<ApiKeyRecord | undefined> {
-    const { rows } = await this.#query<ApiKeyRow>('SELECT * FROM api_keys WHERE hash = $1', [Buffer.from(hash)]);
-    return rows[0] ? toApiKeyRecord(rows[0]) : undefined;
+  /**
+   * Gives the store the keys derived from the master key (integrity.ts); until then, reading or
+   * writing keys or API keys throws. `onTamper` hears which row failed its check (never its data).
+   */
+  attachIntegrity(integrity: Integrity, onTamper: (row: string) => void = () => {}): void {
+    this.#integrity = integrity;
+    this.#onTamper = onTamper;
   }
 
-  async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
-    await this.#query('INSERT INTO api_keys (id, hash, tenant, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)', [
-      record.id,
-      Buffer.from(record.hash),
-      record.tenant,
-      record.scopes.join(','),
-      record.created_at,
+  #requireIntegrity(): Integrity {
+    if (!this.#integrity) throw new Error('the store was used before attachIntegrity');
+    return this.#integrity;
+  }
+
+  #tampered(row: string): never {
+    this.#onTamper(row);
+    throw new IntegrityError();
+  }
+
+  /** Rows written before migration 2 (no MAC yet), for `qpher migrate`. */
+  async legacyRows(): Promise<{ keys: LegacyKeyRow[]; apiKeys: number }> {
+    const keys = await this.#query<KeyRow & { tenant: string; algorithm: Algorithm }>(
+      `SELECT tenant, algorithm, ${KEY_COLUMNS} FROM keys WHERE mac IS NULL ORDER BY tenant, algorithm, key_version`,
+    );
+    const apiKeys = await this.#query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE mac IS NULL');
+    return {
+      keys: keys.rows.map((row) => ({ tenant: row.tenant, algorithm: row.algorithm, key: toStoredKey(row) })),
+      apiKeys: apiKeys.rows[0]!.n,
+    };
+  }
+
+  /**
+   * Seals legacy rows with their MACs, in one transaction: the key rows given (which the caller
+   * has checked), each only if still unsealed and unchanged, and every unsealed API-key row.
+   * Returns how many of each were sealed.
+   */
+  async sealLegacyRows(checked: readonly LegacyKeyRow[]): Promise<{ keys: number; apiKeys: number }> {
+    const integrity = this.#requireIntegrity();
+    return this.#transaction(async (q) => {
+      let keys = 0;
+      for (const { tenant, algorithm, key } of checked) {
+        const sealed = await q(
+          'UPDATE keys SET mac = $1 WHERE tenant = $2 AND algorithm = $3 AND key_version = $4 AND mac IS NULL AND status = $5 AND public_key = $6 AND created_at = $7 AND wrapped_seed = $8',
+          [
+            Buffer.from(integrity.keyRowMac(tenant, algorithm, key)),
+            tenant,
+            algorithm,
+            key.key_version,
+            key.status,
+            key.public_key,
+            key.created_at,
+            Buffer.from(key.wrapped_seed),
+          ],
+        );
+        keys += sealed.rowCount ?? 0;
+      }
+      let apiKeys = 0;
+      const legacy = await q<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE mac IS NULL FOR UPDATE`);
+      for (const row of legacy.rows.map(toApiKeyRow)) {
+        const sealed = await q('UPDATE api_keys SET mac = $1 WHERE id = $2 AND mac IS NULL', [
+          Buffer.from(integrity.apiKeyRowMac(row)),
+          row.id,
+        ]);
+        apiKeys += sealed.rowCount ?? 0;
+      }
+      return { keys, apiKeys };
+    });
+  }
+
+  // --- API keys ---------------------------------------------------------------------------------
+
+  /**
+   * The record of a presented API key: found by its HMAC digest, or (a legacy row, sealed by
+   * `qpher migrate`) by its plain SHA-256, in which case the row is upgraded to the HMAC digest
+   * at once (only if nobody changed it meanwhile). Every row found is checked against its MAC.
+   */
+  async findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
+    const integrity = this.#requireIntegrity();
+    const digest = integrity.apiKeyDigest(apiKey);
+    const found = await this.#query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE digest = $1`, [Buffer.from(digest)]);
+    if (found.rows[0]) return toApiKeyRecord(this.#checkedApiKey(toApiKeyRow(found.rows[0])));
+    const legacy = await this.#query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = $1`, [
+      Buffer.from(legacyApiKeyHash(apiKey)),
     ]);
+    if (!legacy.rows[0]) return undefined;
+    const row = this.#checkedApiKey(toApiKeyRow(legacy.rows[0]));
+    const upgraded: ApiKeyRow = { ...row, digest, hash: null, mac: null };
+    upgraded.mac = integrity.apiKeyRowMac(upgraded);
+    await this.#query('UPDATE api_keys SET digest = $1, hash = NULL, mac = $2 WHERE id = $3 AND mac = $4', [
+      Buffer.from(digest),
+      Buffer.from(upgraded.mac),
+      row.id,
+      Buffer.from(row.mac!),
+    ]);
+    return toApiKeyRecord(upgraded);
+  }
+
+  #checkedApiKey(row: ApiKeyRow): ApiKeyRow {
+    if (!this.#requireIntegrity().checkApiKeyRow(row, row.mac)) this.#tampered(`api key row ${row.id}`);
+    return row;
+  }
+
+  /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
+  async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
+    const integrity = this.#requireIntegrity();
+    const key = generateApiKey();
+    const row: ApiKeyRow = {
+      id: generateApiKeyId(),
+      digest: integrity.apiKeyDigest(key),
+      hash: null,
+      tenant,
+      scopes: scopes.join(','),
+      created_at: now.toISOString(),
+      revoked_at: null,
+      mac: null,
+    };
+    const mac = integrity.apiKeyRowMac(row);
+    await this.#query(
+      'INSERT INTO api_keys (id, digest, hash, tenant, scopes, created_at, revoked_at, mac) VALUES ($1, $2, NULL, $3, $4, $5, NULL, $6)',
+      [row.id, Buffer.from(row.digest!), row.tenant, row.scopes, row.created_at, Buffer.from(mac)],
+    );
+    return { key, id: row.id };
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
-    const { rows } = await this.#query<ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
-    return rows.map(toApiKeyRecord);
+    const { rows } = await this.#query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`);
+    return rows.map((row) => toApiKeyRecord(this.#checkedApiKey(toApiKeyRow(row))));
   }
 
+  /** Returns false when no unrevoked key has this id. */
   async revokeApiKey(id: string, now: Date = new Date()): Promise<boolean> {
-    const result = await this.#query('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now.toISOString(), id]);
-    return result.rowCount === 1;
+    const integrity = this.#requireIntegrity();
+    return this.#transaction(async (q) => {
+      const found = (await q<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+      if (!found) return false;
+      const row = this.#checkedApiKey(toApiKeyRow(found));
+      if (row.revoked_at !== null) return false;
+      const revoked: ApiKeyRow = { ...row, revoked_at: now.toISOString(), mac: null };
+      revoked.mac = integrity.apiKeyRowMac(revoked);
+      const result = await q('UPDATE api_keys SET revoked_at = $1, mac = $2 WHERE id = $3', [
+        revoked.revoked_at,
+        Buffer.from(revoked.mac),
+        id,
+      ]);
+      return result.rowCount === 1;
+    });
   }
 
   // --- idempotency ------------------------------------------------------------------------------
 
   async reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> {
-    if (this.#reservations++ % 1000 === 0) {
-      await this.#query('DELETE FROM idempotency WHERE updated_ms < $1', [nowMs - IDEMPOTENCY_TTL_MS]);
+    if (this.#reservations++ % IDEMPOTENCY_SWEEP_EVERY === 0) {
+      // Small batches through the time index, so a sweep never holds locks for long however many
+      // records expired.
+      await this.#query(
+        // By row address (a TID scan); the outer condition is rechecked on a row that another
+        // instance reused meanwhile, so a fresh record is never swept.
+        `DELETE FROM idempotency WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency WHERE updated_ms < $1 ORDER BY updated_ms LIMIT ${IDEMPOTENCY_SWEEP_BATCH})) AND updated_ms < $1`,
+        [nowMs - IDEMPOTENCY_TTL_MS],
+      );
     }
     return this.#transaction(async (q) => {
+      const owner = newOwnerToken();
       // A release may delete the row between the INSERT and the SELECT: then try again.
       for (let attempt = 0; attempt < 3; attempt++) {
         const inserted = await q(
-          'INSERT INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed) VALUES ($1, $2, $3, NULL, $4, FALSE) ON CONFLICT (tenant, key) DO NOTHING',
-          [tenant, key, fingerprint, nowMs],
+          'INSERT INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed, owner) VALUES ($1, $2, $3, NULL, $4, FALSE, $5) ON CONFLICT (tenant, key) DO NOTHING',
+          [tenant, key, fingerprint, nowMs, owner],
         );
-        if (inserted.rowCount === 1) return { state: 'acquired' };
+        if (inserted.rowCount === 1) {
+          await this.#makeRoom(q, tenant);
+          return { state: 'acquired', owner };
+        }
         const row = (
           await q<{ fingerprint: string; response: string | null; updated_ms: string; committed: boolean }>(
             'SELECT fingerprint, response, updated_ms, committed FROM idempotency WHERE tenant = $1 AND key = $2 FOR UPDATE',
@@ -304,31 +504,64 @@ export class PostgresStore implements ServerStore {
           if (row.committed) return { state: 'unknown' };
           // Abandoned before its change committed: running it again is safe.
         }
+        // Taken over (or expired and reused) under a new owner: the old owner can no longer
+        // commit, complete or release it.
         await q(
-          'UPDATE idempotency SET fingerprint = $3, response = NULL, updated_ms = $4, committed = FALSE, owner = NULL WHERE tenant = $1 AND key = $2',
-          [tenant, key, fingerprint, nowMs],
+          'UPDATE idempotency SET fingerprint = $3, response = NULL, updated_ms = $4, committed = FALSE, owner = $5 WHERE tenant = $1 AND key = $2',
+          [tenant, key, fingerprint, nowMs, owner],
         );
-        return { state: 'acquired' };
+        return { state: 'acquired', owner };
       }
       return { state: 'pending' };
     });
   }
 
-  async complete(tenant: string, key: string, response: StoredResponse, nowMs: number): Promise<void> {
-    await this.#query('UPDATE idempotency SET response = $1, updated_ms = $2 WHERE tenant = $3 AND key = $4', [
+  /**
+   * After a new record of `tenant`: past the tenant's cap, its oldest answered records make room
+   * (never one still running); if none can, throws (rolling the new record back). The tenant's
+   * advisory lock makes count and eviction exact across instances; taken after the INSERT, so
+   * the count (a new snapshot in READ COMMITTED) sees every record committed before it.
+   */
+  async #makeRoom(q: Query, tenant: string): Promise<void> {
+    await q('SELECT pg_advisory_xact_lock($1, hashtext($2))', [IDEMPOTENCY_LOCK_CLASS, tenant]);
+    const cap = this.#maxIdempotencyPerTenant;
+    const { rows } = await q<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT 1 FROM idempotency WHERE tenant = $1 LIMIT $2) AS r', [
+      tenant,
+      cap + 1_000,
+    ]);
+    const excess = rows[0]!.n - cap;
+    if (excess <= 0) return;
+    const evicted = await q(
+      'DELETE FROM idempotency WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency WHERE tenant = $1 AND response IS NOT NULL ORDER BY updated_ms LIMIT $2)) AND tenant = $1 AND response IS NOT NULL',
+      [tenant, excess],
+    );
+    if ((evicted.rowCount ?? 0) < excess) {
+      throw new ServiceUnavailableError(
+        'Service temporarily unavailable: too many Idempotency-Key requests of this tenant are still running; retry shortly',
+      );
+    }
+  }
+
+  async complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): Promise<void> {
+    await this.#query('UPDATE idempotency SET response = $1, updated_ms = $2 WHERE tenant = $3 AND key = $4 AND owner = $5', [
       JSON.stringify(response),
       nowMs,
       tenant,
       key,
+      owner,
     ]);
   }
 
-  async release(tenant: string, key: string): Promise<void> {
-    await this.#query('DELETE FROM idempotency WHERE tenant = $1 AND key = $2 AND response IS NULL AND committed = FALSE', [tenant, key]);
+  async release(tenant: string, key: string, owner: string): Promise<void> {
+    await this.#query('DELETE FROM idempotency WHERE tenant = $1 AND key = $2 AND owner = $3 AND response IS NULL AND committed = FALSE', [
+      tenant,
+      key,
+      owner,
+    ]);
   }
 
-  run<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T> {
-    return this.#idempotencyContext.run({ tenant, key }, fn);
+  run<T>(tenant: string, key: string, owner: string, fn: () => Promise<T>): Promise<T> {
+    return this.#idempotencyContext.run({ tenant, key, owner }, fn);
   }
 
   // --- rate limits ------------------------------------------------------------------------------
@@ -461,12 +694,21 @@ function toStoredKey(row: KeyRow): StoredKey {
   };
 }
 
+/** node-postgres returns BYTEA as Buffer; the MAC covers plain bytes. */
+function toApiKeyRow(row: ApiKeyRow): ApiKeyRow {
+  return {
+    ...row,
+    digest: row.digest ? new Uint8Array(row.digest) : null,
+    hash: row.hash ? new Uint8Array(row.hash) : null,
+    mac: row.mac ? new Uint8Array(row.mac) : null,
+  };
+}
+
 function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
   return {
     id: row.id,
     tenant: row.tenant,
     scopes: row.scopes === '' ? [] : (row.scopes.split(',') as Scope[]),
-    hash: new Uint8Array(row.hash),
     created_at: row.created_at,
     revoked_at: row.revoked_at,
   };

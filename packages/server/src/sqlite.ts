@@ -1,7 +1,14 @@
 /**
- * The server's embedded store (the ServerStore of store.ts for one machine): one SQLite database
- * (better-sqlite3) holding keyrings, API keys (SHA-256 hashes only), idempotency records and a
- * master-key check value. postgres.ts is its twin for many instances; keep the two parallel.
+ * The server's embedded store (the ServerStore of store.ts for one machine): one SQLite database (better-sqlite3) holding keyrings, API keys
+ * (HMAC digests only), idempotency records and a master-key check value.
+ *
+ * Integrity (integrity.ts): once `attachIntegrity` gave it the keys derived from the master key,
+ * every key row and API-key row is written with a MAC (`mac` column) and checked on every read; a
+ * row that fails is refused with IntegrityError (a fixed 500 message) and reported to `onTamper`.
+ * Rows from schema version 2 have no MAC: the server refuses to start until `qpher migrate` has
+ * checked and sealed them (`legacyRows`, `sealLegacyRows`); a legacy API key (plain SHA-256) is
+ * upgraded to an HMAC digest on its first use after that.
+ * postgres.ts is its twin for many instances; keep the two parallel.
  *
  * Durability and concurrency: WAL with `synchronous=FULL` (a committed transaction survives
  * `kill -9` and power loss), a busy timeout (a second process waits for the write lock instead of
@@ -9,8 +16,8 @@
  * the lifecycle rule needs (the active key, the highest version, a targeted version), applies the
  * engine's synchronous `change` and writes the keys it returns. Every key read is an index lookup
  * or an index range (the primary key, `one_active_key`, `keys_by_status`), so an operation costs
- * the same with one version or thousands. `PRIMARY KEY (tenant,
- * algorithm, key_version)` makes a duplicate version impossible even if that logic were wrong.
+ * the same with one version or thousands. `PRIMARY KEY (tenant, algorithm, key_version)` makes a
+ * duplicate version impossible even if that logic were wrong.
  * Seeds arrive already wrapped (AES-256-GCM) by the engine's SeedWrapper. A keyring change made
  * for a request holding an Idempotency-Key reservation (see `run`) marks that reservation as
  * committed in the same transaction.
@@ -20,21 +27,34 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { Algorithm } from 'qpher/host';
 import type { Scope } from 'qpher/host';
-import type { ApiKeyRecord } from './auth.js';
+import { type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
+import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash } from './integrity.js';
+import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
-import { IDEMPOTENCY_TTL_MS, PENDING_TTL_MS, type Reservation, type StoredResponse } from './idempotency.js';
-import type { ServerStore } from './store.js';
+import {
+  DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT,
+  IDEMPOTENCY_SWEEP_BATCH,
+  IDEMPOTENCY_SWEEP_EVERY,
+  IDEMPOTENCY_TTL_MS,
+  newOwnerToken,
+  PENDING_TTL_MS,
+  type Reservation,
+  ReservationLostError,
+  type StoredResponse,
+} from './idempotency.js';
 import {
   copyStoredKey,
-  overwritesFirst,
   type KeyPage,
   type KeyPageQuery,
   type KeyringChange,
   type KeyringView,
+  overwritesFirst,
+  ServiceUnavailableError,
   type StoredKey,
 } from 'qpher/host';
+import type { ServerStore } from './store.js';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
 
 const SCHEMA = `
@@ -50,6 +70,7 @@ CREATE TABLE IF NOT EXISTS keys (
   public_key TEXT NOT NULL,
   created_at TEXT NOT NULL,
   wrapped_seed BLOB NOT NULL,
+  mac BLOB,
   PRIMARY KEY (tenant, algorithm, key_version)
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_key ON keys (tenant, algorithm) WHERE status = 'active';
@@ -58,11 +79,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_key ON keys (tenant, algorithm) WHE
 CREATE INDEX IF NOT EXISTS keys_by_status ON keys (tenant, algorithm, status, key_version);
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
-  hash BLOB NOT NULL UNIQUE,
+  digest BLOB UNIQUE,
+  hash BLOB UNIQUE,
   tenant TEXT NOT NULL,
   scopes TEXT NOT NULL,
   created_at TEXT NOT NULL,
-  revoked_at TEXT
+  revoked_at TEXT,
+  mac BLOB,
+  CHECK ((digest IS NULL) <> (hash IS NULL))
 ) STRICT;
 CREATE TABLE IF NOT EXISTS idempotency (
   tenant TEXT NOT NULL,
@@ -71,21 +95,43 @@ CREATE TABLE IF NOT EXISTS idempotency (
   response TEXT,
   updated_ms INTEGER NOT NULL,
   committed INTEGER NOT NULL DEFAULT 0,
+  owner TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (tenant, key)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS idempotency_by_time ON idempotency (updated_ms);
+CREATE INDEX IF NOT EXISTS idempotency_by_tenant_time ON idempotency (tenant, updated_ms);
 `;
 
-interface ApiKeyRow {
-  id: string;
-  hash: Uint8Array;
-  tenant: string;
-  scopes: string;
-  created_at: string;
-  revoked_at: string | null;
+/** Schema 2 -> 3: a MAC per key row; API keys by HMAC digest (the SHA-256 `hash` kept as legacy). */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE idempotency ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE keys ADD COLUMN mac BLOB;
+CREATE TABLE api_keys_v3 (
+  id TEXT PRIMARY KEY,
+  digest BLOB UNIQUE,
+  hash BLOB UNIQUE,
+  tenant TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT,
+  mac BLOB,
+  CHECK ((digest IS NULL) <> (hash IS NULL))
+) STRICT;
+INSERT INTO api_keys_v3 (id, hash, tenant, scopes, created_at, revoked_at) SELECT id, hash, tenant, scopes, created_at, revoked_at FROM api_keys;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_v3 RENAME TO api_keys;
+`;
+
+interface ApiKeyRow extends ApiKeyRowFields {
+  mac: Uint8Array | null;
 }
+
+type KeyRow = StoredKey & { mac: Uint8Array | null };
 
 export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
+  /** Default DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT. */
+  maxIdempotencyRecordsPerTenant?: number;
 }
 
 export class SqliteStore implements ServerStore {
@@ -95,11 +141,15 @@ export class SqliteStore implements ServerStore {
   readonly #db: Database.Database;
   readonly #statements;
   #reservations = 0;
+  readonly #maxIdempotencyPerTenant: number;
+  #integrity: Integrity | undefined;
+  #onTamper: (row: string) => void = () => {};
   /** The Idempotency-Key reservation of the request running in this async context, if any. */
-  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string }>();
+  readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string; owner: string }>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
+    this.#maxIdempotencyPerTenant = options.maxIdempotencyRecordsPerTenant ?? DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT;
     this.location = path;
     const db = new Database(path);
     this.#db = db;
@@ -113,6 +163,7 @@ export class SqliteStore implements ServerStore {
           throw new Error(`${path} has schema version ${version}; this qpher understands up to ${SCHEMA_VERSION}`);
         }
         if (version === 1) db.exec('ALTER TABLE idempotency ADD COLUMN committed INTEGER NOT NULL DEFAULT 0');
+        if (version === 1 || version === 2) db.exec(MIGRATE_2_TO_3);
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }).immediate();
@@ -121,19 +172,19 @@ export class SqliteStore implements ServerStore {
       throw error;
     }
     this.#statements = {
-      key: db.prepare<[string, string, number], StoredKey>(
+      key: db.prepare<[string, string, number], KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND key_version = ?`,
       ),
-      activeKey: db.prepare<[string, string], StoredKey>(
+      activeKey: db.prepare<[string, string], KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND status = 'active'`,
       ),
       maxVersion: db.prepare<[string, string], { key_version: number }>(
         'SELECT key_version FROM keys WHERE tenant = ? AND algorithm = ? ORDER BY key_version DESC LIMIT 1',
       ),
-      page: db.prepare<[string, string, number, number], StoredKey>(
+      page: db.prepare<[string, string, number, number], KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND key_version > ? ORDER BY key_version LIMIT ?`,
       ),
-      pageByStatus: db.prepare<[string, string, string, number, number], StoredKey>(
+      pageByStatus: db.prepare<[string, string, string, number, number], KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND status = ? AND key_version > ? ORDER BY key_version LIMIT ?`,
       ),
       count: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM keys WHERE tenant = ? AND algorithm = ?'),
@@ -141,27 +192,49 @@ export class SqliteStore implements ServerStore {
         'SELECT count(*) AS n FROM keys WHERE tenant = ? AND algorithm = ? AND status = ?',
       ),
       insertKey: db.prepare(
-        'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       updateKey: db.prepare(
-        'UPDATE keys SET status = ?, public_key = ?, created_at = ?, wrapped_seed = ? WHERE tenant = ? AND algorithm = ? AND key_version = ?',
+        'UPDATE keys SET status = ?, public_key = ?, created_at = ?, wrapped_seed = ?, mac = ? WHERE tenant = ? AND algorithm = ? AND key_version = ?',
       ),
+      legacyKeys: db.prepare<[], KeyRow & { tenant: string; algorithm: Algorithm }>(
+        'SELECT tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac FROM keys WHERE mac IS NULL',
+      ),
+      sealKey: db.prepare(
+        'UPDATE keys SET mac = ? WHERE tenant = ? AND algorithm = ? AND key_version = ? AND mac IS NULL AND status = ? AND public_key = ? AND created_at = ? AND wrapped_seed = ?',
+      ),
+      legacyApiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys WHERE mac IS NULL'),
+      sealApiKey: db.prepare('UPDATE api_keys SET mac = ? WHERE id = ? AND mac IS NULL'),
       getMeta: db.prepare<[string], { value: Uint8Array }>('SELECT value FROM meta WHERE name = ?'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
-      findApiKey: db.prepare<[Uint8Array], ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+      findApiKeyByDigest: db.prepare<[Uint8Array], ApiKeyRow>('SELECT * FROM api_keys WHERE digest = ?'),
+      findApiKeyByHash: db.prepare<[Uint8Array], ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+      getApiKey: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?'),
       listApiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'),
-      insertApiKey: db.prepare('INSERT INTO api_keys (id, hash, tenant, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)'),
-      revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      insertApiKey: db.prepare(
+        'INSERT INTO api_keys (id, digest, hash, tenant, scopes, created_at, revoked_at, mac) VALUES (?, ?, NULL, ?, ?, ?, NULL, ?)',
+      ),
+      rewriteApiKey: db.prepare('UPDATE api_keys SET digest = ?, hash = ?, revoked_at = ?, mac = ? WHERE id = ? AND mac = ?'),
       getIdempotency: db.prepare<[string, string], { fingerprint: string; response: string | null; updated_ms: number; committed: number }>(
         'SELECT fingerprint, response, updated_ms, committed FROM idempotency WHERE tenant = ? AND key = ?',
       ),
       putIdempotency: db.prepare(
-        'INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed) VALUES (?, ?, ?, NULL, ?, 0)',
+        'INSERT OR REPLACE INTO idempotency (tenant, key, fingerprint, response, updated_ms, committed, owner) VALUES (?, ?, ?, NULL, ?, 0, ?)',
       ),
-      markCommitted: db.prepare('UPDATE idempotency SET committed = 1 WHERE tenant = ? AND key = ? AND response IS NULL'),
-      completeIdempotency: db.prepare('UPDATE idempotency SET response = ?, updated_ms = ? WHERE tenant = ? AND key = ?'),
-      releaseIdempotency: db.prepare('DELETE FROM idempotency WHERE tenant = ? AND key = ? AND response IS NULL AND committed = 0'),
-      sweepIdempotency: db.prepare('DELETE FROM idempotency WHERE updated_ms < ?'),
+      markCommitted: db.prepare('UPDATE idempotency SET committed = 1 WHERE tenant = ? AND key = ? AND owner = ? AND response IS NULL'),
+      completeIdempotency: db.prepare('UPDATE idempotency SET response = ?, updated_ms = ? WHERE tenant = ? AND key = ? AND owner = ?'),
+      releaseIdempotency: db.prepare(
+        'DELETE FROM idempotency WHERE tenant = ? AND key = ? AND owner = ? AND response IS NULL AND committed = 0',
+      ),
+      // Small batches through the time index, so a sweep never holds the write lock (or the event
+      // loop) for long however many records expired.
+      sweepIdempotency: db.prepare(
+        `DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE updated_ms < ? ORDER BY updated_ms LIMIT ${IDEMPOTENCY_SWEEP_BATCH})`,
+      ),
+      countTenantIdempotency: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM idempotency WHERE tenant = ?'),
+      evictTenantIdempotency: db.prepare(
+        'DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE tenant = ? AND response IS NOT NULL ORDER BY updated_ms LIMIT ?)',
+      ),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -169,54 +242,74 @@ export class SqliteStore implements ServerStore {
   // --- KeyStore -------------------------------------------------------------------------------
 
   async get(tenant: string, algorithm: Algorithm, version: number): Promise<StoredKey | undefined> {
-    return whenNotBusy(() => copyKey(this.#statements.key.get(tenant, algorithm, version)));
+    const integrity = this.#requireIntegrity();
+    return whenNotBusy(() => this.#checked(integrity, tenant, algorithm, this.#statements.key.get(tenant, algorithm, version)));
   }
 
   async active(tenant: string, algorithm: Algorithm): Promise<StoredKey | undefined> {
-    return whenNotBusy(() => copyKey(this.#statements.activeKey.get(tenant, algorithm)));
+    const integrity = this.#requireIntegrity();
+    return whenNotBusy(() => this.#checked(integrity, tenant, algorithm, this.#statements.activeKey.get(tenant, algorithm)));
   }
 
   async list(tenant: string, algorithm: Algorithm, query: KeyPageQuery): Promise<KeyPage> {
     const s = this.#statements;
+    const integrity = this.#requireIntegrity();
     // One read transaction, so the page and the count agree.
     const page = this.#db.transaction((): KeyPage => {
-      if (query.status === undefined) {
-        return {
-          keys: query.limit === 0 ? [] : s.page.all(tenant, algorithm, query.after, query.limit).map(copyStoredKey),
-          total: s.count.get(tenant, algorithm)!.n,
-        };
-      }
+      const rows =
+        query.limit === 0
+          ? []
+          : query.status === undefined
+            ? s.page.all(tenant, algorithm, query.after, query.limit)
+            : s.pageByStatus.all(tenant, algorithm, query.status, query.after, query.limit);
       return {
-        keys: query.limit === 0 ? [] : s.pageByStatus.all(tenant, algorithm, query.status, query.after, query.limit).map(copyStoredKey),
-        total: s.countByStatus.get(tenant, algorithm, query.status)!.n,
+        keys: rows.map((row) => this.#checked(integrity, tenant, algorithm, row)!),
+        total: (query.status === undefined ? s.count.get(tenant, algorithm) : s.countByStatus.get(tenant, algorithm, query.status))!.n,
       };
     });
     return whenNotBusy(() => page.deferred());
   }
 
+  /** A key row checked against its MAC (IntegrityError if it fails), as a StoredKey of its own. */
+  #checked(integrity: Integrity, tenant: string, algorithm: Algorithm, row: KeyRow | undefined): StoredKey | undefined {
+    if (!row) return undefined;
+    const key = copyStoredKey(row);
+    if (!integrity.checkKeyRow(tenant, algorithm, key, row.mac)) {
+      this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
+    }
+    return key;
+  }
+
   async update<T>(tenant: string, algorithm: Algorithm, change: (ring: KeyringView) => KeyringChange<T>, target?: number): Promise<T> {
     const s = this.#statements;
+    const integrity = this.#requireIntegrity();
     const transaction = this.#db.transaction((): T => {
       const maxVersion = s.maxVersion.get(tenant, algorithm)?.key_version ?? 0;
       const view: KeyringView = {
-        active: copyKey(s.activeKey.get(tenant, algorithm)),
+        active: this.#checked(integrity, tenant, algorithm, s.activeKey.get(tenant, algorithm)),
         maxVersion,
-        target: target === undefined ? undefined : copyKey(s.key.get(tenant, algorithm, target)),
+        target: target === undefined ? undefined : this.#checked(integrity, tenant, algorithm, s.key.get(tenant, algorithm, target)),
       };
       const { put, result } = change(view);
       if (!put?.length) return result;
       // Overwrites first, so that "one active key" holds after every statement of a rotate.
       for (const key of overwritesFirst(put, maxVersion)) {
+        const mac = integrity.keyRowMac(tenant, algorithm, key);
         if (key.key_version > maxVersion) {
-          s.insertKey.run(tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, key.wrapped_seed);
+          s.insertKey.run(tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, key.wrapped_seed, mac);
         } else if (
-          s.updateKey.run(key.status, key.public_key, key.created_at, key.wrapped_seed, tenant, algorithm, key.key_version).changes !== 1
+          s.updateKey.run(key.status, key.public_key, key.created_at, key.wrapped_seed, mac, tenant, algorithm, key.key_version).changes !==
+          1
         ) {
           throw new Error(`Key version ${key.key_version} to overwrite is not stored`);
         }
       }
       const reservation = this.#idempotencyContext.getStore();
-      if (reservation) s.markCommitted.run(reservation.tenant, reservation.key);
+      // The reservation must still be ours: if a repeat took it over while this request stalled,
+      // throwing here rolls this keyring change back (the new owner runs it instead).
+      if (reservation && s.markCommitted.run(reservation.tenant, reservation.key, reservation.owner).changes !== 1) {
+        throw new ReservationLostError();
+      }
       return result;
     });
     return whenNotBusy(() => transaction.immediate());
@@ -252,32 +345,143 @@ export class SqliteStore implements ServerStore {
     });
   }
 
+  // --- integrity ------------------------------------------------------------------------------
+
+  /**
+   * Gives the store the keys derived from the master key (integrity.ts); until then, reading or
+   * writing keys or API keys throws. `onTamper` hears which row failed its check (never its data).
+   */
+  attachIntegrity(integrity: Integrity, onTamper: (row: string) => void = () => {}): void {
+    this.#integrity = integrity;
+    this.#onTamper = onTamper;
+  }
+
+  #requireIntegrity(): Integrity {
+    if (!this.#integrity) throw new Error('the store was used before attachIntegrity');
+    return this.#integrity;
+  }
+
+  #tampered(row: string): never {
+    this.#onTamper(row);
+    throw new IntegrityError();
+  }
+
+  /** Rows written before schema version 3 (no MAC yet), for `qpher migrate`. */
+  async legacyRows(): Promise<{ keys: LegacyKeyRow[]; apiKeys: number }> {
+    return whenNotBusy(() => ({
+      keys: this.#statements.legacyKeys.all().map((row) => ({ tenant: row.tenant, algorithm: row.algorithm, key: copyStoredKey(row) })),
+      apiKeys: this.#statements.legacyApiKeys.all().length,
+    }));
+  }
+
+  /**
+   * Seals legacy rows with their MACs, in one transaction: the key rows given (which the caller
+   * has checked), each only if still unsealed and unchanged, and every unsealed API-key row.
+   * Returns how many of each were sealed.
+   */
+  async sealLegacyRows(checked: readonly LegacyKeyRow[]): Promise<{ keys: number; apiKeys: number }> {
+    const integrity = this.#requireIntegrity();
+    const s = this.#statements;
+    return whenNotBusy(() =>
+      this.#db
+        .transaction(() => {
+          let keys = 0;
+          for (const { tenant, algorithm, key } of checked) {
+            const mac = integrity.keyRowMac(tenant, algorithm, key);
+            keys += s.sealKey.run(
+              mac,
+              tenant,
+              algorithm,
+              key.key_version,
+              key.status,
+              key.public_key,
+              key.created_at,
+              key.wrapped_seed,
+            ).changes;
+          }
+          let apiKeys = 0;
+          for (const row of s.legacyApiKeys.all()) apiKeys += s.sealApiKey.run(integrity.apiKeyRowMac(row), row.id).changes;
+          return { keys, apiKeys };
+        })
+        .immediate(),
+    );
+  }
+
   // --- API keys ---------------------------------------------------------------------------------
 
-  async findApiKey(hash: Uint8Array): Promise<ApiKeyRecord | undefined> {
+  /**
+   * The record of a presented API key: found by its HMAC digest, or (a legacy row, sealed by
+   * `qpher migrate`) by its plain SHA-256, in which case the row is upgraded to the HMAC digest
+   * at once. Every row found is checked against its MAC.
+   */
+  async findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
+    const integrity = this.#requireIntegrity();
+    const s = this.#statements;
     return whenNotBusy(() => {
-      const row = this.#statements.findApiKey.get(hash);
-      return row ? toApiKeyRecord(row) : undefined;
+      const digest = integrity.apiKeyDigest(apiKey);
+      let row = s.findApiKeyByDigest.get(digest);
+      if (!row) {
+        const legacy = s.findApiKeyByHash.get(legacyApiKeyHash(apiKey));
+        if (!legacy) return undefined;
+        row = this.#checkedApiKey(legacy);
+        const upgraded: ApiKeyRow = { ...row, digest, hash: null, mac: null };
+        upgraded.mac = integrity.apiKeyRowMac(upgraded);
+        s.rewriteApiKey.run(upgraded.digest, null, upgraded.revoked_at, upgraded.mac, row.id, row.mac);
+        row = upgraded;
+      }
+      return toApiKeyRecord(this.#checkedApiKey(row));
     });
   }
 
-  async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
+  #checkedApiKey(row: ApiKeyRow): ApiKeyRow {
+    if (!this.#requireIntegrity().checkApiKeyRow(row, row.mac)) this.#tampered(`api key row ${row.id}`);
+    return row;
+  }
+
+  /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
+  async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
+    const integrity = this.#requireIntegrity();
+    const key = generateApiKey();
+    const row: ApiKeyRow = {
+      id: generateApiKeyId(),
+      digest: integrity.apiKeyDigest(key),
+      hash: null,
+      tenant,
+      scopes: scopes.join(','),
+      created_at: now.toISOString(),
+      revoked_at: null,
+      mac: null,
+    };
+    const mac = integrity.apiKeyRowMac(row);
     whenNotBusy(() => {
-      this.#statements.insertApiKey.run(record.id, record.hash, record.tenant, record.scopes.join(','), record.created_at);
+      this.#statements.insertApiKey.run(row.id, row.digest, row.tenant, row.scopes, row.created_at, mac);
     });
+    return { key, id: row.id };
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     return whenNotBusy(() => {
-      return this.#statements.listApiKeys.all().map(toApiKeyRecord);
+      return this.#statements.listApiKeys.all().map((row) => toApiKeyRecord(this.#checkedApiKey(row)));
     });
   }
 
   /** Returns false when no unrevoked key has this id. */
   async revokeApiKey(id: string, now: Date = new Date()): Promise<boolean> {
-    return whenNotBusy(() => {
-      return this.#statements.revokeApiKey.run(now.toISOString(), id).changes === 1;
-    });
+    const integrity = this.#requireIntegrity();
+    const s = this.#statements;
+    return whenNotBusy(() =>
+      this.#db
+        .transaction(() => {
+          const found = s.getApiKey.get(id);
+          if (!found) return false;
+          const row = this.#checkedApiKey(found);
+          if (row.revoked_at !== null) return false;
+          const revoked: ApiKeyRow = { ...row, revoked_at: now.toISOString(), mac: null };
+          revoked.mac = integrity.apiKeyRowMac(revoked);
+          return s.rewriteApiKey.run(revoked.digest, revoked.hash, revoked.revoked_at, revoked.mac, id, row.mac).changes === 1;
+        })
+        .immediate(),
+    );
   }
 
   // --- idempotency ------------------------------------------------------------------------------
@@ -285,7 +489,7 @@ export class SqliteStore implements ServerStore {
   async reserve(tenant: string, key: string, fingerprint: string, nowMs: number): Promise<Reservation> {
     return whenNotBusy(() => {
       const s = this.#statements;
-      if (this.#reservations++ % 1000 === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
+      if (this.#reservations++ % IDEMPOTENCY_SWEEP_EVERY === 0) s.sweepIdempotency.run(nowMs - IDEMPOTENCY_TTL_MS);
       return this.#db
         .transaction((): Reservation => {
           const row = s.getIdempotency.get(tenant, key);
@@ -295,43 +499,48 @@ export class SqliteStore implements ServerStore {
             if (nowMs - row.updated_ms < PENDING_TTL_MS) return { state: 'pending' };
             if (row.committed) return { state: 'unknown' };
             // Abandoned before its change committed: running it again is safe.
+          } else {
+            // A new record: past the tenant's cap, its oldest answered records make room (never
+            // one still running); if none can, the reservation is refused for now.
+            const excess = s.countTenantIdempotency.get(tenant)!.n - this.#maxIdempotencyPerTenant + 1;
+            if (excess > 0 && s.evictTenantIdempotency.run(tenant, excess).changes < excess) {
+              throw new ServiceUnavailableError(
+                'Service temporarily unavailable: too many Idempotency-Key requests of this tenant are still running; retry shortly',
+              );
+            }
           }
-          s.putIdempotency.run(tenant, key, fingerprint, nowMs);
-          return { state: 'acquired' };
+          const owner = newOwnerToken();
+          s.putIdempotency.run(tenant, key, fingerprint, nowMs, owner);
+          return { state: 'acquired', owner };
         })
         .immediate();
     });
   }
 
-  async complete(tenant: string, key: string, response: StoredResponse, nowMs: number): Promise<void> {
+  async complete(tenant: string, key: string, owner: string, response: StoredResponse, nowMs: number): Promise<void> {
     whenNotBusy(() => {
-      this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key);
+      this.#statements.completeIdempotency.run(JSON.stringify(response), nowMs, tenant, key, owner);
     });
   }
 
-  async release(tenant: string, key: string): Promise<void> {
+  async release(tenant: string, key: string, owner: string): Promise<void> {
     whenNotBusy(() => {
-      this.#statements.releaseIdempotency.run(tenant, key);
+      this.#statements.releaseIdempotency.run(tenant, key, owner);
     });
   }
 
-  run<T>(tenant: string, key: string, fn: () => Promise<T>): Promise<T> {
-    return this.#idempotencyContext.run({ tenant, key }, fn);
+  run<T>(tenant: string, key: string, owner: string, fn: () => Promise<T>): Promise<T> {
+    return this.#idempotencyContext.run({ tenant, key, owner }, fn);
   }
 }
 
-const KEY_COLUMNS = 'key_version, status, public_key, created_at, wrapped_seed';
-
-function copyKey(row: StoredKey | undefined): StoredKey | undefined {
-  return row && copyStoredKey(row);
-}
+const KEY_COLUMNS = 'key_version, status, public_key, created_at, wrapped_seed, mac';
 
 function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
   return {
     id: row.id,
     tenant: row.tenant,
     scopes: row.scopes === '' ? [] : (row.scopes.split(',') as Scope[]),
-    hash: new Uint8Array(row.hash),
     created_at: row.created_at,
     revoked_at: row.revoked_at,
   };

@@ -98,7 +98,7 @@ describe('master key', () => {
 
   it('refuses to start with a wrong or malformed master key, and works again with the right one', async () => {
     const dir = await freshDir();
-    const key = await createApiKey(dir, 'acme');
+    const key = await createApiKey(dir, 'acme', undefined, { env: { QPHER_MASTER_KEY: k1 } });
     let server = await startServer(dir, [], { QPHER_MASTER_KEY: k1 });
     expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Kyber768' } }), 201);
     await server.stop();

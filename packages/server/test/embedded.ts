@@ -4,7 +4,6 @@
  * fresh data directory, with one API key of tenant `t` (all scopes unless given).
  */
 import { SCOPES, type Scope } from 'qpher/host';
-import { generateApiKey, generateApiKeyId, hashApiKey } from '../src/auth.js';
 import { type RunningServer, type ServeOptions, startServer } from '../src/node.js';
 import { removeDir, tempDir } from '../../../test/support/server.js';
 
@@ -33,17 +32,7 @@ export async function embeddedServer(options: Partial<ServeOptions> = {}): Promi
     log: (line) => lines.push(line),
     ...options,
   });
-  const addKey = async (tenant: string, scopes: readonly Scope[] = SCOPES) => {
-    const key = generateApiKey();
-    running.store.createApiKey({
-      id: generateApiKeyId(),
-      tenant,
-      scopes,
-      hash: await hashApiKey(key),
-      created_at: new Date().toISOString(),
-    });
-    return key;
-  };
+  const addKey = async (tenant: string, scopes: readonly Scope[] = SCOPES) => (await running.store.issueApiKey(tenant, scopes)).key;
   const key = await addKey('t');
   return {
     url: running.url,

@@ -68,12 +68,14 @@ describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () =
   });
 
   it('share API keys: the CLI works on the database, and a revoke is seen by every instance at once', async () => {
-    const extra = await createApiKey(await freshDir(), 'acme', 'kms:read', { env: { QPHER_DATABASE_URL: url } });
+    // The CLI needs the master key on a database too: API keys are stored as HMACs under it.
+    const cliEnv = { QPHER_DATABASE_URL: url, QPHER_MASTER_KEY: MASTER_KEY };
+    const extra = await createApiKey(await freshDir(), 'acme', 'kms:read', { env: cliEnv });
     for (const server of [a, b]) expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: extra }), 200);
-    const listed = await runCli(['api-key', 'list', '--json', '--database', url]);
+    const listed = await runCli(['api-key', 'list', '--json', '--database', url], { QPHER_MASTER_KEY: MASTER_KEY });
     expect(listed.code).toBe(0);
     const id = (JSON.parse(listed.stdout) as { id: string; scopes: string[] }[]).find((k) => k.scopes.join() === 'kms:read')!.id;
-    expect((await runCli(['api-key', 'revoke', id, '--database', url])).code).toBe(0);
+    expect((await runCli(['api-key', 'revoke', id, '--database', url], { QPHER_MASTER_KEY: MASTER_KEY })).code).toBe(0);
     // No cache: the very next request on either instance is refused.
     for (const server of [a, b])
       expectEnvelope(await call(server.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key: extra }), 401, 'ERR_AUTH_001');
@@ -142,6 +144,49 @@ describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () =
     const again = await call(b.url, 'POST', '/api/v1/kms/keys/rotate', { key, headers, body: { algorithm: 'Kyber768' } });
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(expectEnvelope(again, 200).data).toEqual(expectEnvelope(first, 200).data);
+  });
+
+  it('run an Idempotency-Key rotate once when a stalled first request is taken over on another instance', async () => {
+    // Both instances wait up to 30 s for a lock, so the test decides who stalls and for how long.
+    const [c, d] = await Promise.all([instance(['--db-statement-timeout-ms', '30000']), instance(['--db-statement-timeout-ms', '30000'])]);
+    const owner = await newKey('stall');
+    const k = { key: owner };
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      expectEnvelope(await call(c.url, 'POST', '/api/v1/kms/keys/generate', { ...k, body: { algorithm: 'Kyber768' } }), 201);
+      const headers = { 'Idempotency-Key': 'stalled-rotate-1' };
+      const waiters = async () =>
+        (await holder.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0].n as number;
+      const until = async (n: number) => {
+        for (let i = 0; i < 600 && (await waiters()) < n; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(await waiters()).toBe(n);
+      };
+      // The keyring's lock (postgres.ts takes it first in every keyring change) is held here: the
+      // first rotate reserves the key, then stalls on it.
+      await holder.query('SELECT pg_advisory_lock(1903, hashtext($1))', ['stall\nKyber768']);
+      const first = call(c.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, headers, body: { algorithm: 'Kyber768' } });
+      await until(1);
+      // As if it had stalled past the pending time (60 s): a repeat on another instance takes over.
+      expect(
+        (await holder.query("UPDATE idempotency SET updated_ms = updated_ms - 61000 WHERE tenant = 'stall' AND response IS NULL")).rowCount,
+      ).toBe(1);
+      const repeat = call(d.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, headers, body: { algorithm: 'Kyber768' } });
+      await until(2);
+      await holder.query('SELECT pg_advisory_unlock(1903, hashtext($1))', ['stall\nKyber768']);
+      const [stalled, taken] = await Promise.all([first, repeat]);
+      // The stalled one lost its reservation: its rotate was rolled back, whichever ran first.
+      const lost = expectEnvelope(stalled, 503, 'ERR_SERVICE_001');
+      expect(lost.error.message).toMatch(/ran past its Idempotency-Key reservation.*rolled back/);
+      expect(expectEnvelope(taken, 200).data.key_version).toBe(2);
+      const replay = await call(c.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, headers, body: { algorithm: 'Kyber768' } });
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(expectEnvelope(replay, 200).data).toEqual(taken.body.data);
+      expect(versionsOf(await call(d.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', k)).map((v) => v.key_version)).toEqual([1, 2]);
+    } finally {
+      await holder.end();
+      await Promise.all([c.stop(), d.stop()]);
+    }
   });
 
   it('hold one rate budget per API key across all instances together', async () => {

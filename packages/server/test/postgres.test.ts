@@ -1,31 +1,54 @@
 /**
  * The PostgreSQL store on its own, against a throwaway cluster (test/support/postgres.ts): the
- * ServerStore contract (store-behaviour.ts), migrations under concurrent starts, the shared rate
- * limiter, and the faults that must become a retryable 503 rather than a hang or a raw error.
+ * ServerStore contract (store-behaviour.ts), migrations under concurrent starts and from a
+ * database of the previous schema (rows without MACs, SHA-256 API keys), the shared rate limiter,
+ * and the faults that must become a retryable 503 rather than a hang or a raw error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ServiceUnavailableError } from 'qpher/host';
 import { PostgresStore, redactDatabaseUrl } from '../src/postgres.js';
+import { IDEMPOTENCY_SWEEP_BATCH } from '../src/idempotency.js';
 import { MIGRATIONS } from '../src/postgres-schema.js';
-import { describeServerStore, key } from './store-behaviour.js';
+import { describeServerStore, key, type OpenedStore, TEST_INTEGRITY } from './store-behaviour.js';
 import { type PostgresCluster, startPostgres } from '../../../test/support/postgres.js';
 
 let cluster: PostgresCluster;
 let url: string;
 let store: PostgresStore;
+let databases = 0;
+
+/** Opens the store with the integrity keys of the contract attached. */
+async function openAttached(databaseUrl: string, options: Parameters<typeof PostgresStore.open>[1] = {}): Promise<PostgresStore> {
+  const opened = await PostgresStore.open(databaseUrl, options);
+  opened.attachIntegrity(TEST_INTEGRITY);
+  return opened;
+}
 
 beforeAll(async () => {
   cluster = await startPostgres();
   url = await cluster.createDatabase('store');
-  store = await PostgresStore.open(url);
+  store = await openAttached(url);
 }, 120_000);
 afterAll(async () => {
   await store?.close();
   await cluster?.stop();
 });
 
-describeServerStore('PostgresStore', () => store);
+async function openPostgres(options: { maxIdempotencyRecordsPerTenant?: number } = {}): Promise<OpenedStore<PostgresStore>> {
+  const databaseUrl = await cluster.createDatabase(`contract${++databases}`);
+  const opened = await PostgresStore.open(databaseUrl, options);
+  return {
+    store: opened,
+    async sql(text, params) {
+      const result = await cluster.query(text, databaseUrl, params);
+      return { rows: result.rows, changes: result.rowCount ?? 0 };
+    },
+    close: () => opened.close(),
+  };
+}
+
+describeServerStore('PostgresStore', openPostgres);
 
 describe('PostgresStore', () => {
   it('migrates a fresh database once when many instances start together, and refuses a newer schema', async () => {
@@ -36,33 +59,78 @@ describe('PostgresStore', () => {
     expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     await cluster.query(`INSERT INTO schema_migrations (version) VALUES (${MIGRATIONS.length + 1})`, fresh);
     await expect(PostgresStore.open(fresh)).rejects.toThrow(
-      `the database has schema version ${MIGRATIONS.length + 1}; this qpher understands up to ${MIGRATIONS.length}`,
+      new RegExp(`schema version ${MIGRATIONS.length + 1}; this qpher understands up to ${MIGRATIONS.length}`),
     );
   });
 
-  it('brings a schema-1 database with keys to the current schema, keys intact', async () => {
+  it('migrates a database of schema 1 with its rows: they are legacy until sealed, and its SHA-256 API key still works', async () => {
     const old = await cluster.createDatabase('schema1');
+    // What the previous qpher left: schema 1 only, a key row without a MAC, an API key by SHA-256.
+    await cluster.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())', old);
+    await cluster.query(MIGRATIONS[0]!, old);
+    await cluster.query('INSERT INTO schema_migrations (version) VALUES (1)', old);
     await cluster.query(
-      `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
-       ${MIGRATIONS[0]}
-       INSERT INTO schema_migrations (version) VALUES (1);
-       INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed)
-         VALUES ('t', 'Kyber768', 1, 'retired', 'pk1', 'c', '\\x01'), ('t', 'Kyber768', 2, 'active', 'pk2', 'c', '\\x02');`,
+      "INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed) VALUES ('acme', 'Kyber768', 1, 'active', 'pk1', 'then', $1)",
       old,
+      [Buffer.from([1, 2, 3])],
     );
-    const upgraded = await PostgresStore.open(old);
+    const apiKey = `qph_${'o'.repeat(43)}`;
+    await cluster.query(
+      "INSERT INTO api_keys (id, hash, tenant, scopes, created_at) VALUES ('key_old', sha256($1::bytea), 'acme', 'kms:read', 'then')",
+      old,
+      [Buffer.from(apiKey)],
+    );
+    const lines: string[] = [];
+    const [first, second] = await Promise.all([0, 1].map(() => PostgresStore.open(old, { poolSize: 2, log: (l) => lines.push(l) })));
     try {
+      expect(lines).toEqual([`database schema migrated to version ${MIGRATIONS.length}`]);
       const { rows } = await cluster.query('SELECT version FROM schema_migrations ORDER BY version', old);
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+      first!.attachIntegrity(TEST_INTEGRITY);
+      second!.attachIntegrity(TEST_INTEGRITY);
+      const legacy = await first!.legacyRows();
+      expect(legacy.apiKeys).toBe(1);
+      expect(legacy.keys).toEqual([
+        {
+          tenant: 'acme',
+          algorithm: 'Kyber768',
+          key: { key_version: 1, status: 'active', public_key: 'pk1', created_at: 'then', wrapped_seed: new Uint8Array([1, 2, 3]) },
+        },
+      ]);
+      expect(await first!.sealLegacyRows(legacy.keys)).toEqual({ keys: 1, apiKeys: 1 });
+      expect((await second!.get('acme', 'Kyber768', 1))?.public_key).toBe('pk1');
       const indexes = await cluster.query("SELECT indexname FROM pg_indexes WHERE tablename = 'keys' ORDER BY indexname", old);
       expect(indexes.rows.map((r) => r.indexname)).toEqual(['keys_by_status', 'keys_pkey', 'one_active_key']);
-      expect(await upgraded.list('t', 'Kyber768', { status: 'retired', after: 0, limit: 10 })).toMatchObject({
-        keys: [{ key_version: 1, public_key: 'pk1', wrapped_seed: new Uint8Array([1]) }],
-        total: 1,
-      });
-      expect((await upgraded.active('t', 'Kyber768'))?.key_version).toBe(2);
+      expect(await second!.findApiKey(apiKey)).toMatchObject({ id: 'key_old', tenant: 'acme' });
+      const [row] = (
+        await cluster.query("SELECT digest IS NOT NULL AS digest, hash IS NULL AS gone FROM api_keys WHERE id = 'key_old'", old)
+      ).rows;
+      expect(row).toEqual({ digest: true, gone: true });
+      expect(await first!.findApiKey(apiKey)).toMatchObject({ id: 'key_old' });
     } finally {
-      await upgraded.close();
+      await Promise.all([first!.close(), second!.close()]);
+    }
+  });
+
+  it('sweeps expired idempotency records through the time index', async () => {
+    const swept = await cluster.createDatabase('sweep');
+    const s = await openAttached(swept);
+    try {
+      await cluster.query(
+        "INSERT INTO idempotency (tenant, key, fingerprint, response, updated_ms) SELECT 'old', 'k' || i, 'f', '{}', i FROM generate_series(1, 50000) AS i",
+        swept,
+      );
+      await cluster.query('ANALYZE idempotency', swept);
+      const plan = await cluster.query(
+        `EXPLAIN SELECT ctid FROM idempotency WHERE updated_ms < 100000000 ORDER BY updated_ms LIMIT ${IDEMPOTENCY_SWEEP_BATCH}`,
+        swept,
+      );
+      expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index Scan using idempotency_updated/);
+      await s.reserve('t', 'first', 'f', 100_000_000);
+      const { rows } = await cluster.query('SELECT count(*)::int AS n FROM idempotency', swept);
+      expect(rows[0].n).toBe(50_000 - IDEMPOTENCY_SWEEP_BATCH + 1);
+    } finally {
+      await s.close();
     }
   });
 
@@ -100,7 +168,7 @@ describe('PostgresStore', () => {
       }
       throw new Error('the store backend never reported its statistics');
     };
-    const filler = await PostgresStore.open(fresh, { poolSize: 1 });
+    const filler = await openAttached(fresh, { poolSize: 1 });
     // No autovacuum: its ANALYZE would add its own page reads, and give the planner statistics.
     await cluster.query('ALTER TABLE keys SET (autovacuum_enabled = false)', fresh);
     const history = Array.from({ length: 3000 }, (_, i) => key(i + 1, i === 2999 ? 'active' : i % 2 ? 'retired' : 'archived'));
@@ -108,7 +176,7 @@ describe('PostgresStore', () => {
     await filler.close();
     const before = await settled(0);
 
-    const reader = await PostgresStore.open(fresh, { poolSize: 1 });
+    const reader = await openAttached(fresh, { poolSize: 1 });
     const rounds = 10;
     for (let i = 0; i < rounds; i++) {
       expect((await reader.get('big', 'Kyber768', 1500 + i))?.key_version).toBe(1500 + i);
@@ -125,7 +193,7 @@ describe('PostgresStore', () => {
   });
 
   it('shares one token bucket per API key across instances', async () => {
-    const other = await PostgresStore.open(url, { poolSize: 2 });
+    const other = await openAttached(url, { poolSize: 2 });
     try {
       const limit = { rps: 0.5, burst: 4 };
       const a = store.sharedRateLimiter(limit);
@@ -141,7 +209,7 @@ describe('PostgresStore', () => {
   });
 
   it('answers a lock held past the statement timeout, and a full pool, with a retryable ERR_SERVICE_001', async () => {
-    const small = await PostgresStore.open(url, { poolSize: 1, acquireTimeoutMs: 300, statementTimeoutMs: 400 });
+    const small = await openAttached(url, { poolSize: 1, acquireTimeoutMs: 300, statementTimeoutMs: 400 });
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();
     try {
@@ -165,7 +233,7 @@ describe('PostgresStore', () => {
   });
 
   it('answers 503 while the database is down and recovers by itself', async () => {
-    const own = await PostgresStore.open(url, { acquireTimeoutMs: 500, statementTimeoutMs: 500 });
+    const own = await openAttached(url, { acquireTimeoutMs: 500, statementTimeoutMs: 500 });
     expect(await own.ping()).toBe(true);
     await cluster.stopServer();
     try {

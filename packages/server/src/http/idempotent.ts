@@ -37,6 +37,7 @@ export function idempotent(options: IdempotentOptions): (name: OperationName) =>
     const tenant = c.var.apiKey.tenant;
     const fingerprint = await requestFingerprint(name, c.var.request, c.var.rawText);
     const deadline = now() + waitMs;
+    let owner: string;
     for (;;) {
       const reservation = await store.reserve(tenant, idempotencyKey, fingerprint, now());
       if (reservation.state === 'replay') {
@@ -47,7 +48,10 @@ export function idempotent(options: IdempotentOptions): (name: OperationName) =>
       if (reservation.state === 'mismatch') {
         return fail(c, 'ERR_INVALID_001', 'Validation failed: this Idempotency-Key was already used with a different request');
       }
-      if (reservation.state === 'acquired') break;
+      if (reservation.state === 'acquired') {
+        owner = reservation.owner;
+        break;
+      }
       if (reservation.state === 'unknown') {
         return fail(
           c,
@@ -73,16 +77,16 @@ export function idempotent(options: IdempotentOptions): (name: OperationName) =>
     };
     let stored = false;
     try {
-      const { envelope, status } = store.run ? await store.run(tenant, idempotencyKey, running) : await running();
+      const { envelope, status } = store.run ? await store.run(tenant, idempotencyKey, owner, running) : await running();
       if (status < 500) {
         const record: StoredResponse = isErrorEnvelope(envelope) ? { status, error: envelope.error } : { status, data: envelope.data };
-        await store.complete(tenant, idempotencyKey, record, now());
+        await store.complete(tenant, idempotencyKey, owner, record, now());
         stored = true;
       }
     } catch (error) {
       if (error !== c.error) throw error; // onError already answered c.error
     } finally {
-      if (!stored) await store.release(tenant, idempotencyKey);
+      if (!stored) await store.release(tenant, idempotencyKey, owner);
     }
   };
 }

@@ -7,10 +7,10 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { OPERATIONS, type OperationName } from 'qpher/host';
-import { BodyError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
+import { BodyError, BodyTimeoutError, isJsonContentType, parseJsonBody, readBody } from '../body.js';
 import { type Env, fail } from './context.js';
 
-export function parseRequest(options: { maxBodyBytes: number }): (name: OperationName) => MiddlewareHandler<Env> {
+export function parseRequest(options: { maxBodyBytes: number; idleMs: number }): (name: OperationName) => MiddlewareHandler<Env> {
   return (name) => async (c, next) => {
     let request: unknown;
     let rawText = '';
@@ -23,11 +23,16 @@ export function parseRequest(options: { maxBodyBytes: number }): (name: Operatio
         return fail(c, 'ERR_INVALID_001', 'Validation failed: Content-Type must be application/json');
       }
       try {
-        const parsed = parseJsonBody(await readBody(c.req.raw, options.maxBodyBytes));
+        const parsed = parseJsonBody(await readBody(c.req.raw, options.maxBodyBytes, options.idleMs));
         request = parsed.value;
         rawText = parsed.text;
       } catch (error) {
-        if (error instanceof BodyError) return fail(c, 'ERR_INVALID_001', error.message);
+        if (error instanceof BodyError) {
+          const response = fail(c, 'ERR_INVALID_001', error.message);
+          // A stalled body: the connection cannot be reused (the rest may still arrive).
+          if (error instanceof BodyTimeoutError) response.headers.set('Connection', 'close');
+          return response;
+        }
         throw error;
       }
     }
