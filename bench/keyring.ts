@@ -2,7 +2,8 @@
  * Key history must not slow a tenant down: the engine's encrypt 1 KiB on each of the server's
  * stores (the same engine and stores `qpher serve` composes, crypto on this thread) for a tenant
  * whose Kyber768 keyring holds 5,000 versions against one whose keyring holds 1. Every operation
- * reads one row by version (src/stores/keystore.ts), so the two should cost the same.
+ * reads one row by version (src/stores/keystore.ts) and checks that row's MAC, so the two should
+ * cost the same.
  *
  * SQLite in a fresh data directory; PostgreSQL in a throwaway cluster (test/support/postgres.ts),
  * skipped with a note when its server binaries are not installed. Interleaved rounds
@@ -16,6 +17,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
 import type { StoredKey } from '../src/stores/keystore.js';
+import { randomBytes } from 'node:crypto';
+import { Integrity } from '../packages/server/src/integrity.js';
 import { PostgresStore } from '../packages/server/src/postgres.js';
 import { SqliteStore } from '../packages/server/src/sqlite.js';
 import type { ServerStore } from '../packages/server/src/store.js';
@@ -48,6 +51,8 @@ export interface KeyringResult {
 
 /** Encrypt 1 KiB for a 1-version and a HISTORY-version keyring on `store`. */
 async function benchStore(store: ServerStore): Promise<{ rows: KeyringRow[]; ratio: number }> {
+  // As `qpher serve` does: every key row is MACed and checked (packages/server/src/integrity.ts).
+  store.attachIntegrity(Integrity.fromMasterKey(randomBytes(32)));
   const engine = await Engine.create({ store });
   const run = async (tenant: string, operation: string, request: unknown) => {
     const envelope = await engine.execute({ tenant }, operation, request, 'bench');
