@@ -9,8 +9,8 @@
  */
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { compositeKeygen, compositeSign, compositeVerify } from '../src/crypto/composite-ml-dsa.js';
-import { xwingDecapsulate, xwingEncapsulate, xwingKeygen } from '../src/crypto/xwing.js';
+import { compositeExpandSecretKey, compositeKeygen, compositeSign, compositeVerify } from '../src/crypto/composite-ml-dsa.js';
+import { xwingDecapsulate, xwingEncapsulate, xwingExpandSecretKey, xwingKeygen } from '../src/crypto/xwing.js';
 
 const ROUNDS = 5;
 const ROUND_MS = 400;
@@ -41,6 +41,9 @@ const dsaSig = ml_dsa65.sign(message, dsa.secretKey);
 const cSeed = rand(32);
 const cPk = compositeKeygen(cSeed).publicKey;
 const cSig = compositeSign(message, cSeed);
+// What the engine's key cache keeps since the hybrids have an expanded form (src/crypto/xwing.ts, composite-ml-dsa.ts).
+const xExpanded = xwingExpandSecretKey(xSeed);
+const cExpanded = compositeExpandSecretKey(cSeed);
 
 const subjects: Record<string, () => unknown> = {
   'ML-KEM-768 keygen': () => ml_kem768.keygen(rand(64)),
@@ -49,10 +52,12 @@ const subjects: Record<string, () => unknown> = {
   'X-Wing encapsulate': () => xwingEncapsulate(xPk),
   'ML-KEM-768 decapsulate': () => ml_kem768.decapsulate(mlKemCt, mlKem.secretKey),
   'X-Wing decapsulate (from seed)': () => xwingDecapsulate(xCt, xSeed),
+  'X-Wing decapsulate (expanded)': () => xwingDecapsulate(xCt, xExpanded),
   'ML-DSA-65 keygen': () => ml_dsa65.keygen(rand(32)),
   'Composite keygen': () => compositeKeygen(rand(32)),
   'ML-DSA-65 sign 1 KiB': () => ml_dsa65.sign(message, dsa.secretKey),
   'Composite sign 1 KiB (from seed)': () => compositeSign(message, cSeed),
+  'Composite sign 1 KiB (expanded)': () => compositeSign(message, cExpanded),
   'ML-DSA-65 verify 1 KiB': () => ml_dsa65.verify(dsaSig, message, dsa.publicKey),
   'Composite verify 1 KiB': () => compositeVerify(cSig, message, cPk),
 };

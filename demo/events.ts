@@ -4,7 +4,7 @@
  * wired by subscribing, with no change to the panel that publishes.
  * @module
  */
-import type { HashAlgorithm, KeyInfo } from 'qpher';
+import type { Algorithm, HashAlgorithm, KeyInfo } from 'qpher';
 import type { ActiveBackend } from './state.js';
 
 export interface PlaygroundEvents {
@@ -12,16 +12,26 @@ export interface PlaygroundEvents {
   backend: { current: ActiveBackend; note?: undefined } | { current: undefined; note: string };
   /** The key table was (re)drawn from these keys. */
   keys: readonly KeyInfo[];
-  /** A ciphertext to decrypt, with what it needs; `focus` moves the keyboard to it. */
-  ciphertext: { ciphertext: string; key_version: number; aad: string; focus: boolean };
+  /**
+   * A ciphertext to decrypt, with what it needs; `focus` moves the keyboard to it. `algorithm` is
+   * the key's (absent when the page does not know it: a pasted public key).
+   */
+  ciphertext: { ciphertext: string; key_version: number; algorithm?: Algorithm; aad: string; focus: boolean };
   /** A signature to verify, with the message and context it was made over (as typed). */
-  signature: { message: string; signature: string; key_version: number; context: string };
+  signature: { message: string; signature: string; key_version: number; algorithm: Algorithm; context: string };
   /** A KEM ciphertext to decapsulate, and the secret it was made with (to compare). */
-  'kem-ciphertext': { kem_ciphertext: string; shared_secret: string; key_version: number };
+  'kem-ciphertext': { kem_ciphertext: string; shared_secret: string; key_version: number; algorithm: Algorithm };
   /** A wrapped key to unwrap. */
-  'wrapped-key': { wrapped_key: string; key_version: number };
+  'wrapped-key': { wrapped_key: string; key_version: number; algorithm: Algorithm };
   /** A digest signature to verify, with the message (as typed) whose digest was signed. */
-  'hash-signature': { message: string; hash_algorithm: HashAlgorithm; signature: string; key_version: number; context: string };
+  'hash-signature': {
+    message: string;
+    hash_algorithm: HashAlgorithm;
+    signature: string;
+    key_version: number;
+    algorithm: Algorithm;
+    context: string;
+  };
   /** A person chose this key's public key for the public-key tools. */
   'public-key': KeyInfo;
 }

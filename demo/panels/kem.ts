@@ -1,21 +1,18 @@
 /**
  * Steps 3 and 4, encryption on the backend: `kem.encrypt` (standard or deterministic mode,
  * optional associated data) and `kem.decrypt`. Encrypt publishes its ciphertext; Decrypt takes
- * any published ciphertext (also from the public-key tools' seal).
+ * any published ciphertext (also from the public-key tools' seal). Each has an algorithm choice
+ * (ML-KEM-768 or X-Wing); Decrypt takes the one of the ciphertext it is given.
  * @module
  */
-import type { Algorithm } from 'qpher';
+import { algorithmChoice } from '../algorithm-choice.js';
 import { describePlaintext, optionalUtf8, utf8 } from '../encoding.js';
 import { Panel, type PlaygroundContext } from '../panel.js';
 import { followActiveKey } from './follow-active-key.js';
 
-export interface KemPanelOptions {
-  /** Whose active key the key-version field follows. */
-  algorithm: Algorithm;
-}
-
-export function mountEncryptPanel(context: PlaygroundContext, { algorithm }: KemPanelOptions = { algorithm: 'Kyber768' }): void {
+export function mountEncryptPanel(context: PlaygroundContext): void {
   const panel = new Panel(context, 'encrypt');
+  const algorithm = algorithmChoice(panel, 'kem.encrypt');
   const saltField = panel.element('#encrypt-salt-field');
   const deterministic = () => panel.choice('mode') === 'deterministic';
   for (const radio of panel.root.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
@@ -31,13 +28,14 @@ export function mountEncryptPanel(context: PlaygroundContext, { algorithm }: Kem
       'kem.encrypt',
       (q) =>
         q.kem.encrypt({
+          algorithm: algorithm.get(),
           plaintext: utf8(panel.field('plaintext').value),
           key_version: Number(panel.field('key_version').value),
           ...(deterministic() ? { mode: 'deterministic' as const, salt: utf8(panel.field('salt').value) } : {}),
           ...(aad !== '' ? { aad: utf8(aad) } : {}),
         }),
-      ({ ciphertext, key_version }) => {
-        context.events.emit('ciphertext', { ciphertext, key_version, aad, focus: false });
+      ({ ciphertext, key_version, algorithm: used }) => {
+        context.events.emit('ciphertext', { ciphertext, key_version, algorithm: used, aad, focus: false });
         return 'The ciphertext, its key version and the associated data are now in Decrypt.';
       },
     );
@@ -46,7 +44,9 @@ export function mountEncryptPanel(context: PlaygroundContext, { algorithm }: Kem
 
 export function mountDecryptPanel(context: PlaygroundContext): void {
   const panel = new Panel(context, 'decrypt');
-  context.events.on('ciphertext', ({ ciphertext, key_version, aad, focus }) => {
+  const algorithm = algorithmChoice(panel, 'kem.decrypt');
+  context.events.on('ciphertext', ({ ciphertext, key_version, algorithm: used, aad, focus }) => {
+    if (used) algorithm.set(used);
     panel.field('ciphertext').value = ciphertext;
     panel.field('key_version').value = String(key_version);
     panel.field('aad').value = aad;
@@ -59,6 +59,7 @@ export function mountDecryptPanel(context: PlaygroundContext): void {
       'kem.decrypt',
       (q) =>
         q.kem.decrypt({
+          algorithm: algorithm.get(),
           ciphertext: panel.field('ciphertext').value.trim(),
           key_version: Number(panel.field('key_version').value),
           ...(aad ? { aad } : {}),

@@ -1,11 +1,12 @@
 /**
  * Step 7, the public-key tools: `seal()` and `verify()` run in the page with only a public key,
- * no backend (so they work offline). Each is its own panel. Seal takes an ML-KEM public key a
- * person chose in the key table and hands its ciphertext to Decrypt on request; Verify takes an
- * ML-DSA public key and the last signature made.
+ * no backend (so they work offline). Each is its own panel. Seal takes a KEM public key
+ * (ML-KEM-768 or X-Wing) a person chose in the key table and hands its ciphertext to Decrypt on
+ * request; Verify takes a signature public key (ML-DSA-65 or the composite) and the last
+ * signature made.
  * @module
  */
-import { seal, verify } from 'qpher';
+import { type Algorithm, type KeyInfo, seal, verify } from 'qpher';
 import { ALGORITHM_FACTS } from '../algorithms.js';
 import { optionalUtf8, utf8 } from '../encoding.js';
 import { Panel, type PlaygroundContext } from '../panel.js';
@@ -14,10 +15,13 @@ export function mountSealPanel(context: PlaygroundContext): void {
   const panel = new Panel(context, 'seal');
   const sendToDecrypt = panel.element<HTMLButtonElement>('#seal-to-decrypt');
   /** The last successful seal, for “Send to Decrypt”. */
-  let sealed: { ciphertext: string; key_version: number; aad: string } | undefined;
+  let sealed: { ciphertext: string; key_version: number; algorithm?: Algorithm; aad: string } | undefined;
+  /** The key chosen in the key table, so Decrypt can be told its algorithm (a pasted key's is not known here). */
+  let chosen: KeyInfo | undefined;
 
   context.events.on('public-key', (key) => {
     if (ALGORITHM_FACTS[key.algorithm].use !== 'kem') return;
+    chosen = key;
     panel.field('public_key').value = key.public_key;
     panel.field('key_version').value = String(key.key_version);
     panel.field('public_key').focus();
@@ -42,7 +46,8 @@ export function mountSealPanel(context: PlaygroundContext): void {
       }),
     );
     if (ciphertext === undefined) return;
-    sealed = { ciphertext, key_version: keyVersion, aad };
+    const algorithm = chosen?.public_key === panel.field('public_key').value.trim() ? chosen.algorithm : undefined;
+    sealed = { ciphertext, key_version: keyVersion, ...(algorithm ? { algorithm } : {}), aad };
     sendToDecrypt.disabled = false;
   });
   panel.onClick(sendToDecrypt, () => {

@@ -23,7 +23,7 @@ async function exercise(page: Page, on: RegExp): Promise<void> {
   const dsaVersion = (await outcome(keysResult)).json.data.key_version as number;
 
   // 8. encapsulate / decapsulate
-  const encapsulate = form(page, '8. Encapsulate (raw ML-KEM)');
+  const encapsulate = form(page, '8. Encapsulate (raw KEM)');
   await expect(encapsulate.getByLabel('Key version')).toHaveValue(String(kemVersion));
   await encapsulate.getByRole('button', { name: 'Encapsulate' }).click();
   let o = await outcome(result(page, 'Encapsulate result'));

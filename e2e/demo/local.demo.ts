@@ -102,7 +102,7 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   // Public-key tools: seal to our own public key in the page, decrypt with the backend.
   await page.getByRole('button', { name: 'Use public key of ML-KEM-768 version 1' }).click();
   const seal = form(page, 'Seal to a public key');
-  await expect(seal.getByLabel('ML-KEM-768 public key (base64 SPKI)')).toBeFocused();
+  await expect(seal.getByLabel('ML-KEM-768 or X-Wing public key (base64 SPKI)')).toBeFocused();
   await expect(seal.getByLabel('Key version')).toHaveValue('1');
   await seal.getByLabel('Plaintext').fill('sealed in the page');
   await seal.getByRole('button', { name: 'Seal' }).click();
@@ -121,7 +121,7 @@ test('local backend: keys, encrypt/decrypt (standard, deterministic, AAD), sign/
   o = await outcome(result(page, 'Public-key verify result'));
   expect(o.json).toEqual({ valid: true });
   // A bad public key is a TypeError naming the argument, shown like an error envelope.
-  await offlineVerify.getByLabel('ML-DSA-65 public key (base64 SPKI)').fill('not base64!');
+  await offlineVerify.getByLabel('ML-DSA-65 or composite public key (base64 SPKI)').fill('not base64!');
   await offlineVerify.getByRole('button', { name: 'Verify signature' }).click();
   o = await outcome(result(page, 'Public-key verify result'));
   expect(o.state).toBe('error');

@@ -33,7 +33,7 @@ for (const width of [375, 1440]) {
     await page.getByRole('button', { name: 'Use public key of ML-DSA-65 version 1' }).click();
     await form(page, 'Verify with a public key').getByRole('button', { name: 'Verify signature' }).click();
     await outcome(result(page, 'Public-key verify result'));
-    await form(page, '8. Encapsulate (raw ML-KEM)').getByRole('button', { name: 'Encapsulate' }).click();
+    await form(page, '8. Encapsulate (raw KEM)').getByRole('button', { name: 'Encapsulate' }).click();
     await outcome(result(page, 'Encapsulate result'));
     await form(page, 'Decapsulate').getByRole('button', { name: 'Decapsulate' }).click();
     await outcome(result(page, 'Decapsulate result'));

@@ -69,6 +69,11 @@ export interface SignatureFacts extends CommonFacts {
     /** Largest signing context. */
     readonly context: number;
   };
+  /**
+   * The pre-hash functions `signature/sign-hash` and `verify-hash` accept for a key of this row
+   * (empty when the row does not list those operations).
+   */
+  readonly hashAlgorithms: readonly ('SHA-256' | 'SHA-384' | 'SHA-512')[];
 }
 
 export type AlgorithmFacts = KemFacts | SignatureFacts;
@@ -99,6 +104,8 @@ export const ALGORITHM_TABLE = {
     oid: '2.16.840.1.101.3.4.3.18',
     spkiPrefix: '308207b2300b0609608648016503040312038207a100',
     primitive: 'mlDsa65',
+    // HashML-DSA (FIPS 204 §5.4) with any approved hash; src/crypto/hash-algorithms.ts has their OIDs.
+    hashAlgorithms: ['SHA-256', 'SHA-384', 'SHA-512'],
     operations: ['signature.sign', 'signature.verify', 'signature.signHash', 'signature.verifyHash', ...KMS_OPERATIONS],
   },
   'X-Wing': {
@@ -107,14 +114,15 @@ export const ALGORITHM_TABLE = {
     kind: 'kem',
     // draft-connolly-cfrg-xwing-kem-10 §2/§5: pk = pk_M(1184) ‖ pk_X(32), ct = ct_M(1088) ‖ ct_X(32);
     // the private key is the 32-byte seed itself (expanded by SHAKE256 on use); eseed is 64 bytes.
-    sizes: { publicKey: 1216, seed: 32, secretKey: 32, ciphertext: 1120, sharedSecret: 32, encapRandomness: 64 },
+    // secretKey: the seed's expansion kept by key caches, sk_M (2400) ‖ sk_X (32) ‖ pk_X (32) (src/crypto/xwing.ts).
+    sizes: { publicKey: 1216, seed: 32, secretKey: 2464, ciphertext: 1120, sharedSecret: 32, encapRandomness: 64 },
     // id-XWing (draft-connolly-cfrg-xwing-kem §7)
     oid: '1.3.6.1.4.1.62253.25722',
     spkiPrefix: '308204d4300d060b2b0601040183e62d81c87a038204c100',
     hpkeKemId: 0x647a, // draft-connolly-cfrg-xwing-kem §6 (MLKEM768-X25519)
     formatVersion: 2,
     primitive: 'xWing',
-    operations: ['kem.encrypt', 'kem.decrypt', ...KMS_OPERATIONS],
+    operations: ['kem.encrypt', 'kem.decrypt', 'kem.encapsulate', 'kem.decapsulate', 'kem.wrapKey', 'kem.unwrapKey', ...KMS_OPERATIONS],
   },
   'Composite-ML-DSA': {
     wire: 'Composite-ML-DSA',
@@ -122,13 +130,16 @@ export const ALGORITHM_TABLE = {
     kind: 'signature',
     // draft-ietf-lamps-pq-composite-sigs-19: pk = ML-DSA-65 pk (1952) ‖ uncompressed P-256 point (65);
     // signature = ML-DSA-65 signature (3309) ‖ DER ECDSA P-256 (8..72 bytes); one 32-byte seed
-    // derives both halves (src/crypto/composite-ml-dsa.ts), and it is the private key.
-    sizes: { publicKey: 2017, seed: 32, secretKey: 32, signature: 3309 + 72, minSignature: 3309 + 8, context: 255 },
+    // derives both halves (src/crypto/composite-ml-dsa.ts), and it is the private key. secretKey: the
+    // derived halves kept by key caches, expanded ML-DSA-65 key (4032) ‖ P-256 scalar (32).
+    sizes: { publicKey: 2017, seed: 32, secretKey: 4032 + 32, signature: 3309 + 72, minSignature: 3309 + 8, context: 255 },
     // id-MLDSA65-ECDSA-P256-SHA512 (draft-ietf-lamps-pq-composite-sigs §7)
     oid: '1.3.6.1.5.5.7.6.45',
     spkiPrefix: '308207f2300a06082b0601050507062d038207e200',
     primitive: 'compositeMlDsa65',
-    operations: ['signature.sign', 'signature.verify', ...KMS_OPERATIONS],
+    // The draft's own pre-hash: M′ ends with SHA-512(M), so a caller's SHA-512 digest signs M itself.
+    hashAlgorithms: ['SHA-512'],
+    operations: ['signature.sign', 'signature.verify', 'signature.signHash', 'signature.verifyHash', ...KMS_OPERATIONS],
   },
 } as const satisfies Record<string, AlgorithmFacts>;
 

@@ -28,16 +28,17 @@ import {
 type JsonSchema = Record<string, unknown>;
 
 const SUMMARIES: Record<OperationName, string> = {
-  'kem.encrypt': 'Encrypt with a Kyber768 (ML-KEM-768) key',
+  'kem.encrypt': 'Encrypt with a Kyber768 (ML-KEM-768, the default) or X-Wing key',
   'kem.decrypt': 'Decrypt a ciphertext made by kem/encrypt',
-  'kem.encapsulate': 'Encapsulate a fresh shared secret to a Kyber768 key (raw ML-KEM-768)',
+  'kem.encapsulate': 'Encapsulate a fresh shared secret to a Kyber768 key (raw ML-KEM-768, the default) or an X-Wing key',
   'kem.decapsulate': 'Decapsulate a kem_ciphertext to its shared secret (implicit rejection, never an error)',
-  'kem.wrapKey': 'Wrap a 16-64 byte symmetric key to a Kyber768 key (KEM-DEM)',
+  'kem.wrapKey': 'Wrap a 16-64 byte symmetric key to a Kyber768 or X-Wing key (KEM-DEM)',
   'kem.unwrapKey': 'Unwrap a key made by kem/key/wrap',
-  'signature.sign': 'Sign a message with a Dilithium3 (ML-DSA-65) key',
-  'signature.verify': 'Verify a Dilithium3 signature',
-  'signature.signHash': 'Sign a SHA-256/384/512 digest with a Dilithium3 key (HashML-DSA, FIPS 204 §5.4)',
-  'signature.verifyHash': 'Verify a HashML-DSA signature over a digest',
+  'signature.sign': 'Sign a message with a Dilithium3 (ML-DSA-65, the default) or Composite-ML-DSA key',
+  'signature.verify': 'Verify a Dilithium3 or Composite-ML-DSA signature',
+  'signature.signHash':
+    'Sign a digest: SHA-256/384/512 with a Dilithium3 key (HashML-DSA, FIPS 204 §5.4), SHA-512 only with a Composite-ML-DSA key',
+  'signature.verifyHash': 'Verify a sign-hash signature over a digest',
   'kms.generate': 'Generate the first active key of an algorithm',
   'kms.list': 'List all keys of an algorithm',
   'kms.active': 'Get the active key of an algorithm',
@@ -225,7 +226,8 @@ export function buildOpenApiDocument(limits: Limits, options: { serverUrl?: stri
       version: '1',
       license: { name: 'MIT', identifier: 'MIT' },
       description:
-        'Post-quantum encryption (Kyber768 = ML-KEM-768, FIPS 203) and signatures (Dilithium3 = ML-DSA-65, FIPS 204). ' +
+        'Post-quantum encryption (Kyber768 = ML-KEM-768, FIPS 203) and signatures (Dilithium3 = ML-DSA-65, FIPS 204), ' +
+        'and the hybrids X-Wing (ML-KEM-768 + X25519) and Composite-ML-DSA (ML-DSA-65 + ECDSA P-256). ' +
         'Binary fields are strict padded standard base64 (RFC 4648). ' +
         `plaintext/message up to ${limits.maxPayloadBytes} decoded bytes, aad up to ${limits.maxAadBytes}, context up to 255. ` +
         `Error codes: ${Object.entries(ERROR_CODES)

@@ -9,7 +9,16 @@
  * @module
  */
 import * as z from 'zod/mini';
-import { ALGORITHMS, algorithmsFor, factsOfKind, KEY_STATUSES, MAX_KEY_VERSION } from './algorithms.js';
+import {
+  ALGORITHM_TABLE,
+  ALGORITHMS,
+  type Algorithm,
+  algorithmsFor,
+  factsOfKind,
+  KEY_STATUSES,
+  MAX_KEY_VERSION,
+  type SignatureFacts,
+} from './algorithms.js';
 import { decodeListCursor } from './list-cursor.js';
 import type { OperationName } from './operations.js';
 import { decodedLength, isBase64 } from '../encoding.js';
@@ -47,8 +56,27 @@ const MAX_SMALL_FIELD_BYTES = 1024;
 export const HASH_ALGORITHMS = Object.keys(HASH_ML_DSA_ALGORITHMS) as [HashMlDsaAlgorithm, ...HashMlDsaAlgorithm[]];
 export const HashAlgorithmSchema = z.enum(HASH_ALGORITHMS);
 
-/** A digest must have its algorithm's length: "hash must be 48 bytes for SHA-384, got 32". */
-function requireDigestLength(r: { hash: string; hash_algorithm: HashMlDsaAlgorithm }, ctx: z.core.$RefinementCtx<unknown>) {
+/**
+ * The key's algorithm must accept the pre-hash (the table's `hashAlgorithms`: the composite signs
+ * SHA-512 digests only), and a digest must have its algorithm's length: "hash must be 48 bytes
+ * for SHA-384, got 32".
+ */
+function requireDigest(
+  operation: 'signature.signHash' | 'signature.verifyHash',
+  r: { hash: string; hash_algorithm: HashMlDsaAlgorithm; algorithm?: Algorithm | undefined },
+  ctx: z.core.$RefinementCtx<unknown>,
+) {
+  const algorithm = r.algorithm ?? algorithmsFor(operation)[0];
+  const accepted = (ALGORITHM_TABLE[algorithm] as SignatureFacts).hashAlgorithms;
+  if (!accepted.includes(r.hash_algorithm)) {
+    ctx.issues.push({
+      code: 'custom',
+      path: ['hash_algorithm'],
+      input: r.hash_algorithm,
+      message: `hash_algorithm must be ${accepted.map((h) => JSON.stringify(h)).join(' or ')} for ${algorithm}`,
+    });
+    return;
+  }
   const expected = HASH_ML_DSA_ALGORITHMS[r.hash_algorithm].digestLength;
   const got = decodedLength(r.hash);
   if (got !== expected) {
@@ -176,7 +204,7 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
         algorithm: optionalAlgorithm('signature.signHash'),
         context,
       })
-      .check(z.superRefine(requireDigestLength)),
+      .check(z.superRefine((r, ctx) => requireDigest('signature.signHash', r, ctx))),
     'signature.verifyHash': z
       .strictObject({
         hash: base64Field('hash', MAX_SMALL_FIELD_BYTES),
@@ -186,7 +214,7 @@ export function requestSchemas(limits: Limits = DEFAULT_LIMITS) {
         algorithm: optionalAlgorithm('signature.verifyHash'),
         context,
       })
-      .check(z.superRefine(requireDigestLength)),
+      .check(z.superRefine((r, ctx) => requireDigest('signature.verifyHash', r, ctx))),
     'kms.generate': z.strictObject({ algorithm: algorithmSchemaFor('kms.generate') }),
     'kms.rotate': z.strictObject({ algorithm: algorithmSchemaFor('kms.rotate') }),
     'kms.list': z.strictObject({

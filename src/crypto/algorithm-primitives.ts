@@ -6,8 +6,10 @@
  * and the ML-DSA-65 + ECDSA P-256 composite (./composite-ml-dsa.ts), whose ML-DSA half runs on
  * the given provider and whose P-256 half on `@noble/curves`.
  *
- * For both hybrids the private key is the 32-byte seed itself (`sizes.secretKey` = `sizes.seed`):
- * `keygen` returns a copy of it as `secretKey`.
+ * For both hybrids the private key is the 32-byte seed itself, and `keygen` returns the expanded
+ * form as `secretKey` (`sizes.secretKey`): everything derived from the seed, so that a holder that
+ * keeps it (the engine's key cache) does not derive it again on every decapsulation or signature.
+ * Every operation also takes the seed.
  * @module
  */
 import type { AlgorithmFacts, KemFacts, SignatureFacts } from '../contract/algorithms.js';
@@ -35,8 +37,8 @@ export async function loadKem(provider: PrimitiveProvider, facts: KemFacts): Pro
     case 'mlKem768':
       return provider.mlKem768;
     case 'xWing': {
-      const { xwingKeygen, xwingEncapsulate, xwingDecapsulate } = await import('./xwing.js');
-      return { keygen: xwingKeygen, encapsulate: xwingEncapsulate, decapsulate: xwingDecapsulate };
+      const { xwingKeygenExpanded, xwingEncapsulate, xwingDecapsulate } = await import('./xwing.js');
+      return { keygen: xwingKeygenExpanded, encapsulate: xwingEncapsulate, decapsulate: xwingDecapsulate };
     }
     default:
       throw new TypeError(`${facts.wire} is not a KEM`);
@@ -49,13 +51,13 @@ export async function loadSigner(provider: PrimitiveProvider, facts: SignatureFa
     case 'mlDsa65':
       return provider.mlDsa65;
     case 'compositeMlDsa65': {
-      const { compositeKeygen, compositeSign, compositeVerify } = await import('./composite-ml-dsa.js');
+      const { compositeKeygenExpanded, compositeSign, compositeVerify } = await import('./composite-ml-dsa.js');
       return {
         keygen: (seed) => {
           if (seed instanceof Uint8Array && seed.length !== facts.sizes.seed) {
             throw new RangeError(`"seed" must be ${facts.sizes.seed} bytes, got ${seed.length}`);
           }
-          return { publicKey: compositeKeygen(seed, provider).publicKey, secretKey: seed.slice() };
+          return compositeKeygenExpanded(seed, provider);
         },
         sign: (message, secretKey, { context, randomness } = {}) => {
           if (randomness instanceof Uint8Array) throw new TypeError('"randomness" must be false or absent for the composite');

@@ -20,7 +20,10 @@
  *   d   = P-256 secret key from SHAKE256("qpher/v1 composite MLDSA65-ECDSA-P256-SHA512 P-256 key" ‖ seed, 48)
  *         by `p256.utils.randomSecretKey` = (x mod (n − 1)) + 1 over the 48-byte x (FIPS 186-5 A.2.1)
  * Every signing function takes either form; `compositeSecretKeyFromSeed` converts seed → draft
- * form (for export); the converse does not exist, because the derivation is one-way.
+ * form (for export); the converse does not exist, because the derivation is one-way. A third
+ * form, never exported, saves the derivation on each signature for a holder that keeps it (the
+ * engine's key cache): `compositeExpandSecretKey` gives the provider's expanded ML-DSA-65 secret
+ * key (4032, FIPS 204 skEncode) ‖ d (32) = 4064 bytes.
  *
  * Verification accepts high-S ECDSA halves (X9.62 does, and the draft's vectors contain one);
  * signing produces low-S. The DER of the ECDSA half must be exact (noble refuses BER and
@@ -49,6 +52,8 @@ export const COMPOSITE_MLDSA65_P256 = {
   seedLength: ROW.sizes.seed,
   /** The draft's private key: ML-DSA seed ‖ DER ECPrivateKey. */
   draftSecretKeyLength: ML_DSA_65.seedLength + 51,
+  /** Expanded ML-DSA-65 secret key ‖ P-256 scalar (see the module comment). */
+  expandedSecretKeyLength: ROW.sizes.secretKey,
   publicKeyLength: ROW.sizes.publicKey,
   /** 3309 + the shortest (8) and longest (72) DER ECDSA P-256 signature. */
   minSignatureLength: ROW.sizes.minSignature,
@@ -124,6 +129,45 @@ export function compositeSecretKeyFromSeed(seed: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The expanded form (see the module comment) of a seed or a draft private key. */
+export function compositeExpandSecretKey(secretKey: Uint8Array, provider: PrimitiveProvider = nobleProvider): Uint8Array {
+  return compositeKeygenExpanded(secretKey, provider).secretKey;
+}
+
+/** The public key and the expanded secret key, from one ML-DSA-65 key generation. */
+export function compositeKeygenExpanded(
+  secretKey: Uint8Array,
+  provider: PrimitiveProvider = nobleProvider,
+): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const h = halves(secretKey);
+  const { publicKey: mldsaPk, secretKey: mldsaSk } = provider.mlDsa65.keygen(h.mldsaSeed);
+  const out = {
+    publicKey: concatBytes(mldsaPk, p256.getPublicKey(h.ecdsaSecretKey, false)),
+    secretKey: concatBytes(mldsaSk, h.ecdsaSecretKey),
+  };
+  mldsaSk.fill(0);
+  wipe(h);
+  return out;
+}
+
+/** The component signing keys; `owned` ones were derived here and are wiped after use. */
+function signingKeys(secretKey: Uint8Array, provider: PrimitiveProvider): { mldsa: Uint8Array; ecdsa: Uint8Array; owned: boolean } {
+  if (secretKey instanceof Uint8Array && secretKey.length === C.expandedSecretKeyLength) {
+    const ecdsa = secretKey.subarray(C.expandedSecretKeyLength - 32);
+    if (!p256.utils.isValidSecretKey(ecdsa)) throw new TypeError('"secretKey" is not an expanded composite secret key');
+    return { mldsa: secretKey.subarray(0, C.expandedSecretKeyLength - 32), ecdsa, owned: false };
+  }
+  if (secretKey instanceof Uint8Array && secretKey.length !== C.seedLength && secretKey.length !== C.draftSecretKeyLength) {
+    throw new RangeError(
+      `"secretKey" must be the ${C.seedLength}-byte seed, the ${C.draftSecretKeyLength}-byte draft private key or the ${C.expandedSecretKeyLength}-byte expanded key`,
+    );
+  }
+  const h = halves(secretKey);
+  const { secretKey: mldsa } = provider.mlDsa65.keygen(h.mldsaSeed);
+  h.mldsaSeed.fill(0);
+  return { mldsa, ecdsa: h.ecdsaSecretKey, owned: true };
+}
+
 /** The 2017-byte public key for a private key in either form. */
 export function compositeKeygen(secretKey: Uint8Array, provider: PrimitiveProvider = nobleProvider): { publicKey: Uint8Array } {
   const h = halves(secretKey);
@@ -162,16 +206,17 @@ export function compositeSignDigest(digest: Uint8Array, secretKey: Uint8Array, o
   const { provider = nobleProvider, randomness } = opts;
   if (randomness !== undefined && randomness !== false) throw new TypeError('"randomness" must be false or absent');
   const mPrime = compositeMessageRepresentative(digest, opts.context);
-  const h = halves(secretKey);
+  const keys = signingKeys(secretKey, provider);
   try {
-    const { secretKey: mldsaSk } = provider.mlDsa65.keygen(h.mldsaSeed);
-    const mldsaSig = provider.mlDsa65.sign(mPrime, mldsaSk, { context: LABEL, ...(randomness === false && { randomness: false }) });
-    mldsaSk.fill(0);
+    const mldsaSig = provider.mlDsa65.sign(mPrime, keys.mldsa, { context: LABEL, ...(randomness === false && { randomness: false }) });
     // p256.sign hashes M′ with SHA-256 (ecdsa-with-SHA256) and returns low-S by default.
-    const ecdsaSig = p256.sign(mPrime, h.ecdsaSecretKey, { format: 'der', lowS: true, extraEntropy: randomness !== false });
+    const ecdsaSig = p256.sign(mPrime, keys.ecdsa, { format: 'der', lowS: true, extraEntropy: randomness !== false });
     return concatBytes(mldsaSig, ecdsaSig);
   } finally {
-    wipe(h);
+    if (keys.owned) {
+      keys.mldsa.fill(0);
+      keys.ecdsa.fill(0);
+    }
   }
 }
 

@@ -56,6 +56,11 @@ export function formatOverhead(kem: KemFacts): number {
   return HEADER_LENGTHS[kem.formatVersion] + kem.sizes.ciphertext + AEAD_TAG_LENGTH;
 }
 
+/** The header length of a KEM row's format version (6 for v1, 8 for v2); wrapped keys share it. */
+export function headerLengthOf(kem: KemFacts): number {
+  return HEADER_LENGTHS[kem.formatVersion];
+}
+
 const KEM_ROWS = factsOfKind('kem');
 
 /** The v1 format's overhead (ML-KEM-768): 1110 bytes. */

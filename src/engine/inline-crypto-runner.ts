@@ -50,8 +50,9 @@ export class InlineCryptoRunner implements CryptoRunner {
 
   async sign(key: KeyRef, message: Uint8Array, context?: Uint8Array): Promise<Uint8Array> {
     const algorithm = algorithmOf(key, 'signature.sign');
+    const secretKey = this.#secretKey(key, algorithm); // first: it reads the seed before any await
     const signer = await this.#signer(algorithm);
-    return signer.sign(message, await this.#secretKey(key, algorithm), context ? { context } : {});
+    return signer.sign(message, await secretKey, context ? { context } : {});
   }
 
   async verify(key: PublicKeyRef, signature: Uint8Array, message: Uint8Array, context?: Uint8Array): Promise<boolean> {
@@ -60,41 +61,66 @@ export class InlineCryptoRunner implements CryptoRunner {
   }
 
   // The raw operations load their code on first use (dynamic imports): a browser app that never
-  // calls them keeps it out of the Worker's first chunk (docs/bundles.md).
+  // calls them keeps it out of the Worker's first chunk (docs/bundles.md). Each one dispatches on
+  // the key's primitive (`RAW_OPERATION_PRIMITIVES` below).
   async encapsulate(key: PublicKeyRef): Promise<EncapsulateResult> {
-    supported(key, 'kem.encapsulate');
+    const { publicKey } = this.#entry(key);
+    if (supported(key, 'kem.encapsulate') === 'xWing') {
+      const { xwingEncapsulate } = await import('../crypto/xwing.js');
+      const { cipherText, sharedSecret } = xwingEncapsulate(publicKey);
+      return { kemCiphertext: cipherText, sharedSecret };
+    }
     const { kemEncapsulate } = await import('../crypto/kem.js');
-    return kemEncapsulate({ publicKey: this.#entry(key).publicKey, provider: this.#primitives });
+    return kemEncapsulate({ publicKey, provider: this.#primitives });
   }
 
   async decapsulate(key: KeyRef, kemCiphertext: Uint8Array): Promise<Uint8Array> {
-    const algorithm = supported(key, 'kem.decapsulate');
+    const primitive = supported(key, 'kem.decapsulate');
+    const secretKey = this.#secretKey(key, algorithmOf(key, 'kem.decapsulate'));
+    if (primitive === 'xWing') {
+      const { xwingDecapsulate } = await import('../crypto/xwing.js');
+      return xwingDecapsulate(kemCiphertext, await secretKey);
+    }
     const { kemDecapsulate } = await import('../crypto/kem.js');
-    return kemDecapsulate({ secretKey: await this.#secretKey(key, algorithm), kemCiphertext, provider: this.#primitives });
+    return kemDecapsulate({ secretKey: await secretKey, kemCiphertext, provider: this.#primitives });
   }
 
   async wrapKey(key: PublicKeyRef, args: WrapKeyArgs): Promise<Uint8Array> {
     supported(key, 'kem.wrapKey');
     const { wrapKey } = await import('../crypto/key-wrap.js');
-    return wrapKey({ ...args, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
+    const kem = kemOf(algorithmOf(key, 'kem.wrapKey'));
+    return wrapKey({ ...args, kem, publicKey: this.#entry(key).publicKey, provider: this.#primitives });
   }
 
   async unwrapKey(key: KeyRef, wrappedKey: Uint8Array): Promise<Uint8Array> {
-    const algorithm = supported(key, 'kem.unwrapKey');
+    supported(key, 'kem.unwrapKey');
+    const algorithm = algorithmOf(key, 'kem.unwrapKey');
+    const secretKey = this.#secretKey(key, algorithm);
     const { unwrapKey } = await import('../crypto/key-wrap.js');
-    return unwrapKey({ secretKey: await this.#secretKey(key, algorithm), wrappedKey, provider: this.#primitives });
+    return unwrapKey({ kem: kemOf(algorithm), secretKey: await secretKey, wrappedKey, provider: this.#primitives });
   }
 
   async signHash(key: KeyRef, args: HashArgs): Promise<Uint8Array> {
-    const algorithm = supported(key, 'signature.signHash');
+    const primitive = supported(key, 'signature.signHash');
+    if (primitive === 'compositeMlDsa65') requireCompositeHash(args);
+    const secretKey = this.#secretKey(key, algorithmOf(key, 'signature.signHash'));
+    if (primitive === 'compositeMlDsa65') {
+      const { compositeSignDigest } = await import('../crypto/composite-ml-dsa.js');
+      return compositeSignDigest(args.hash, await secretKey, { provider: this.#primitives, ...contextOf(args) });
+    }
     const { hashMlDsaSign } = await import('../crypto/hash-ml-dsa.js');
-    return hashMlDsaSign({ ...args, secretKey: await this.#secretKey(key, algorithm) });
+    return hashMlDsaSign({ ...args, secretKey: await secretKey });
   }
 
   async verifyHash(key: PublicKeyRef, signature: Uint8Array, args: HashArgs): Promise<boolean> {
-    supported(key, 'signature.verifyHash');
+    const { publicKey } = this.#entry(key);
+    if (supported(key, 'signature.verifyHash') === 'compositeMlDsa65') {
+      const { compositeVerifyDigest } = await import('../crypto/composite-ml-dsa.js');
+      requireCompositeHash(args);
+      return compositeVerifyDigest(signature, args.hash, publicKey, { provider: this.#primitives, ...contextOf(args) });
+    }
     const { hashMlDsaVerify } = await import('../crypto/hash-ml-dsa.js');
-    return hashMlDsaVerify({ ...args, signature, publicKey: this.#entry(key).publicKey });
+    return hashMlDsaVerify({ ...args, signature, publicKey });
   }
 
   #signer(algorithm: Algorithm) {
@@ -117,10 +143,23 @@ export class InlineCryptoRunner implements CryptoRunner {
     return found;
   }
 
-  async #secretKey(key: KeyRef, algorithm: Algorithm): Promise<Uint8Array> {
+  /**
+   * The expanded key, from the cache or from the seed. Call it before any `await` of the caller:
+   * it copies the seed synchronously, because the seed's owner may wipe it once the caller has
+   * yielded (src/engine/key-material.ts wipes dropped seeds on the next macrotask, and loading a
+   * hybrid's code the first time takes longer than that).
+   */
+  #secretKey(key: KeyRef, algorithm: Algorithm): Promise<Uint8Array> {
     const found = this.#entry(key);
-    found.secretKey ??= (await keygenFor(this.#primitives, factsOf(algorithm), key.seed)).secretKey;
-    return found.secretKey;
+    if (found.secretKey) return Promise.resolve(found.secretKey);
+    const seed = key.seed.slice();
+    return keygenFor(this.#primitives, factsOf(algorithm), seed)
+      .then(({ secretKey }) => {
+        found.secretKey ??= secretKey;
+        if (found.secretKey !== secretKey) secretKey.fill(0); // a concurrent first use won
+        return found.secretKey;
+      })
+      .finally(() => seed.fill(0));
   }
 }
 
@@ -130,26 +169,39 @@ function kemOf(algorithm: Algorithm): CiphertextKem {
 }
 
 /**
- * The primitive each raw operation is implemented for (src/crypto/kem.ts, key-wrap.ts,
- * hash-ml-dsa.ts). A row of another primitive that lists the operation in the algorithm table
- * needs its own implementation here; until then it fails loudly instead of running ML-KEM-768 or
- * ML-DSA-65 code on its key.
+ * The primitives each raw operation is implemented for: ML-KEM-768 (src/crypto/kem.ts) and X-Wing
+ * (src/crypto/xwing.ts) for raw KEM, both through src/crypto/key-wrap.ts for key wrap, HashML-DSA
+ * (src/crypto/hash-ml-dsa.ts) and the composite's SHA-512 pre-hash form
+ * (src/crypto/composite-ml-dsa.ts) for sign-hash/verify-hash. A row of another primitive that
+ * lists the operation in the algorithm table needs its own branch above; until then it fails
+ * loudly instead of running another primitive's code on its key.
  */
-const RAW_OPERATION_PRIMITIVE: Partial<Record<OperationName, AlgorithmFacts['primitive']>> = {
-  'kem.encapsulate': 'mlKem768',
-  'kem.decapsulate': 'mlKem768',
-  'kem.wrapKey': 'mlKem768',
-  'kem.unwrapKey': 'mlKem768',
-  'signature.signHash': 'mlDsa65',
-  'signature.verifyHash': 'mlDsa65',
+const RAW_OPERATION_PRIMITIVES: Partial<Record<OperationName, readonly AlgorithmFacts['primitive'][]>> = {
+  'kem.encapsulate': ['mlKem768', 'xWing'],
+  'kem.decapsulate': ['mlKem768', 'xWing'],
+  'kem.wrapKey': ['mlKem768', 'xWing'],
+  'kem.unwrapKey': ['mlKem768', 'xWing'],
+  'signature.signHash': ['mlDsa65', 'compositeMlDsa65'],
+  'signature.verifyHash': ['mlDsa65', 'compositeMlDsa65'],
 };
 
-function supported(key: PublicKeyRef, operation: OperationName): Algorithm {
+/** The key's primitive, when the raw operation is implemented for it; a TypeError otherwise. */
+function supported(key: PublicKeyRef, operation: OperationName): AlgorithmFacts['primitive'] {
   const algorithm = algorithmOf(key, operation);
-  if (factsOf(algorithm).primitive !== RAW_OPERATION_PRIMITIVE[operation]) {
+  const { primitive } = factsOf(algorithm);
+  if (!RAW_OPERATION_PRIMITIVES[operation]?.includes(primitive)) {
     throw new TypeError(`${operation} is not implemented for ${algorithm}`);
   }
-  return algorithm;
+  return primitive;
+}
+
+/** The composite signs SHA-512(M) only (its M′ ends with that digest); the schemas refuse others first. */
+function requireCompositeHash(args: HashArgs): void {
+  if (args.hashAlgorithm !== 'SHA-512') throw new TypeError(`"hashAlgorithm" must be SHA-512 for the composite, got ${args.hashAlgorithm}`);
+}
+
+function contextOf(args: HashArgs): { context?: Uint8Array } {
+  return args.context === undefined ? {} : { context: args.context };
 }
 
 /** The key's algorithm, or the operation's default when the ref does not say. */

@@ -1,6 +1,7 @@
 /**
- * The handlers of the raw operations (docs/crypto-operations.md): ML-KEM encapsulate and
- * decapsulate, key wrap and unwrap, HashML-DSA sign-hash and verify-hash. The engine loads this
+ * The handlers of the raw operations (docs/crypto-operations.md): KEM encapsulate and
+ * decapsulate and key wrap and unwrap (ML-KEM-768, X-Wing), sign-hash and verify-hash (HashML-DSA,
+ * and the composite over its SHA-512 pre-hash). The engine loads this
  * module on the first such call (a dynamic import), so a browser app that never makes one does
  * not download it with the Worker (docs/bundles.md). The rules are the engine's: the key version
  * must exist before anything about a ciphertext or wrapped key is looked at (404 ERR_KEM_005),
@@ -65,8 +66,16 @@ export async function decapsulate(
   }
   lifecycle.assertUsable(stored, 'decrypt');
   const key = await ctx.keys.ref(caller.tenant, algorithm, stored);
-  // No "wrong ciphertext" outcome: FIPS 203 implicit rejection answers a pseudorandom secret.
-  const sharedSecret = await ctx.crypto.decapsulate(key, kemCiphertext);
+  // No "wrong ciphertext" outcome for ML-KEM: FIPS 203 implicit rejection answers a pseudorandom
+  // secret. X-Wing's ML-KEM half does the same; its X25519 half is refused when it is a low-order
+  // point (an all-zero X25519 secret, src/crypto/xwing.ts), which anyone can see in the public bytes.
+  let sharedSecret: Uint8Array;
+  try {
+    sharedSecret = await ctx.crypto.decapsulate(key, kemCiphertext);
+  } catch (error) {
+    if (error instanceof QpherError || factsOf(algorithm).primitive !== 'xWing') throw error;
+    throw new ValidationError('Validation failed: kem_ciphertext is not a valid X-Wing ciphertext (its X25519 part is a low-order point)');
+  }
   return { shared_secret: bytesToBase64(sharedSecret), key_version: stored.key_version, algorithm };
 }
 
@@ -83,7 +92,8 @@ export async function unwrapKey(ctx: RawContext, caller: Caller, req: Requests['
   const algorithm = req.algorithm ?? algorithmsFor('kem.unwrapKey')[0];
   const stored = await ctx.find(caller, algorithm, req.key_version);
   const wrappedKey = decode(req.wrapped_key);
-  // A ciphertext (type byte 0x00/0x01) or any other shape is not a wrapped key: one failure.
+  // A ciphertext (type byte 0x00/0x01) or any other shape is not a wrapped key: one failure. A
+  // wrapped key of another KEM than the key's fails in the unwrap itself, as decrypt does.
   const header = parseWrappedKeyHeader(wrappedKey);
   if (!header) throw new ValidationError(UNWRAP_FAILED);
   if (header.keyVersion !== req.key_version) {

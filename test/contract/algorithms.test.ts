@@ -83,6 +83,17 @@ describe('algorithm table', () => {
     expect(algorithmsFor('kem.encrypt')).toEqual(['Kyber768', 'X-Wing']);
     expect(algorithmsFor('signature.sign')).toEqual(['Dilithium3', 'Composite-ML-DSA']);
     expect(algorithmsFor('kms.generate')).toEqual(['Kyber768', 'Dilithium3', 'X-Wing', 'Composite-ML-DSA']);
+    for (const raw of ['kem.encapsulate', 'kem.decapsulate', 'kem.wrapKey', 'kem.unwrapKey'] as const) {
+      expect(algorithmsFor(raw)).toEqual(['Kyber768', 'X-Wing']);
+    }
+    for (const raw of ['signature.signHash', 'signature.verifyHash'] as const) {
+      expect(algorithmsFor(raw)).toEqual(['Dilithium3', 'Composite-ML-DSA']);
+    }
+  });
+
+  test("sign-hash pre-hashes: any approved hash for ML-DSA-65, only the draft's SHA-512 for the composite", () => {
+    expect(ALGORITHM_TABLE.Dilithium3.hashAlgorithms).toEqual(['SHA-256', 'SHA-384', 'SHA-512']);
+    expect(ALGORITHM_TABLE['Composite-ML-DSA'].hashAlgorithms).toEqual(['SHA-512']);
   });
 
   test('an operation naming an algorithm it does not support is a 400 that names the ones it accepts', async () => {
@@ -100,6 +111,21 @@ describe('algorithm table', () => {
     const generate = await engine.execute(caller, 'kms.generate', { algorithm: 'Kyber1024' }, id);
     expect(generate).toMatchObject({
       error: { message: 'Validation failed: algorithm must be one of "Kyber768", "Dilithium3", "X-Wing", "Composite-ML-DSA"' },
+    });
+    // The raw routes are driven by the same table.
+    const encapsulate = await engine.execute(caller, 'kem.encapsulate', { key_version: 1, algorithm: 'Composite-ML-DSA' }, id);
+    expect(encapsulate).toMatchObject({
+      error: { code: 'ERR_INVALID_001', message: 'Validation failed: algorithm must be one of "Kyber768", "X-Wing"' },
+    });
+    const hash = btoa(String.fromCharCode(...new Uint8Array(64)));
+    const signHash = await engine.execute(
+      caller,
+      'signature.signHash',
+      { hash, hash_algorithm: 'SHA-512', key_version: 1, algorithm: 'X-Wing' },
+      id,
+    );
+    expect(signHash).toMatchObject({
+      error: { code: 'ERR_INVALID_001', message: 'Validation failed: algorithm must be one of "Dilithium3", "Composite-ML-DSA"' },
     });
     // Naming the right one works like leaving it out.
     await engine.execute(caller, 'kms.generate', { algorithm: 'Dilithium3' }, id);

@@ -4,6 +4,7 @@
  * every envelope in a Transcript, so a runner can also prove that two backends answered
  * identically.
  */
+import { sha512 } from '@noble/hashes/sha2.js';
 import { expect } from 'vitest';
 import { base64ToBytes, bytesToBase64 } from '../../src/encoding.js';
 import { ALGORITHM_TABLE } from '../../src/contract/algorithms.js';
@@ -747,7 +748,7 @@ export const scenarios: Record<string, Scenario> = {
     fails(
       t.record('encapsulate with a signature algorithm', await q.kem.encapsulate({ key_version: 1, algorithm: 'Dilithium3' } as never)),
       'ERR_INVALID_001',
-      /algorithm must be one of "Kyber768"$/,
+      /algorithm must be one of "Kyber768", "X-Wing"$/,
     );
     fails(
       t.record('encapsulate unknown field', await q.kem.encapsulate({ key_version: 1, plaintext: HELLO } as never)),
@@ -994,7 +995,7 @@ export const scenarios: Record<string, Scenario> = {
       [
         'kem algorithm',
         { hash: SHA256, hash_algorithm: 'SHA-256', key_version: 1, algorithm: 'Kyber768' },
-        /algorithm must be one of "Dilithium3"$/,
+        /algorithm must be one of "Dilithium3", "Composite-ML-DSA"$/,
       ],
     ] as const) {
       fails(t.record(`sign-hash ${label}`, await q.signature.signHash(body as never)), 'ERR_INVALID_001', message);
@@ -1040,6 +1041,272 @@ export const scenarios: Record<string, Scenario> = {
       ),
       'ERR_FORBIDDEN_001',
       /archived/,
+    );
+  },
+
+  async 'raw KEM [X-Wing]: encapsulate and decapsulate, implicit rejection, low-order X25519, lifecycle and sizes'(q, t) {
+    const A = { algorithm: 'X-Wing' } as const;
+    ok(t.record('generate', await q.kms.generate(A)));
+    const sent = ok(t.record('encapsulate', await q.kem.encapsulate({ ...A, key_version: 1 })));
+    expect(Object.keys(sent).sort()).toEqual(['algorithm', 'kem_ciphertext', 'key_version', 'shared_secret']);
+    expect(sent).toMatchObject({ key_version: 1, algorithm: 'X-Wing' });
+    expect(fromBase64(sent.kem_ciphertext).length).toBe(1120);
+    expect(fromBase64(sent.shared_secret).length).toBe(32);
+    const again = ok(t.record('encapsulate again', await q.kem.encapsulate({ ...A, key_version: 1 })));
+    expect(again.shared_secret).not.toBe(sent.shared_secret);
+    const got = ok(t.record('decapsulate', await q.kem.decapsulate({ ...A, kem_ciphertext: sent.kem_ciphertext, key_version: 1 })));
+    expect(got).toEqual({ shared_secret: sent.shared_secret, key_version: 1, algorithm: 'X-Wing' });
+
+    // A changed ML-KEM half is implicitly rejected (a pseudorandom secret, the same each time); a
+    // changed X25519 half gives another secret too. Neither is an error.
+    for (const [label, index] of [
+      ['ML-KEM half', 17],
+      ['X25519 half', 1088 + 5],
+    ] as const) {
+      const wrong = flipBit(sent.kem_ciphertext, index);
+      const one = ok(t.record(`decapsulate tampered ${label}`, await q.kem.decapsulate({ ...A, kem_ciphertext: wrong, key_version: 1 })));
+      const two = ok(
+        t.record(`decapsulate tampered ${label} again`, await q.kem.decapsulate({ ...A, kem_ciphertext: wrong, key_version: 1 })),
+      );
+      expect(one.shared_secret).not.toBe(sent.shared_secret);
+      expect(two.shared_secret).toBe(one.shared_secret);
+    }
+    // An X25519 half that is a low-order point (here u = 0) would make the X25519 secret all zeros: refused.
+    const lowOrder = fromBase64(sent.kem_ciphertext);
+    lowOrder.fill(0, 1088);
+    fails(
+      t.record('decapsulate low-order X25519', await q.kem.decapsulate({ ...A, kem_ciphertext: lowOrder, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Validation failed: kem_ciphertext is not a valid X-Wing ciphertext \(its X25519 part is a low-order point\)$/,
+    );
+    for (const [label, bad, length] of [
+      ['an ML-KEM-768 ciphertext', new Uint8Array(1088), 1088],
+      ['long', new Uint8Array(1121), 1121],
+      ['empty', new Uint8Array(0), 0],
+    ] as const) {
+      fails(
+        t.record(`decapsulate ${label}`, await q.kem.decapsulate({ ...A, kem_ciphertext: bad, key_version: 1 })),
+        'ERR_INVALID_001',
+        new RegExp(`^Validation failed: kem_ciphertext must be 1120 bytes for X-Wing, got ${length}$`),
+      );
+    }
+    // An X-Wing kem_ciphertext is not one for the Kyber768 key of the same version: wrong length there.
+    ok(t.record('generate Kyber768', await q.kms.generate({ algorithm: 'Kyber768' })));
+    fails(
+      t.record('decapsulate as Kyber768', await q.kem.decapsulate({ kem_ciphertext: sent.kem_ciphertext, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Validation failed: kem_ciphertext must be 1088 bytes for Kyber768, got 1120$/,
+    );
+
+    fails(t.record('encapsulate missing', await q.kem.encapsulate({ ...A, key_version: 9 })), 'ERR_KEM_005', /^Key version not found$/);
+    ok(t.record('rotate', await q.kms.rotate(A)));
+    fails(
+      t.record('encapsulate retired', await q.kem.encapsulate({ ...A, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still decrypt/,
+    );
+    expect(
+      ok(t.record('decapsulate retired', await q.kem.decapsulate({ ...A, kem_ciphertext: sent.kem_ciphertext, key_version: 1 })))
+        .shared_secret,
+    ).toBe(sent.shared_secret);
+    ok(t.record('archive', await q.kms.archive({ ...A, key_version: 1 })));
+    fails(
+      t.record('decapsulate archived', await q.kem.decapsulate({ ...A, kem_ciphertext: sent.kem_ciphertext, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /archived/,
+    );
+  },
+
+  async 'key wrap [X-Wing]: every allowed size round-trips; tampered, other-KEM and cross-used blobs fail one way'(q, t) {
+    const A = { algorithm: 'X-Wing' } as const;
+    ok(t.record('generate', await q.kms.generate(A)));
+    let wrapped32 = '';
+    for (const size of [16, 24, 32, 48, 64]) {
+      const symmetricKey = bytesToBase64(new Uint8Array(size).map((_, i) => (i * 7 + size) & 0xff));
+      const wrapped = ok(t.record(`wrap ${size}`, await q.kem.wrapKey({ ...A, symmetric_key: symmetricKey, key_version: 1 })));
+      expect(wrapped).toMatchObject({ key_version: 1, algorithm: 'X-Wing', wrapping_method: 'KEM-DEM' });
+      const bytes = fromBase64(wrapped.wrapped_key);
+      expect(bytes.length).toBe(size + 1144);
+      expect(Array.from(bytes.subarray(0, 8))).toEqual([0x02, 0x64, 0x7a, 0x02, 0, 0, 0, 1]); // names X-Wing, type key wrap, v1
+      expect(ok(t.record(`unwrap ${size}`, await q.kem.unwrapKey({ ...A, wrapped_key: wrapped.wrapped_key, key_version: 1 })))).toEqual({
+        symmetric_key: symmetricKey,
+        key_version: 1,
+        algorithm: 'X-Wing',
+      });
+      if (size === 32) wrapped32 = wrapped.wrapped_key;
+    }
+    for (const [label, bad] of [
+      ['flip kem_id', flipBit(wrapped32, 2)],
+      ['flip type byte', flipBit(wrapped32, 3)],
+      ['flip enc ML-KEM half', flipBit(wrapped32, 8 + 500)],
+      ['flip enc X25519 half', flipBit(wrapped32, 8 + 1100)],
+      ['flip tag', flipBit(wrapped32, -1)],
+      ['truncated', bytesToBase64(fromBase64(wrapped32).subarray(0, 1175))],
+    ] as const) {
+      fails(
+        t.record(`unwrap ${label}`, await q.kem.unwrapKey({ ...A, wrapped_key: bad, key_version: 1 })),
+        'ERR_INVALID_001',
+        /^Unwrap failed$/,
+      );
+    }
+    const relabelled = fromBase64(wrapped32);
+    relabelled[7] = 3;
+    fails(
+      t.record('unwrap header version mismatch', await q.kem.unwrapKey({ ...A, wrapped_key: bytesToBase64(relabelled), key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Validation failed: wrapped_key was wrapped with key_version 3, but key_version 1 was given$/,
+    );
+    // not a ciphertext, and an X-Wing ciphertext is not a wrapped key
+    fails(
+      t.record('decrypt a wrapped key', await q.kem.decrypt({ ...A, ciphertext: wrapped32, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Decryption failed$/,
+    );
+    const sealed = ok(t.record('encrypt 32 bytes', await q.kem.encrypt({ ...A, plaintext: new Uint8Array(32), key_version: 1 })));
+    fails(
+      t.record('unwrap a ciphertext', await q.kem.unwrapKey({ ...A, wrapped_key: sealed.ciphertext, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Unwrap failed$/,
+    );
+    // The header names the KEM: each KEM's key refuses the other's wrapped keys, one way.
+    ok(t.record('generate Kyber768', await q.kms.generate({ algorithm: 'Kyber768' })));
+    const mlKemWrapped = ok(t.record('wrap Kyber768', await q.kem.wrapKey({ symmetric_key: new Uint8Array(32), key_version: 1 })));
+    fails(
+      t.record(
+        'unwrap a Kyber768 wrap with X-Wing',
+        await q.kem.unwrapKey({ ...A, wrapped_key: mlKemWrapped.wrapped_key, key_version: 1 }),
+      ),
+      'ERR_INVALID_001',
+      /^Unwrap failed$/,
+    );
+    fails(
+      t.record('unwrap an X-Wing wrap with Kyber768', await q.kem.unwrapKey({ wrapped_key: wrapped32, key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Unwrap failed$/,
+    );
+
+    fails(t.record('wrap missing', await q.kem.wrapKey({ ...A, symmetric_key: new Uint8Array(32), key_version: 5 })), 'ERR_KEM_005');
+    ok(t.record('rotate', await q.kms.rotate(A)));
+    fails(
+      t.record('wrap retired', await q.kem.wrapKey({ ...A, symmetric_key: new Uint8Array(32), key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still decrypt/,
+    );
+    expect(ok(t.record('unwrap retired', await q.kem.unwrapKey({ ...A, wrapped_key: wrapped32, key_version: 1 }))).key_version).toBe(1);
+    ok(t.record('archive', await q.kms.archive({ ...A, key_version: 1 })));
+    fails(
+      t.record('unwrap archived', await q.kem.unwrapKey({ ...A, wrapped_key: wrapped32, key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /archived/,
+    );
+  },
+
+  async 'sign-hash [Composite-ML-DSA]: SHA-512 only, the same signature as over the message, both halves must hold'(q, t) {
+    const A = { algorithm: 'Composite-ML-DSA' } as const;
+    const key = ok(t.record('generate', await q.kms.generate(A)));
+    const message = fromBase64(HELLO);
+    const hash = bytesToBase64(sha512(message));
+    const signed = ok(t.record('sign-hash', await q.signature.signHash({ ...A, hash, hash_algorithm: 'SHA-512', key_version: 1 })));
+    expect(signed).toMatchObject({ key_version: 1, algorithm: 'Composite-ML-DSA', hash_algorithm: 'SHA-512', signature_type: 'detached' });
+    const length = fromBase64(signed.signature).length;
+    expect(length).toBeGreaterThanOrEqual(3317);
+    expect(length).toBeLessThanOrEqual(3381);
+    const check = async (label: string, request: Parameters<Qpher['signature']['verifyHash']>[0]) =>
+      ok(t.record(label, await q.signature.verifyHash(request))).valid;
+    expect(await check('verify-hash', { ...A, hash, hash_algorithm: 'SHA-512', signature: signed.signature, key_version: 1 })).toBe(true);
+
+    // The draft signs SHA-512(M): a digest signature is a signature of M, both ways, online and offline.
+    expect(
+      ok(t.record('verify the message', await q.signature.verify({ ...A, message: HELLO, signature: signed.signature, key_version: 1 }))),
+    ).toEqual({ valid: true, key_version: 1, algorithm: 'Composite-ML-DSA' });
+    expect(await verify({ public_key: key.public_key, message: HELLO, signature: signed.signature })).toBe(true);
+    const plain = ok(t.record('sign the message', await q.signature.sign({ ...A, message: HELLO, key_version: 1 })));
+    expect(
+      await check('verify-hash a message signature', { ...A, hash, hash_algorithm: 'SHA-512', signature: plain.signature, key_version: 1 }),
+    ).toBe(true);
+    expect(
+      ok(
+        t.record(
+          'verify another message',
+          await q.signature.verify({ ...A, message: text('other'), signature: signed.signature, key_version: 1 }),
+        ),
+      ).valid,
+    ).toBe(false);
+
+    // Both halves must verify: break either one, or send one alone.
+    const bytes = fromBase64(signed.signature);
+    for (const [label, broken] of [
+      ['broken ML-DSA half', flipBit(signed.signature, 100)],
+      ['broken ECDSA half', flipBit(signed.signature, -3)],
+      ['ML-DSA half alone', bytesToBase64(bytes.subarray(0, 3309))],
+      ['ECDSA half alone', bytesToBase64(bytes.subarray(3309))],
+    ] as const) {
+      expect(await check(`verify-hash ${label}`, { ...A, hash, hash_algorithm: 'SHA-512', signature: broken, key_version: 1 })).toBe(false);
+    }
+    expect(
+      await check('other digest', { ...A, hash: SHA512, hash_algorithm: 'SHA-512', signature: signed.signature, key_version: 1 }),
+    ).toBe(false);
+
+    // Contexts bind, as for sign.
+    const context = text('qpher-demo/v1');
+    const withContext = ok(
+      t.record('sign-hash ctx', await q.signature.signHash({ ...A, hash, hash_algorithm: 'SHA-512', key_version: 1, context })),
+    );
+    expect(
+      await check('verify-hash ctx', { ...A, hash, hash_algorithm: 'SHA-512', signature: withContext.signature, key_version: 1, context }),
+    ).toBe(true);
+    expect(
+      await check('verify-hash no ctx', { ...A, hash, hash_algorithm: 'SHA-512', signature: withContext.signature, key_version: 1 }),
+    ).toBe(false);
+    expect(
+      ok(
+        t.record(
+          'verify ctx',
+          await q.signature.verify({ ...A, message: HELLO, signature: withContext.signature, key_version: 1, context }),
+        ),
+      ).valid,
+    ).toBe(true);
+
+    // Any other pre-hash is a 400 naming the one accepted, before the key is looked up.
+    for (const [hash_algorithm, digestBytes] of [
+      ['SHA-256', SHA256],
+      ['SHA-384', SHA384],
+    ] as const) {
+      fails(
+        t.record(`sign-hash ${hash_algorithm}`, await q.signature.signHash({ ...A, hash: digestBytes, hash_algorithm, key_version: 1 })),
+        'ERR_INVALID_001',
+        /^Validation failed: hash_algorithm must be "SHA-512" for Composite-ML-DSA$/,
+      );
+      fails(
+        t.record(
+          `verify-hash ${hash_algorithm}`,
+          await q.signature.verifyHash({ ...A, hash: digestBytes, hash_algorithm, signature: signed.signature, key_version: 9 }),
+        ),
+        'ERR_INVALID_001',
+        /^Validation failed: hash_algorithm must be "SHA-512" for Composite-ML-DSA$/,
+      );
+    }
+    fails(
+      t.record('sign-hash short digest', await q.signature.signHash({ ...A, hash: SHA256, hash_algorithm: 'SHA-512', key_version: 1 })),
+      'ERR_INVALID_001',
+      /^Validation failed: hash must be 64 bytes for SHA-512, got 32$/,
+    );
+
+    fails(
+      t.record('sign-hash missing', await q.signature.signHash({ ...A, hash, hash_algorithm: 'SHA-512', key_version: 4 })),
+      'ERR_KEM_005',
+    );
+    ok(t.record('rotate', await q.kms.rotate(A)));
+    fails(
+      t.record('sign-hash retired', await q.signature.signHash({ ...A, hash, hash_algorithm: 'SHA-512', key_version: 1 })),
+      'ERR_FORBIDDEN_001',
+      /retired.*can still verify/,
+    );
+    expect(await check('verify-hash retired', { ...A, hash, hash_algorithm: 'SHA-512', signature: signed.signature, key_version: 1 })).toBe(
+      true,
+    );
+    expect(await check('verify-hash with v2', { ...A, hash, hash_algorithm: 'SHA-512', signature: signed.signature, key_version: 2 })).toBe(
+      false,
     );
   },
 };

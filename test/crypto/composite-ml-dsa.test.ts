@@ -13,7 +13,9 @@ import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/
 import { describe, expect, it } from 'vitest';
 import {
   COMPOSITE_MLDSA65_P256,
+  compositeExpandSecretKey,
   compositeKeygen,
+  compositeKeygenExpanded,
   compositeMessageRepresentative,
   compositeSecretKeyFromSeed,
   compositeSign,
@@ -174,6 +176,25 @@ describe('seed keys, signing, pre-hash', () => {
     expect(compositeVerifyDigest(compositeSign(message, seed), flip(digest, 0), publicKey)).toBe(false);
     expect(() => compositeSignDigest(digest.subarray(1), seed)).toThrow(/"digest" must be 64 bytes/);
     expect(compositeVerifyDigest(compositeSign(message, seed), digest.subarray(1), publicKey)).toBe(false);
+  });
+
+  it('the expanded key (what key caches keep) signs exactly as the seed and the draft form do', () => {
+    const expanded = compositeExpandSecretKey(seed);
+    expect(expanded.length).toBe(COMPOSITE_MLDSA65_P256.expandedSecretKeyLength);
+    expect(expanded.length).toBe(4064);
+    expect(compositeExpandSecretKey(compositeSecretKeyFromSeed(seed))).toEqual(expanded);
+    expect(compositeKeygenExpanded(seed)).toEqual({ publicKey, secretKey: expanded });
+    const bySeed = compositeSign(message, seed, { randomness: false, context: ctx });
+    expect(compositeSign(message, expanded, { randomness: false, context: ctx })).toEqual(bySeed);
+    expect(compositeSignDigest(sha512(message), expanded, { randomness: false, context: ctx })).toEqual(bySeed);
+    expect(compositeVerify(compositeSign(message, expanded), message, publicKey)).toBe(true);
+    expect(expanded).toEqual(compositeExpandSecretKey(seed)); // signing does not wipe a key it was given
+    const badScalar = expanded.slice();
+    badScalar.fill(0xff, 4032);
+    expect(() => compositeSign(message, badScalar)).toThrow(/not an expanded composite secret key/);
+    expect(() => compositeSign(message, new Uint8Array(100))).toThrow(
+      /32-byte seed, the 83-byte draft private key or the 4064-byte expanded key/,
+    );
   });
 
   it('verifies only as a whole: one broken half, swapped halves or halves of another key -> false', () => {

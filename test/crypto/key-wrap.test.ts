@@ -42,7 +42,7 @@ describe('wrapKey / unwrapKey', () => {
       const wrapped = await wrapKey({ publicKey, keyVersion: 4, symmetricKey, aad });
       expect(wrapped.length).toBe(length + KEY_WRAP_OVERHEAD);
       expect(bytesToHex(wrapped.subarray(0, 6))).toBe('010200000004');
-      expect(parseWrappedKeyHeader(wrapped)).toEqual({ formatVersion: 1, keyVersion: 4 });
+      expect(parseWrappedKeyHeader(wrapped)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', keyVersion: 4 });
       expect(await unwrapKey({ secretKey: seed, wrappedKey: wrapped, aad })).toEqual(symmetricKey);
       expect(await unwrapKey({ secretKey, wrappedKey: wrapped, aad })).toEqual(symmetricKey);
       const noAad = await wrapKey({ publicKey, keyVersion: 1, symmetricKey });
@@ -131,7 +131,7 @@ describe('domain separation from the ciphertext format', () => {
       });
       const asWrapped = ciphertext.slice();
       asWrapped[1] = 0x02;
-      expect(parseWrappedKeyHeader(asWrapped)).toEqual({ formatVersion: 1, keyVersion: 3 });
+      expect(parseWrappedKeyHeader(asWrapped)).toEqual({ formatVersion: 1, kem: 'ML-KEM-768', keyVersion: 3 });
       await expectUnwrapFailed(unwrapKey({ secretKey: seed, wrappedKey: asWrapped, aad }));
     }
   });

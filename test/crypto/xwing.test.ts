@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { decodeSpki, encodeSpki } from '../../src/crypto/spki.js';
-import { X_WING, xwingDecapsulate, xwingEncapsulate, xwingKeygen } from '../../src/crypto/xwing.js';
+import {
+  X_WING,
+  XWING_EXPANDED_SECRET_KEY_LENGTH,
+  xwingDecapsulate,
+  xwingEncapsulate,
+  xwingExpandSecretKey,
+  xwingKeygen,
+  xwingKeygenExpanded,
+} from '../../src/crypto/xwing.js';
 
 interface XWingVector {
   seed: string;
@@ -35,6 +43,29 @@ describe('X-Wing draft-connolly-cfrg-xwing-kem-10 test vectors', () => {
     expect(bytesToHex(cipherText)).toBe(v.ct);
     expect(bytesToHex(sharedSecret)).toBe(v.ss);
     expect(bytesToHex(xwingDecapsulate(hexToBytes(v.ct), hexToBytes(v.seed)))).toBe(v.ss);
+    // The expanded key (what key caches keep) decapsulates to the same secret with the draft's combiner.
+    const expanded = xwingExpandSecretKey(hexToBytes(v.seed));
+    expect(expanded.length).toBe(XWING_EXPANDED_SECRET_KEY_LENGTH);
+    expect(bytesToHex(expanded.subarray(2432))).toBe(v.pk.slice(-64)); // pk_X closes both
+    expect(bytesToHex(xwingDecapsulate(hexToBytes(v.ct), expanded))).toBe(v.ss);
+    const pair = xwingKeygenExpanded(hexToBytes(v.seed));
+    expect(bytesToHex(pair.publicKey)).toBe(v.pk);
+    expect(pair.secretKey).toEqual(expanded);
+  });
+
+  it('the expanded key agrees with the seed on tampered ciphertexts too, and refuses a low-order X25519 half the same way', () => {
+    const seed = new Uint8Array(32).fill(9);
+    const expanded = xwingExpandSecretKey(seed);
+    const { cipherText } = xwingEncapsulate(xwingKeygen(seed).publicKey);
+    for (const i of [0, 500, 1087, 1088, 1119]) {
+      const ct = cipherText.slice();
+      ct[i]! ^= 1;
+      expect(xwingDecapsulate(ct, expanded), `byte ${i}`).toEqual(xwingDecapsulate(ct, seed));
+    }
+    const lowOrder = cipherText.slice();
+    lowOrder.fill(0, 1088);
+    expect(() => xwingDecapsulate(lowOrder, seed)).toThrow();
+    expect(() => xwingDecapsulate(lowOrder, expanded)).toThrow();
   });
 
   it('a changed ML-KEM ciphertext byte gives another secret (implicit rejection), not an error', () => {
@@ -78,7 +109,9 @@ describe('X-Wing arguments', () => {
     expect(() => xwingEncapsulate(publicKey.subarray(1))).toThrow(/"publicKey" must be 1216 bytes/);
     expect(() => xwingEncapsulate(publicKey, new Uint8Array(32))).toThrow(/"randomness" must be 64 bytes/);
     expect(() => xwingDecapsulate(new Uint8Array(1119), new Uint8Array(32))).toThrow(/"cipherText"/);
-    expect(() => xwingDecapsulate(new Uint8Array(1120), new Uint8Array(64))).toThrow(/"seed"/);
+    expect(() => xwingDecapsulate(new Uint8Array(1120), new Uint8Array(64))).toThrow(
+      /"secretKey" must be the 32-byte X-Wing seed or the 2464-byte expanded key, got 64/,
+    );
     expect(() => xwingKeygen('seed' as unknown as Uint8Array)).toThrow(TypeError);
   });
 

@@ -123,6 +123,57 @@ describe('CryptoPool', () => {
     await expect((async () => pool!.signHash(trapped({ id: 'k', publicKey }, 'signHash'), hashArgs))()).rejects.toThrow('seed read');
   });
 
+  it('X-Wing raw KEM and key wrap, composite sign-hash/verify-hash run on its threads, two at a time; the public-key tasks never read the seed', async () => {
+    pool = await CryptoPool.start({ threads: 2, provider: 'noble' });
+    const { xwingDecapsulate, xwingKeygen } = await import('../../../src/crypto/xwing.js');
+    const { compositeKeygen, compositeVerify } = await import('../../../src/crypto/composite-ml-dsa.js');
+    const { sha512 } = await import('@noble/hashes/sha2.js');
+    const xSeed = new Uint8Array(32).fill(4);
+    const xwing = { id: 'xwing', publicKey: xwingKeygen(xSeed).publicKey, algorithm: 'X-Wing' as const };
+    const cSeed = new Uint8Array(32).fill(5);
+    const composite = { id: 'composite', publicKey: compositeKeygen(cSeed).publicKey, algorithm: 'Composite-ML-DSA' as const };
+    const noSeed = <T extends object>(ref: T) =>
+      Object.defineProperty({ ...ref }, 'seed', {
+        enumerable: true,
+        get() {
+          throw new Error('seed read');
+        },
+      }) as T & { seed: Uint8Array };
+
+    // Several at once, so both threads get some (each thread expands the key itself).
+    const sent = await Promise.all(Array.from({ length: 4 }, () => pool!.encapsulate(noSeed(xwing))));
+    for (const { kemCiphertext, sharedSecret } of sent) {
+      expect(kemCiphertext.length).toBe(1120);
+      expect(xwingDecapsulate(kemCiphertext, xSeed)).toEqual(sharedSecret);
+    }
+    const got = await Promise.all(sent.map((s) => pool!.decapsulate({ ...xwing, seed: xSeed.slice() }, s.kemCiphertext)));
+    expect(got).toEqual(sent.map((s) => s.sharedSecret));
+    const lowOrder = sent[0]!.kemCiphertext.slice();
+    lowOrder.fill(0, 1088);
+    await expect(pool.decapsulate({ ...xwing, seed: xSeed.slice() }, lowOrder)).rejects.toThrow();
+
+    const symmetricKey = new Uint8Array(48).fill(9);
+    const wrapped = await pool.wrapKey(noSeed(xwing), { keyVersion: 3, symmetricKey });
+    expect(wrapped.length).toBe(48 + 1144);
+    expect(Array.from(wrapped.subarray(0, 4))).toEqual([0x02, 0x64, 0x7a, 0x02]);
+    expect(await pool.unwrapKey({ ...xwing, seed: xSeed.slice() }, wrapped)).toEqual(symmetricKey);
+
+    const hashArgs = { hashAlgorithm: 'SHA-512' as const, hash: sha512(message) };
+    const signatures = await Promise.all(Array.from({ length: 2 }, () => pool!.signHash({ ...composite, seed: cSeed.slice() }, hashArgs)));
+    for (const signature of signatures) {
+      expect(await pool.verifyHash(noSeed(composite), signature, hashArgs)).toBe(true);
+      // the digest signature is the composite signature of the message itself
+      expect(compositeVerify(signature, message, composite.publicKey)).toBe(true);
+      expect(await pool.verify(noSeed(composite), signature, message)).toBe(true);
+      const broken = signature.slice();
+      broken[signature.length - 3]! ^= 1; // the ECDSA half
+      expect(await pool.verifyHash(noSeed(composite), broken, hashArgs)).toBe(false);
+    }
+    await expect(
+      pool.signHash({ ...composite, seed: cSeed.slice() }, { hashAlgorithm: 'SHA-256', hash: new Uint8Array(32) }),
+    ).rejects.toThrow(/SHA-512/);
+  });
+
   it('an explicit provider the runtime lacks stops start-up', async () => {
     const native = await selectProvider('native').catch(() => undefined);
     if (native) return; // Node 24.7+: native is there
