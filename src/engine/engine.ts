@@ -8,25 +8,16 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { ALGORITHMS, MAX_KEY_VERSION, algorithmsFor, factsOf, type Algorithm } from '../contract/algorithms.js';
-import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
+import { MAX_KEY_VERSION, algorithmsFor, factsOf, type Algorithm } from '../contract/algorithms.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_LIST_LIMIT,
-  describeIssues,
-  requestSchemas,
-  type KeyInfo,
-  type Limits,
-  type Requests,
-  type Responses,
-} from '../contract/schemas.js';
+import { DEFAULT_LIMITS, describeIssues, requestSchemas, type Limits, type Requests, type Responses } from '../contract/schemas.js';
 import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { type CiphertextKem, deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
+import { keyInfo } from './key-info.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
@@ -223,37 +214,8 @@ export class Engine {
       return keyInfo(req.algorithm, key);
     },
 
-    'kms.list': async (caller, req) => {
-      // The store pages each keyring (ascending by version; ALGORITHMS is the table's order) and
-      // counts it: a page costs its own rows plus one count per algorithm, never a whole keyring.
-      const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
-      const after = req.cursor === undefined ? undefined : decodeListCursor(req.cursor)!;
-      const limit = req.limit === undefined ? DEFAULT_LIST_LIMIT : Number(req.limit);
-      const status = req.status === undefined ? {} : { status: req.status };
-      const page: KeyInfo[] = [];
-      let total = 0;
-      let more = false;
-      for (const algorithm of algorithms) {
-        const order = ALGORITHMS.indexOf(algorithm);
-        const cursorOrder = after === undefined ? -1 : ALGORITHMS.indexOf(after.algorithm);
-        // Keyrings wholly before the cursor are only counted; the cursor's own starts after it.
-        const room = order < cursorOrder ? 0 : limit - page.length;
-        const start = order === cursorOrder ? after!.key_version : 0;
-        // One key beyond the room says whether another page follows.
-        const found = await this.store.list(caller.tenant, algorithm, { ...status, after: start, limit: room === 0 ? 0 : room + 1 });
-        total += found.total;
-        if (order < cursorOrder) continue;
-        // A full page (limit ≥ 1, so only past the cursor's keyring, where start is 0): any key here is the next page's.
-        if (room === 0) {
-          if (found.total > 0) more = true;
-          continue;
-        }
-        if (found.keys.length > room) more = true;
-        for (const key of found.keys.slice(0, room)) page.push(keyInfo(algorithm, key));
-      }
-      const last = page.at(-1);
-      return { keys: page, total, ...(more && last ? { next_cursor: encodeListCursor(last) } : {}) };
-    },
+    // Loads on first use (./list-keys.ts), like the raw operations.
+    'kms.list': async (caller, req) => (await import('./list-keys.js')).listKeys(this.store, caller.tenant, req),
 
     'kms.active': async (caller, req) => {
       const active = await this.store.active(caller.tenant, req.algorithm);
@@ -267,17 +229,6 @@ export class Engine {
   async #find(caller: Caller, algorithm: Algorithm, version: number): Promise<StoredKey> {
     return lifecycle.requireKey(await this.store.get(caller.tenant, algorithm, version));
   }
-}
-
-/** The public view of a stored key: everything but the wrapped seed. */
-function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
-  return {
-    key_version: key.key_version,
-    algorithm,
-    status: key.status,
-    public_key: key.public_key,
-    created_at: key.created_at,
-  };
 }
 
 /** The ciphertext format's name of a KEM row (its standard name). */
