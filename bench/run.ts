@@ -10,17 +10,21 @@
  * - the browser Worker backend in Chromium, noble vs wasm (bench/browser.ts);
  * - the server over loopback at 1, 8 and 64 clients, req/s with p50/p99, against the
  *   single-thread engine with the same provider (bench/server.ts);
+ * - engine encrypt on the server's stores (SQLite, and PostgreSQL in a throwaway cluster) with a
+ *   5,000-version keyring against a 1-version one: key history must not slow a tenant
+ *   (bench/keyring.ts);
  * - the server on SQLite beside the server on PostgreSQL, one and two instances on one database,
  *   at 8 and 64 clients, against SQLite with one instance (bench/server-stores.ts);
  * - bundle sizes and cold start from bench/web.ts when that file is there (its own tables).
  *
- * Flags: --json, --skip=lts,browser,server,stores,web (for quick local runs).
+ * Flags: --json, --skip=lts,browser,server,keyring,stores,web (for quick local runs).
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchBrowser, type BrowserRow } from './browser.js';
 import { benchCore, HYBRID_OF, ONE_SHOT, type CoreRow } from './core.js';
 import { formatRate } from './measure.js';
+import { benchKeyring, HISTORY, type KeyringResult } from './keyring.js';
 import { benchCoreLts } from './node-lts.js';
 import { benchServerLoad, type ServerLoadRow } from './server.js';
 import { benchServerStores, type StoreBenchRow } from './server-stores.js';
@@ -48,6 +52,12 @@ let server: ServerLoadRow[] = [];
 if (!skip.has('server')) {
   log('server over loopback');
   server = await benchServerLoad({ provider: 'noble' });
+}
+let keyring: KeyringResult | undefined;
+if (!skip.has('keyring')) {
+  log(`engine encrypt on SQLite and PostgreSQL with ${HISTORY} key versions vs 1`);
+  keyring = await benchKeyring();
+  for (const line of keyring.skipped) log(`key history: skipped ${line}`);
 }
 
 let stores: StoreBenchRow[] = [];
@@ -136,6 +146,16 @@ for (const r of server) {
     vs: `engine 1 thread (${r.provider}) ${formatRate(r.engineOpsPerSec)}/s`,
   });
 }
+for (const r of keyring?.rows ?? []) {
+  const base = keyring!.rows.find((x) => x.store === r.store && x.versions === 1)!;
+  rows.push({
+    section: `engine on ${r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL'} · key history`,
+    operation: r.operation,
+    subject: `${r.versions} version${r.versions === 1 ? '' : 's'} (${r.medianMs.toFixed(2)} ms)`,
+    opsPerSec: r.opsPerSec,
+    ...(r.versions === 1 ? {} : { ratio: r.opsPerSec / base.opsPerSec, vs: '1 version' }),
+  });
+}
 
 for (const r of stores) {
   const base = stores.find(
@@ -208,6 +228,12 @@ const targets = (
         goal: 8,
       })),
     ),
+    ...(['sqlite', 'postgres'] as const).map((store) => ({
+      target: `engine encrypt latency with ${HISTORY} key versions < 1.3× with 1 (${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, median of paired rounds)`,
+      value: keyring?.ratios[store],
+      goal: 1.3,
+      below: true,
+    })),
     {
       target: 'browser Worker wasm sign ≥ 10× noble Worker',
       value: ratio(
@@ -223,7 +249,7 @@ const seconds = (performance.now() - started) / 1000;
 if (json) {
   console.log(
     JSON.stringify(
-      { node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, stores, web },
+      { node: process.version, cpus: cpus().length, seconds, rows, targets, core, lts, browser, server, keyring, stores, web },
       null,
       2,
     ),

@@ -99,18 +99,23 @@ test('generate, encrypt, decrypt, sign, verify, rotate, retire and archive, asse
   expect(await call(page, 'kms.active', { algorithm: 'Kyber768' })).toMatchObject({ error: { code: 'ERR_NOT_FOUND_001' } });
   expect(await call(page, 'kms.get', { algorithm: 'Kyber768', key_version: 9 })).toMatchObject({ error: { code: 'ERR_KEM_005' } });
 
-  // What IndexedDB really holds: one row per keyring under the tenant, and one wrapping key.
+  // What IndexedDB really holds: one row per key version in `keys` (so an operation reads one
+  // row, whatever the keyring holds), a marker per keyring and one wrapping key in `keyrings`.
   const rows = await keyringRows(page, db);
-  const kemRow = rows.find((r: any) => JSON.stringify(r.key) === JSON.stringify(['keyring', 'local', 'Kyber768']));
-  expect(kemRow.store).toBe('keyrings');
-  expect(kemRow.value.keys.map((k: any) => [k.key_version, k.status])).toEqual([
-    [1, 'archived'],
-    [2, 'retired'],
+  const keyRows = rows.filter((r: any) => r.store === 'keys');
+  expect(keyRows.map((r: any) => [r.key, r.value.status])).toEqual([
+    [['local', 'Dilithium3', 1], 'active'],
+    [['local', 'Kyber768', 1], 'archived'],
+    [['local', 'Kyber768', 2], 'retired'],
   ]);
-  expect(kemRow.value.keys[0].public_key).toBe(kem1.public_key);
-  expect(kemRow.value.keys[0].wrapped_seed.bytes).toMatch(/^[0-9a-f]{184}$/); // 12 IV + 64 seed + 16 tag
-  const dsaRow = rows.find((r: any) => JSON.stringify(r.key) === JSON.stringify(['keyring', 'local', 'Dilithium3']));
-  expect(dsaRow.value.keys.map((k: any) => [k.key_version, k.status])).toEqual([[1, 'active']]);
+  const kem1Row = keyRows[1].value;
+  expect(kem1Row).toMatchObject({ tenant: 'local', algorithm: 'Kyber768', key_version: 1, public_key: kem1.public_key });
+  expect(kem1Row.wrapped_seed.bytes).toMatch(/^[0-9a-f]{184}$/); // 12 IV + 64 seed + 16 tag
+  const markers = rows.filter((r: any) => r.store === 'keyrings' && r.key !== 'wrapping-key');
+  expect(markers.map((r: any) => [r.key, r.value])).toEqual([
+    [['keyring', 'local', 'Dilithium3'], { format: 2 }],
+    [['keyring', 'local', 'Kyber768'], { format: 2 }],
+  ]);
   const keyRow = rows.find((r: any) => r.key === 'wrapping-key');
   expect(keyRow.value.cryptoKey).toMatchObject({
     type: 'secret',
@@ -121,7 +126,7 @@ test('generate, encrypt, decrypt, sign, verify, rotate, retire and archive, asse
       { format: 'jwk', error: 'InvalidAccessError' },
     ],
   });
-  expect(rows).toHaveLength(3);
+  expect(rows).toHaveLength(6);
   await page.evaluate(() => (window as any).__qpher.close());
 });
 
@@ -143,6 +148,61 @@ test('keys survive a page reload', async ({ page }) => {
   expect(data(await call(page, 'kms.list', { algorithm: 'Kyber768' })).keys).toEqual([kem]);
   expect(data(await call(page, 'kms.list', { algorithm: 'Dilithium3' })).keys).toEqual([dsa]);
   expect(data(await call(page, 'kms.rotate', { algorithm: 'Kyber768' })).key_version).toBe(2);
+});
+
+test('a database of the earlier layout (one row per keyring, schema 1) is upgraded with every key usable', async ({ page }) => {
+  // Real keys first, made by this build in a scratch database, then copied into a fresh database
+  // laid out exactly as earlier releases wrote it (idb-keyval's `keyrings` store at version 1).
+  const scratch = uniqueDb('v1-source');
+  await openPage(page, `db=${scratch}`);
+  const kem = data(await call(page, 'kms.generate', { algorithm: 'Kyber768' }));
+  const dsa = data(await call(page, 'kms.generate', { algorithm: 'Dilithium3' }));
+  const plaintext = btoa('written before the upgrade');
+  const { ciphertext } = data(await call(page, 'kem.encrypt', { plaintext, key_version: 1 }));
+  const { signature } = data(await call(page, 'signature.sign', { message: plaintext, key_version: 1 }));
+  await page.evaluate(() => (window as any).__qpher.close());
+  const legacy = uniqueDb('v1');
+  await page.evaluate(
+    async ([from, to]) => {
+      const request = <T>(r: IDBRequest<T>) =>
+        new Promise<T>((resolve, reject) => {
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+      const source = await request(indexedDB.open(from!));
+      const keys: any[] = await request(source.transaction('keys').objectStore('keys').getAll());
+      const wrapping = await request(source.transaction('keyrings').objectStore('keyrings').get('wrapping-key'));
+      source.close();
+      const open = indexedDB.open(to!, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('keyrings');
+      const target = await request(open);
+      const tx = target.transaction('keyrings', 'readwrite');
+      tx.objectStore('keyrings').put(wrapping, 'wrapping-key');
+      for (const algorithm of ['Kyber768', 'Dilithium3']) {
+        const ring = keys.filter((k) => k.algorithm === algorithm).map(({ tenant: _t, algorithm: _a, ...key }) => key);
+        tx.objectStore('keyrings').put({ format: 1, keys: ring }, ['keyring', 'local', algorithm]);
+      }
+      await new Promise((resolve) => (tx.oncomplete = resolve));
+      target.close();
+    },
+    [scratch, legacy] as const,
+  );
+
+  await openPage(page, `db=${legacy}`);
+  expect(data(await call(page, 'kem.decrypt', { ciphertext, key_version: 1 })).plaintext).toBe(plaintext);
+  expect(data(await call(page, 'signature.verify', { message: plaintext, signature, key_version: 1 })).valid).toBe(true);
+  expect(data(await call(page, 'kms.list', {})).keys).toEqual([kem, dsa]);
+  expect(data(await call(page, 'kms.rotate', { algorithm: 'Kyber768' }))).toMatchObject({ key_version: 2, old_key_version: 1 });
+  const rows = await keyringRows(page, legacy);
+  expect(rows.filter((r: any) => r.store === 'keys').map((r: any) => [r.key, r.value.status])).toEqual([
+    [['local', 'Dilithium3', 1], 'active'],
+    [['local', 'Kyber768', 1], 'retired'],
+    [['local', 'Kyber768', 2], 'active'],
+  ]);
+  expect(rows.filter((r: any) => r.store === 'keyrings' && r.key !== 'wrapping-key').map((r: any) => r.value)).toEqual([
+    { format: 2 },
+    { format: 2 },
+  ]);
 });
 
 test('two pages rotating concurrently 20 times end with 21 distinct consecutive versions', async ({ context }) => {
@@ -285,8 +345,8 @@ test('a Worker that fails to load, and a closed backend, answer with envelopes',
 
 test('a storage quota failure is a clear envelope and leaves the keyring whole', async ({ page, baseURL }) => {
   // Chromium's own quota enforcement, shrunk for this origin before it first opens IndexedDB (the
-  // quota is read when the origin's backing store opens). Each rotation rewrites the growing keyring
-  // row, so rotating soon hits the quota; the failing rotation must change nothing.
+  // quota is read when the origin's backing store opens). Each rotation adds a key row and
+  // rewrites the retired one, so rotating soon hits the quota; the failing rotation must change nothing.
   const origin = new URL(baseURL!).origin;
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 150_000 });
@@ -328,14 +388,14 @@ test('documents the boundary: same-origin script can unwrap seeds with the store
     async ([db, publicKey]) => {
       const open = indexedDB.open(db!);
       const conn: IDBDatabase = await new Promise((resolve) => (open.onsuccess = () => resolve(open.result)));
-      const get = (key: IDBValidKey) =>
+      const get = (store: string, key: IDBValidKey) =>
         new Promise<any>((resolve) => {
-          const r = conn.transaction('keyrings').objectStore('keyrings').get(key);
+          const r = conn.transaction(store).objectStore(store).get(key);
           r.onsuccess = () => resolve(r.result);
         });
-      const key: CryptoKey = await get('wrapping-key');
-      const row = await get(['keyring', 'local', 'Dilithium3']);
-      const wrapped: Uint8Array = row.keys[0].wrapped_seed;
+      const key: CryptoKey = await get('keyrings', 'wrapping-key');
+      const row = await get('keys', ['local', 'Dilithium3', 1]);
+      const wrapped: Uint8Array = row.wrapped_seed;
       const aad = new TextEncoder().encode(JSON.stringify(['qpher-seed/v1', 'local', 'Dilithium3', publicKey]));
       const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: wrapped.slice(0, 12), additionalData: aad }, key, wrapped.slice(12));
       conn.close();

@@ -6,7 +6,7 @@
  * the server's needs and may change with it, in step with `qpher-server`'s version.
  * @module
  */
-export { ALGORITHMS, isAlgorithm, type Algorithm, type KeyStatus } from './contract/algorithms.js';
+export { ALGORITHMS, MAX_KEY_VERSION, isAlgorithm, type Algorithm, type KeyStatus } from './contract/algorithms.js';
 export { ERROR_CODES, isErrorCode, statusOf, type ErrorCode } from './contract/codes.js';
 export {
   errorEnvelope,
@@ -34,6 +34,7 @@ export { nobleProvider, type PrimitiveProvider } from './crypto/primitives.js';
 export { isProviderChoice, selectProvider, type ProviderChoice, type ProviderName } from './crypto/select-provider.js';
 export { base64ToBytes, bytesToBase64 } from './encoding.js';
 export { Engine, type Caller, type EngineOptions } from './engine/engine.js';
+export { DEFAULT_MAX_KEY_VERSIONS } from './engine/lifecycle.js';
 export { InlineCryptoRunner } from './engine/inline-crypto-runner.js';
 export type {
   CryptoRunner,
@@ -47,4 +48,13 @@ export type {
 } from './engine/crypto-runner.js';
 export { aesGcmSeedWrapper, type SeedWrapper, seedBinding } from './engine/seed-wrapper.js';
 export { GatewayTimeoutError, InternalError, ServiceUnavailableError } from './errors.js';
-export { copyStoredKey, type KeyringChange, type KeyStore, type StoredKey } from './stores/keystore.js';
+export {
+  copyStoredKey,
+  overwritesFirst,
+  type KeyPage,
+  type KeyPageQuery,
+  type KeyringChange,
+  type KeyringView,
+  type KeyStore,
+  type StoredKey,
+} from './stores/keystore.js';

@@ -8,6 +8,6 @@
 export { LocalBackend, type LocalBackendOptions, type LocalBackendInfo } from './backends/local/index.js';
 export { IndexedDbKeyStore } from './stores/indexeddb.js';
 export { MemoryKeyStore } from './stores/memory.js';
-export type { KeyStore, StoredKey, KeyringChange } from './stores/keystore.js';
+export type { KeyStore, StoredKey, KeyringChange, KeyringView, KeyPage, KeyPageQuery } from './stores/keystore.js';
 export type { SeedWrapper } from './engine/seed-wrapper.js';
 export * from './common.js';

@@ -8,27 +8,17 @@
  * the original error goes to `onError` for the host to log as it sees fit.
  * @module
  */
-import { ALGORITHMS, algorithmsFor, factsOf, type Algorithm } from '../contract/algorithms.js';
-import { decodeListCursor, encodeListCursor } from '../contract/list-cursor.js';
+import { ALGORITHMS, MAX_KEY_VERSION, algorithmsFor, factsOf, type Algorithm } from '../contract/algorithms.js';
 import { errorEnvelope, successEnvelope, type Envelope } from '../contract/envelope.js';
 import { OPERATIONS, type OperationName } from '../contract/operations.js';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_LIST_LIMIT,
-  describeIssues,
-  requestSchemas,
-  type KeyInfo,
-  type Limits,
-  type Requests,
-  type Responses,
-} from '../contract/schemas.js';
+import { DEFAULT_LIMITS, describeIssues, requestSchemas, type Limits, type Requests, type Responses } from '../contract/schemas.js';
 import { bytesToBase64, decodeCheckedBase64 } from '../encoding.js';
 import { NotFoundError, QpherError, ValidationError } from '../errors.js';
 import { type CiphertextKem, deriveDeterministicRandomness, parseHeader } from '../crypto/format.js';
 import { nobleProvider, type PrimitiveProvider } from '../crypto/primitives.js';
 import type { KeyStore, StoredKey } from '../stores/keystore.js';
 import { assertStoreCanKeepKeys } from '../backends/keeps-keys.js';
-import { MemoryKeyStore } from '../stores/memory.js';
+import { keyInfo } from './key-info.js';
 import { KeyMaterial } from './key-material.js';
 import { InlineCryptoRunner } from './inline-crypto-runner.js';
 import type { CryptoRunner } from './crypto-runner.js';
@@ -61,6 +51,11 @@ export interface EngineOptions {
   /** Argon2id cost of the backups `kms.export` writes. Default DEFAULT_KDF_PARAMS (docs/backup.md). */
   backupKdf?: Argon2idParams;
   now?: () => Date;
+  /**
+   * Versions a keyring of one (tenant, algorithm) may hold; past it generate and rotate are 403
+   * ERR_FORBIDDEN_001 naming the cap. Default DEFAULT_MAX_KEY_VERSIONS (10,000).
+   */
+  maxKeyVersions?: number;
   /** Sees unexpected errors (never API outcomes), so the host can log them its own way. */
   onError?: (error: unknown, operation: string) => void;
 }
@@ -71,6 +66,7 @@ export class Engine {
   readonly store: KeyStore;
   readonly provider: PrimitiveProvider;
   readonly limits: Limits;
+  readonly maxKeyVersions: number;
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #keys: KeyMaterial;
   readonly #wrapper: SeedWrapper;
@@ -81,10 +77,15 @@ export class Engine {
   /** What the raw operations' handlers may use of this engine. */
   readonly #raw: RawContext;
 
-  private constructor(options: EngineOptions, wrapper: SeedWrapper) {
-    this.store = options.store ?? new MemoryKeyStore();
+  private constructor(options: EngineOptions, store: KeyStore, wrapper: SeedWrapper) {
+    this.store = store;
     this.provider = options.provider ?? nobleProvider;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const maxKeyVersions = options.maxKeyVersions ?? lifecycle.DEFAULT_MAX_KEY_VERSIONS;
+    if (!Number.isInteger(maxKeyVersions) || maxKeyVersions < 1 || maxKeyVersions > MAX_KEY_VERSION) {
+      throw new RangeError(`maxKeyVersions must be a whole number from 1 to ${MAX_KEY_VERSION}`);
+    }
+    this.maxKeyVersions = maxKeyVersions;
     this.#schemas = requestSchemas(this.limits);
     this.#keys = new KeyMaterial(wrapper, this.provider);
     this.#wrapper = wrapper;
@@ -103,9 +104,12 @@ export class Engine {
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const { store, wrapper } = options;
     assertStoreCanKeepKeys(store, wrapper);
-    if (wrapper) return new Engine(options, wrapper);
-    if (store?.wrappingKey) return new Engine(options, aesGcmSeedWrapper(await store.wrappingKey()));
-    return new Engine(options, await ephemeralSeedWrapper());
+    // The default store loads on first need: the browser Worker brings its own (IndexedDB), so its
+    // chunk does not carry this one (docs/bundles.md).
+    const keys: KeyStore = store ?? new (await import('../stores/memory.js')).MemoryKeyStore();
+    if (wrapper) return new Engine(options, keys, wrapper);
+    if (keys.wrappingKey) return new Engine(options, keys, aesGcmSeedWrapper(await keys.wrappingKey()));
+    return new Engine(options, keys, await ephemeralSeedWrapper());
   }
 
   async execute(caller: Caller, operation: string, request: unknown, requestId: string): Promise<Envelope> {
@@ -204,52 +208,33 @@ export class Engine {
 
     'kms.generate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.generate(req.algorithm, fresh)));
+      const change = lifecycle.generate(req.algorithm, fresh, this.maxKeyVersions);
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, change));
     },
 
     'kms.rotate': async (caller, req) => {
       const fresh = await this.#keys.create(caller.tenant, req.algorithm, this.#now());
-      const { created, retiredVersion } = await this.store.update(caller.tenant, req.algorithm, lifecycle.rotate(fresh));
+      const change = lifecycle.rotate(req.algorithm, fresh, this.maxKeyVersions);
+      const { created, retiredVersion } = await this.store.update(caller.tenant, req.algorithm, change);
       return { ...keyInfo(req.algorithm, created), old_key_version: retiredVersion ?? null };
     },
 
     'kms.retire': async (caller, req) => {
-      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, lifecycle.retire(req.key_version)));
+      const change = lifecycle.retire(req.key_version);
+      return keyInfo(req.algorithm, await this.store.update(caller.tenant, req.algorithm, change, req.key_version));
     },
 
     'kms.archive': async (caller, req) => {
-      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version));
+      const key = await this.store.update(caller.tenant, req.algorithm, lifecycle.archive(req.key_version), req.key_version);
       this.#keys.forget(caller.tenant, req.algorithm, req.key_version); // an archived seed is never needed again here
       return keyInfo(req.algorithm, key);
     },
 
-    'kms.list': async (caller, req) => {
-      const algorithms = req.algorithm === undefined ? ALGORITHMS : [req.algorithm];
-      const matching: KeyInfo[] = [];
-      for (const algorithm of algorithms) {
-        for (const key of await this.store.read(caller.tenant, algorithm)) {
-          if (req.status === undefined || key.status === req.status) matching.push(keyInfo(algorithm, key));
-        }
-      }
-      // Stores keep each keyring ascending by version; ALGORITHMS is the table's order.
-      const after = req.cursor === undefined ? undefined : decodeListCursor(req.cursor)!;
-      const start =
-        after === undefined
-          ? 0
-          : matching.findIndex(
-              (k) =>
-                ALGORITHMS.indexOf(k.algorithm) > ALGORITHMS.indexOf(after.algorithm) ||
-                (k.algorithm === after.algorithm && k.key_version > after.key_version),
-            );
-      const limit = req.limit === undefined ? DEFAULT_LIST_LIMIT : Number(req.limit);
-      const page = start === -1 ? [] : matching.slice(start, start + limit);
-      const last = page.at(-1);
-      const more = start !== -1 && start + limit < matching.length;
-      return { keys: page, total: matching.length, ...(more && last ? { next_cursor: encodeListCursor(last) } : {}) };
-    },
+    // Loads on first use (./list-keys.ts), like the raw operations.
+    'kms.list': async (caller, req) => (await import('./list-keys.js')).listKeys(this.store, caller.tenant, req),
 
     'kms.active': async (caller, req) => {
-      const active = lifecycle.activeKey(await this.store.read(caller.tenant, req.algorithm));
+      const active = await this.store.active(caller.tenant, req.algorithm);
       if (!active) throw new NotFoundError(`No active ${req.algorithm} key`);
       return keyInfo(req.algorithm, active);
     },
@@ -286,19 +271,8 @@ export class Engine {
   }
 
   async #find(caller: Caller, algorithm: Algorithm, version: number): Promise<StoredKey> {
-    return lifecycle.findKey(await this.store.read(caller.tenant, algorithm), version);
+    return lifecycle.requireKey(await this.store.get(caller.tenant, algorithm, version));
   }
-}
-
-/** The public view of a stored key: everything but the wrapped seed. */
-function keyInfo(algorithm: Algorithm, key: StoredKey): KeyInfo {
-  return {
-    key_version: key.key_version,
-    algorithm,
-    status: key.status,
-    public_key: key.public_key,
-    created_at: key.created_at,
-  };
 }
 
 /**

@@ -9,6 +9,9 @@ import type { BackupKey } from '../crypto/backup.js';
 import type { KeyStore } from '../stores/keystore.js';
 import type { ImportedKeyInfo, SeedAccess } from './key-import.js';
 
+/** Keys read per store call: a page, so a long key ring is never held twice in memory. */
+const PAGE = 500;
+
 /**
  * The keys of `algorithms` in `tenant`'s key rings, in that order and ascending by version, seeds
  * unwrapped, ready for encodeBackup. The caller wipes the seeds once the backup is encoded (wipeSeeds).
@@ -22,9 +25,14 @@ export async function readBackupKeys(
   const out: BackupKey[] = [];
   try {
     for (const algorithm of algorithms) {
-      for (const key of await store.read(tenant, algorithm)) {
-        const { key_version, status, created_at, public_key } = key;
-        out.push({ algorithm, key_version, status, created_at, public_key, seed: await seeds.unwrap(algorithm, key) });
+      for (let after = 0; ; ) {
+        const { keys } = await store.list(tenant, algorithm, { after, limit: PAGE });
+        for (const key of keys) {
+          const { key_version, status, created_at, public_key } = key;
+          out.push({ algorithm, key_version, status, created_at, public_key, seed: await seeds.unwrap(algorithm, key) });
+        }
+        if (keys.length < PAGE) break;
+        after = keys.at(-1)!.key_version;
       }
     }
     return out;

@@ -4,15 +4,17 @@
  * asynchronously while a store's `update` callback must be synchronous (src/stores/keystore.ts).
  *
  *   prepareImport  async, outside the transaction: checks each backup seed against its public
- *                  key, compares backup versions that already exist by public key and unwrapped
- *                  seed (a different key under the same version refuses the whole import, naming
- *                  the versions), and wraps the seeds of the versions to add.
- *   applyImport    sync, inside `store.update`: re-checks against the key ring as it is now and
- *                  writes. Into an empty key ring it restores exactly, statuses included; into a
- *                  non-empty one it only adds missing versions, as `retired` (`archived` stays
- *                  archived), so the active key never changes. If the key ring changed in a way
- *                  that matters since `prepareImport` read it, it writes nothing and answers
- *                  `stale`, and the caller prepares again.
+ *                  key, reads the key ring's highest version (a no-op `update`), looks up each
+ *                  backup version at or below it (`get`: one row each) and compares it by public
+ *                  key and unwrapped seed (a different key under the same version, or a version
+ *                  missing below the highest one, refuses the whole import, naming the versions),
+ *                  and wraps the seeds of the versions above it, which are the ones to add.
+ *   applyImport    sync, inside `store.update`: if the key ring's highest version is still the
+ *                  one prepared against, nothing was added since (versions are never removed), so
+ *                  the comparison holds and it writes. Into an empty key ring it restores
+ *                  exactly, statuses included; into a non-empty one it only adds versions, as
+ *                  `retired` (`archived` stays archived), so the active key never changes.
+ *                  Otherwise it writes nothing and answers `stale`, and the caller prepares again.
  *   importBackupKeys  both phases for every algorithm in a backup: all key rings are prepared (so
  *                  every conflict is found) before any is written.
  * Reading keys for a backup is ./key-export.ts.
@@ -26,7 +28,7 @@ import { encodeSpki } from '../crypto/spki.js';
 import { keygenFor } from '../crypto/algorithm-primitives.js';
 import { bytesToBase64 } from '../encoding.js';
 import { ForbiddenError, ServiceUnavailableError, ValidationError } from '../errors.js';
-import type { KeyringChange, KeyStore, StoredKey } from '../stores/keystore.js';
+import type { KeyringChange, KeyringView, KeyStore, StoredKey } from '../stores/keystore.js';
 import { seedBinding, type SeedWrapper, unwrapStoredSeed } from './seed-wrapper.js';
 
 /** One key version in an import report. */
@@ -78,23 +80,27 @@ export function publicKeyFromSeed(provider: PrimitiveProvider): (algorithm: Algo
 /** What prepareImport decided, for applyImport. Holds wrapped seeds only. */
 export interface PreparedImport {
   readonly algorithm: Algorithm;
-  /** Versions missing when prepared, seeds wrapped, with the status the backup gives them. */
+  /** The key ring's highest version when prepared (0: empty). */
+  readonly maxVersion: number;
+  /** Versions above `maxVersion`, seeds wrapped, with the status the backup gives them. */
   readonly add: readonly StoredKey[];
-  /** Versions found identical when prepared: still identical if public key and wrapped bytes are unchanged. */
-  readonly identical: ReadonlyMap<number, Pick<StoredKey, 'public_key' | 'wrapped_seed'>>;
+  /** Versions found identical when prepared, with their status then. */
+  readonly skipped: readonly ImportedKeyInfo[];
 }
 
 export type AppliedImport = ({ stale: false } & ImportOutcome) | { stale: true };
 
 /**
- * Phase one for one key ring. `keys` are the backup's keys of `algorithm`, `existing` the key ring
- * as read from the store. Throws ValidationError when a backup seed does not generate its public
- * key, ForbiddenError when a version exists with another key (naming every such version).
+ * Phase one for one key ring: `keys` are the backup's keys of `algorithm`. Throws
+ * ValidationError when a backup seed does not generate its public key, ForbiddenError when a
+ * version exists with another key or is missing below the key ring's highest version (naming
+ * every such version: a store only appends versions above its highest).
  */
 export async function prepareImport(
+  store: KeyStore,
+  tenant: string,
   algorithm: Algorithm,
   keys: readonly BackupKey[],
-  existing: readonly StoredKey[],
   seeds: SeedAccess,
 ): Promise<PreparedImport> {
   for (const key of keys) {
@@ -103,30 +109,42 @@ export async function prepareImport(
       throw new ValidationError(`Backup key ${algorithm} version ${key.key_version} does not match its public key; nothing was imported`);
     }
   }
-  const byVersion = new Map(existing.map((k) => [k.key_version, k]));
+  const maxVersion = await store.update(tenant, algorithm, (ring) => ({ result: ring.maxVersion }));
   const conflicts: number[] = [];
-  const identical = new Map<number, Pick<StoredKey, 'public_key' | 'wrapped_seed'>>();
+  const missing: number[] = [];
+  const skipped: ImportedKeyInfo[] = [];
   const add: StoredKey[] = [];
   for (const key of keys) {
-    const present = byVersion.get(key.key_version);
-    if (present === undefined) {
+    if (key.key_version > maxVersion) {
       const wrapped_seed = await seeds.wrap(algorithm, key.public_key, key.seed);
       add.push({ key_version: key.key_version, status: key.status, public_key: key.public_key, created_at: key.created_at, wrapped_seed });
-    } else if (present.public_key === key.public_key && (await sameSeed(seeds, algorithm, present, key.seed))) {
-      identical.set(key.key_version, { public_key: present.public_key, wrapped_seed: present.wrapped_seed.slice() });
-    } else {
-      conflicts.push(key.key_version);
+      continue;
     }
+    const present = await store.get(tenant, algorithm, key.key_version);
+    if (present === undefined) missing.push(key.key_version);
+    else if (present.public_key === key.public_key && (await sameSeed(seeds, algorithm, present, key.seed))) {
+      skipped.push({ algorithm, key_version: key.key_version, status: present.status });
+    } else conflicts.push(key.key_version);
   }
   if (conflicts.length > 0) {
-    const versions = conflicts.sort((a, b) => a - b);
     throw new ForbiddenError(
-      `Import refused: ${algorithm} version${versions.length > 1 ? 's' : ''} ${versions.join(', ')} already ` +
-        `exist${versions.length > 1 ? '' : 's'} with a different key; nothing was imported`,
+      `Import refused: ${algorithm} ${versionList(conflicts)} already ${conflicts.length > 1 ? 'exist' : 'exists'} with a different key; nothing was imported`,
     );
   }
-  return { algorithm, add, identical };
+  if (missing.length > 0) {
+    throw new ForbiddenError(
+      `Import refused: ${algorithm} ${versionList(missing)} ${missing.length > 1 ? 'are' : 'is'} missing below the key ring's ` +
+        `highest version ${maxVersion}, and versions are only added above it; nothing was imported`,
+    );
+  }
+  return { algorithm, maxVersion, add, skipped: skipped.sort(byKeyVersion) };
 }
+
+function versionList(versions: number[]): string {
+  return `version${versions.length > 1 ? 's' : ''} ${versions.sort((a, b) => a - b).join(', ')}`;
+}
+
+const byKeyVersion = (a: { key_version: number }, b: { key_version: number }) => a.key_version - b.key_version;
 
 async function sameSeed(seeds: SeedAccess, algorithm: Algorithm, stored: StoredKey, seed: Uint8Array): Promise<boolean> {
   const unwrapped = await seeds.unwrap(algorithm, stored);
@@ -139,28 +157,16 @@ async function sameSeed(seeds: SeedAccess, algorithm: Algorithm, stored: StoredK
 
 /** Phase two: the synchronous change for `store.update(tenant, prepared.algorithm, …)`. */
 export function applyImport(prepared: PreparedImport) {
-  return (keys: readonly StoredKey[]): KeyringChange<AppliedImport> => {
+  return (ring: KeyringView): KeyringChange<AppliedImport> => {
+    if (ring.maxVersion !== prepared.maxVersion) return { result: { stale: true } };
     const { algorithm } = prepared;
-    const byVersion = new Map(keys.map((k) => [k.key_version, k]));
-    const skipped: ImportedKeyInfo[] = [];
-    for (const [version, seen] of prepared.identical) {
-      const now = byVersion.get(version);
-      if (now === undefined || now.public_key !== seen.public_key || !equalBytes(now.wrapped_seed, seen.wrapped_seed)) {
-        return { result: { stale: true } };
-      }
-      skipped.push({ algorithm, key_version: version, status: now.status });
-    }
-    if (prepared.add.some((k) => byVersion.has(k.key_version))) return { result: { stale: true } };
-
-    const restore = keys.length === 0;
+    const restore = ring.maxVersion === 0;
     const added = prepared.add.map(
       (k): StoredKey => ({ ...k, wrapped_seed: k.wrapped_seed.slice(), status: restore || k.status === 'archived' ? k.status : 'retired' }),
     );
-    const byKeyVersion = (a: { key_version: number }, b: { key_version: number }) => a.key_version - b.key_version;
     const imported = added.map((k) => ({ algorithm, key_version: k.key_version, status: k.status })).sort(byKeyVersion);
-    skipped.sort(byKeyVersion);
-    if (added.length === 0) return { result: { stale: false, imported, skipped } };
-    return { keys: [...keys, ...added].sort(byKeyVersion), result: { stale: false, imported, skipped } };
+    const result: AppliedImport = { stale: false, imported, skipped: [...prepared.skipped] };
+    return added.length === 0 ? { result } : { put: added, result };
   };
 }
 
@@ -186,9 +192,7 @@ export async function importBackupKeys(
   );
   if (groups.reduce((n, g) => n + g.keys.length, 0) !== keys.length) throw new TypeError('"keys" holds an unknown algorithm');
   const prepared: PreparedImport[] = [];
-  for (const group of groups) {
-    prepared.push(await prepareImport(group.algorithm, group.keys, await store.read(tenant, group.algorithm), seeds));
-  }
+  for (const group of groups) prepared.push(await prepareImport(store, tenant, group.algorithm, group.keys, seeds));
   const outcome: ImportOutcome = { imported: [], skipped: [] };
   for (const [i, group] of groups.entries()) {
     let plan = prepared[i]!;
@@ -202,7 +206,7 @@ export async function importBackupKeys(
       if (attempt === IMPORT_ATTEMPTS) {
         throw new ServiceUnavailableError(`The ${group.algorithm} key ring kept changing during the import; try again`);
       }
-      plan = await prepareImport(group.algorithm, group.keys, await store.read(tenant, group.algorithm), seeds);
+      plan = await prepareImport(store, tenant, group.algorithm, group.keys, seeds);
     }
   }
   return outcome;

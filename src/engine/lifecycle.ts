@@ -1,8 +1,9 @@
 /**
- * Key lifecycle rules as pure functions over a keyring (docs/api.md, "Key lifecycle"). They run inside a
- * store's atomic update, so they are synchronous and decide everything from the keyring they are
- * given: the next version is max+1 of all versions ever stored (archived keys are kept), so
- * versions are never reused.
+ * Key lifecycle rules as pure functions (docs/api.md, "Key lifecycle"). They run inside a store's
+ * atomic update, so they are synchronous and decide everything from the KeyringView they are
+ * given (src/stores/keystore.ts): the active key, the highest version ever stored, and the key a
+ * retire or archive names. The next version is max+1 (archived keys are kept), so versions are
+ * never reused; a keyring holds at most `maxVersions` of them.
  *
  *   active  --retire-->  retired  --archive-->  archived (terminal)
  *   active  --archive--------------------------> archived
@@ -11,70 +12,73 @@
  */
 import { MAX_KEY_VERSION, type Algorithm } from '../contract/algorithms.js';
 import { ForbiddenError, KeyVersionNotFoundError, ServiceUnavailableError } from '../errors.js';
-import type { KeyringChange, StoredKey } from '../stores/keystore.js';
+import type { KeyringChange, KeyringView, StoredKey } from '../stores/keystore.js';
 
 /** A generated key pair waiting for its version number. */
 export type NewKey = Omit<StoredKey, 'key_version' | 'status'>;
 
-export function activeKey(keys: readonly StoredKey[]): StoredKey | undefined {
-  return keys.find((k) => k.status === 'active');
-}
+/** The default cap on versions per (tenant, algorithm); EngineOptions.maxKeyVersions changes it. */
+export const DEFAULT_MAX_KEY_VERSIONS = 10_000;
 
-export function findKey(keys: readonly StoredKey[], version: number): StoredKey {
-  const key = keys.find((k) => k.key_version === version);
+export function requireKey(key: StoredKey | undefined): StoredKey {
   if (!key) throw new KeyVersionNotFoundError('Key version not found');
   return key;
 }
 
-function nextVersion(keys: readonly StoredKey[]): number {
-  const version = keys.reduce((max, k) => Math.max(max, k.key_version), 0) + 1;
+function nextVersion(ring: KeyringView, algorithm: Algorithm, maxVersions: number): number {
+  if (ring.maxVersion >= maxVersions) {
+    throw new ForbiddenError(
+      `Key version limit reached: ${algorithm} keyrings hold at most ${maxVersions} versions, and this one has ${ring.maxVersion}`,
+    );
+  }
+  const version = ring.maxVersion + 1;
   if (version > MAX_KEY_VERSION) throw new ServiceUnavailableError('Key version space exhausted');
   return version;
 }
 
-export function generate(algorithm: Algorithm, fresh: NewKey) {
-  return (keys: readonly StoredKey[]): KeyringChange<StoredKey> => {
-    const current = activeKey(keys);
-    if (current) {
-      throw new ForbiddenError(`An active ${algorithm} key already exists (version ${current.key_version}); use rotate to replace it`);
+export function generate(algorithm: Algorithm, fresh: NewKey, maxVersions: number) {
+  return (ring: KeyringView): KeyringChange<StoredKey> => {
+    if (ring.active) {
+      throw new ForbiddenError(`An active ${algorithm} key already exists (version ${ring.active.key_version}); use rotate to replace it`);
     }
-    const created: StoredKey = { ...fresh, key_version: nextVersion(keys), status: 'active' };
-    return { keys: [...keys, created], result: created };
+    const created: StoredKey = { ...fresh, key_version: nextVersion(ring, algorithm, maxVersions), status: 'active' };
+    return { put: [created], result: created };
   };
 }
 
 /** The new active key, and the version it retired (`undefined` when none was active). */
-export function rotate(fresh: NewKey) {
-  return (keys: readonly StoredKey[]): KeyringChange<{ created: StoredKey; retiredVersion: number | undefined }> => {
-    const created: StoredKey = { ...fresh, key_version: nextVersion(keys), status: 'active' };
-    const retiredVersion = activeKey(keys)?.key_version;
-    const retired = keys.map((k): StoredKey => (k.status === 'active' ? { ...k, status: 'retired' } : k));
-    return { keys: [...retired, created], result: { created, retiredVersion } };
+export function rotate(algorithm: Algorithm, fresh: NewKey, maxVersions: number) {
+  return (ring: KeyringView): KeyringChange<{ created: StoredKey; retiredVersion: number | undefined }> => {
+    const created: StoredKey = { ...fresh, key_version: nextVersion(ring, algorithm, maxVersions), status: 'active' };
+    const retired: StoredKey[] = ring.active ? [{ ...ring.active, status: 'retired' }] : [];
+    return { put: [...retired, created], result: { created, retiredVersion: ring.active?.key_version } };
   };
 }
 
+/** Runs with `update(..., target = version)`: the view's `target` is the key to retire. */
 export function retire(version: number) {
-  return (keys: readonly StoredKey[]): KeyringChange<StoredKey> => {
-    const key = findKey(keys, version);
+  return (ring: KeyringView): KeyringChange<StoredKey> => {
+    const key = requireKey(ring.target?.key_version === version ? ring.target : undefined);
     if (key.status === 'archived') {
       throw new ForbiddenError(`Key version ${version} is archived: an archived key cannot be retired`);
     }
     if (key.status === 'retired') return { result: key };
-    return withStatus(keys, key, 'retired');
+    return withStatus(key, 'retired');
   };
 }
 
+/** Runs with `update(..., target = version)`: the view's `target` is the key to archive. */
 export function archive(version: number) {
-  return (keys: readonly StoredKey[]): KeyringChange<StoredKey> => {
-    const key = findKey(keys, version);
+  return (ring: KeyringView): KeyringChange<StoredKey> => {
+    const key = requireKey(ring.target?.key_version === version ? ring.target : undefined);
     if (key.status === 'archived') return { result: key };
-    return withStatus(keys, key, 'archived');
+    return withStatus(key, 'archived');
   };
 }
 
-function withStatus(keys: readonly StoredKey[], key: StoredKey, status: StoredKey['status']): KeyringChange<StoredKey> {
+function withStatus(key: StoredKey, status: StoredKey['status']): KeyringChange<StoredKey> {
   const changed: StoredKey = { ...key, status };
-  return { keys: keys.map((k) => (k.key_version === key.key_version ? changed : k)), result: changed };
+  return { put: [changed], result: changed };
 }
 
 /** What each use needs, and the message that says what a key in another state still allows. */

@@ -55,7 +55,8 @@ describe('engine', () => {
     await run('kms.list', { algorithm: 'Dilithium3' });
     await run('kem.decrypt', { ciphertext: 'AAAA', key_version: 9 });
     for (const algorithm of ['Kyber768', 'Dilithium3'] as const) {
-      for (const key of await store.read('t1', algorithm)) seen.push(JSON.stringify(key), bytesToHex(key.wrapped_seed));
+      for (const key of (await store.list('t1', algorithm, { after: 0, limit: 1000 })).keys)
+        seen.push(JSON.stringify(key), bytesToHex(key.wrapped_seed));
     }
     expect(seeds).toHaveLength(3);
     const haystack = seen.join('\n');
@@ -73,7 +74,7 @@ describe('engine', () => {
     );
     const versions = results.map((e) => unwrap(e as never) as { key_version: number }).map((d) => d.key_version);
     expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    const keys = await engine.store.read('t1', 'Dilithium3');
+    const { keys } = await engine.store.list('t1', 'Dilithium3', { after: 0, limit: 1000 });
     expect(keys.filter((k) => k.status === 'active').map((k) => k.key_version)).toEqual([20]);
   });
 
@@ -96,8 +97,8 @@ describe('engine', () => {
     const onError = vi.fn();
     const engine = await Engine.create({ store, onError });
     unwrap(await engine.execute({ tenant: 'a' }, 'kms.generate', { algorithm: 'Kyber768' }, id));
-    const [stolen] = await store.read('a', 'Kyber768');
-    await store.update('b', 'Kyber768', () => ({ keys: [stolen!], result: undefined }));
+    const stolen = await store.get('a', 'Kyber768', 1);
+    await store.update('b', 'Kyber768', () => ({ put: [stolen!], result: undefined }));
     const envelope = await engine.execute({ tenant: 'b' }, 'kem.encrypt', { plaintext: 'aGk=', key_version: 1 }, id);
     expect(envelope).toMatchObject({
       error: {
@@ -110,11 +111,14 @@ describe('engine', () => {
 
   test('an unexpected store failure is ERR_INTERNAL_001 with a fixed message; the error goes to onError only', async () => {
     const secret = 'stack-and-secret-material';
+    const fail = async (): Promise<never> => {
+      throw new Error(secret);
+    };
     const broken: KeyStore = {
       ephemeral: true,
-      read: async () => {
-        throw new Error(secret);
-      },
+      get: fail,
+      active: fail,
+      list: fail,
       update: async () => {
         throw new Error(secret);
       },
@@ -134,7 +138,9 @@ describe('engine', () => {
   test('a store may refuse with a QpherError, which becomes its envelope (e.g. quota exceeded)', async () => {
     const full: KeyStore = {
       ephemeral: true,
-      read: async () => [],
+      get: async () => undefined,
+      active: async () => undefined,
+      list: async () => ({ keys: [], total: 0 }),
       update: async () => {
         throw new ServiceUnavailableError('Key store is full: storage quota exceeded');
       },

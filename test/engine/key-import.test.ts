@@ -46,10 +46,12 @@ async function put(target: KeyStore, keys: BackupKey[], access = seeds): Promise
   const stored: StoredKey[] = [];
   for (const { seed, algorithm: _, ...rest } of keys)
     stored.push({ ...rest, wrapped_seed: await access.wrap(algorithm, rest.public_key, seed) });
-  await target.update(T, algorithm, (existing) => ({
-    keys: [...existing, ...stored].sort((a, b) => a.key_version - b.key_version),
-    result: null,
-  }));
+  await target.update(T, algorithm, () => ({ put: stored, result: null }));
+}
+
+/** Every stored key of a key ring, ascending. */
+async function rows(algorithm: Algorithm, target: KeyStore = store): Promise<StoredKey[]> {
+  return (await target.list(T, algorithm, { after: 0, limit: 10_000 })).keys;
 }
 
 /** The key ring as (version, status, public key, unwrapped seed), to compare with backup keys. */
@@ -75,7 +77,7 @@ describe('into a key ring without that algorithm', () => {
     expect(await ring('Kyber768')).toEqual(backup.slice(0, 3));
     expect(await ring('Dilithium3')).toEqual(backup.slice(3));
     // Stored wrapped (IV ‖ ciphertext ‖ tag), never raw.
-    for (const k of await store.read(T, 'Kyber768')) {
+    for (const k of await rows('Kyber768')) {
       expect(k.wrapped_seed.length).toBe(12 + 64 + 16);
       expect(bytesToHex(k.wrapped_seed)).not.toContain(bytesToHex(new Uint8Array(8).fill(k.key_version)));
     }
@@ -84,9 +86,9 @@ describe('into a key ring without that algorithm', () => {
   it('the next rotate continues after the highest imported version', async () => {
     await importBackupKeys(store, T, [kyber(7, 'active', 7)], seeds);
     const fresh = { public_key: kyber(99, 'active', 99).public_key, created_at: at(9), wrapped_seed: new Uint8Array(40) };
-    const { created } = await store.update(T, 'Kyber768', rotate(fresh));
+    const { created } = await store.update(T, 'Kyber768', rotate('Kyber768', fresh, 100));
     expect(created.key_version).toBe(8);
-    expect((await store.read(T, 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
+    expect((await rows('Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
       [7, 'retired'],
       [8, 'active'],
     ]);
@@ -95,20 +97,20 @@ describe('into a key ring without that algorithm', () => {
 
 describe('into a non-empty key ring', () => {
   it('adds only missing versions, as retired (archived stays archived), skips identical ones, keeps the active key', async () => {
-    await put(store, [kyber(1, 'retired', 1), kyber(5, 'active', 5)]);
+    await put(store, [kyber(1, 'retired', 1), kyber(2, 'active', 2)]);
     const backup = [kyber(1, 'archived', 1), kyber(2, 'active', 2), kyber(3, 'archived', 3), kyber(4, 'retired', 4), kyber(5, 'active', 5)];
     const outcome = await importBackupKeys(store, T, backup, seeds);
     expect(outcome).toEqual({
-      imported: [info('Kyber768', 2, 'retired'), info('Kyber768', 3, 'archived'), info('Kyber768', 4, 'retired')],
-      skipped: [info('Kyber768', 1, 'retired'), info('Kyber768', 5, 'active')],
+      imported: [info('Kyber768', 3, 'archived'), info('Kyber768', 4, 'retired'), info('Kyber768', 5, 'retired')],
+      skipped: [info('Kyber768', 1, 'retired'), info('Kyber768', 2, 'active')],
     });
     const after = await ring('Kyber768');
     expect(after.map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'], // the backup said archived: existing versions are never changed
-      [2, 'retired'], // the backup's active key does not displace the key ring's
+      [2, 'active'],
       [3, 'archived'],
       [4, 'retired'],
-      [5, 'active'],
+      [5, 'retired'], // the backup's active key does not displace the key ring's
     ]);
     expect(after.map((k) => k.seed)).toEqual(backup.map((k) => k.seed));
   });
@@ -117,24 +119,24 @@ describe('into a non-empty key ring', () => {
     await put(store, [dilithium(1, 'retired', 1)]);
     const outcome = await importBackupKeys(store, T, [dilithium(2, 'active', 2)], seeds);
     expect(outcome.imported).toEqual([info('Dilithium3', 2, 'retired')]);
-    expect((await store.read(T, 'Dilithium3')).some((k) => k.status === 'active')).toBe(false);
+    expect((await rows('Dilithium3')).some((k) => k.status === 'active')).toBe(false);
   });
 
   it('importing the same backup again changes nothing and skips everything', async () => {
     const backup = [kyber(1, 'retired', 1), kyber(2, 'active', 2), dilithium(1, 'active', 9)];
     await importBackupKeys(store, T, backup, seeds);
-    const before = [await store.read(T, 'Kyber768'), await store.read(T, 'Dilithium3')];
+    const before = [await rows('Kyber768'), await rows('Dilithium3')];
     const outcome = await importBackupKeys(store, T, backup, seeds);
     expect(outcome.imported).toEqual([]);
     expect(outcome.skipped).toEqual([info('Kyber768', 1, 'retired'), info('Kyber768', 2, 'active'), info('Dilithium3', 1, 'active')]);
-    expect([await store.read(T, 'Kyber768'), await store.read(T, 'Dilithium3')]).toEqual(before);
+    expect([await rows('Kyber768'), await rows('Dilithium3')]).toEqual(before);
   });
 });
 
 describe('refusals import nothing', () => {
   it('a version that exists with a different key refuses the whole import, naming the versions', async () => {
     await put(store, [kyber(2, 'active', 20), kyber(3, 'retired', 30), kyber(4, 'retired', 4)]);
-    const before = await store.read(T, 'Kyber768');
+    const before = await rows('Kyber768');
     // Dilithium3 comes second and would import cleanly: it must not be written either.
     const backup = [
       kyber(2, 'active', 2),
@@ -148,8 +150,19 @@ describe('refusals import nothing', () => {
     expect((error as Error).message).toBe(
       'Import refused: Kyber768 versions 2, 3 already exist with a different key; nothing was imported',
     );
-    expect(await store.read(T, 'Kyber768')).toEqual(before);
-    expect(await store.read(T, 'Dilithium3')).toEqual([]);
+    expect(await rows('Kyber768')).toEqual(before);
+    expect(await rows('Dilithium3')).toEqual([]);
+  });
+
+  it("a version missing below the key ring's highest is refused, naming it: versions are only added above the highest", async () => {
+    await importBackupKeys(store, T, [kyber(1, 'retired', 1), kyber(4, 'active', 4)], seeds); // a sparse restore
+    const before = await rows('Kyber768');
+    await expect(
+      importBackupKeys(store, T, [kyber(2, 'retired', 2), kyber(3, 'retired', 3), kyber(5, 'retired', 5)], seeds),
+    ).rejects.toThrow(
+      "Import refused: Kyber768 versions 2, 3 are missing below the key ring's highest version 4, and versions are only added above it; nothing was imported",
+    );
+    expect(await rows('Kyber768')).toEqual(before);
   });
 
   it('the same public key with another seed is a conflict too (identical means public key AND seed)', async () => {
@@ -165,23 +178,27 @@ describe('refusals import nothing', () => {
     const error = await importBackupKeys(store, T, [kyber(1, 'active', 1), liar], seeds).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toBe('Backup key Dilithium3 version 2 does not match its public key; nothing was imported');
-    expect(await store.read(T, 'Kyber768')).toEqual([]);
+    expect(await rows('Kyber768')).toEqual([]);
   });
 });
 
 describe('two phases: prepare outside the transaction, apply (with a re-check) inside', () => {
-  it('a concurrent rotate to a version the backup does not hold is merged, and stays active', async () => {
+  it("a concurrent rotate makes apply stale and write nothing; prepared again, the backup's version is added above it", async () => {
     await put(store, [kyber(1, 'active', 1)]);
-    const prepared = await prepareImport('Kyber768', [kyber(3, 'active', 3)], await store.read(T, 'Kyber768'), seeds);
+    const prepared = await prepareImport(store, T, 'Kyber768', [kyber(3, 'active', 3)], seeds);
     const other = kyber(2, 'active', 2);
     await store.update(
       T,
       'Kyber768',
-      rotate({ public_key: other.public_key, created_at: other.created_at, wrapped_seed: new Uint8Array(40) }),
+      rotate('Kyber768', { public_key: other.public_key, created_at: other.created_at, wrapped_seed: new Uint8Array(40) }, 100),
     );
-    const applied = await store.update(T, 'Kyber768', applyImport(prepared));
-    expect(applied).toEqual({ stale: false, imported: [info('Kyber768', 3, 'retired')], skipped: [] });
-    expect((await store.read(T, 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
+    expect(await store.update(T, 'Kyber768', applyImport(prepared))).toEqual({ stale: true });
+    expect((await rows('Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+    expect(await importBackupKeys(store, T, [kyber(3, 'active', 3)], seeds)).toEqual({
+      imported: [info('Kyber768', 3, 'retired')],
+      skipped: [],
+    });
+    expect((await rows('Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'],
       [2, 'active'],
       [3, 'retired'],
@@ -189,29 +206,22 @@ describe('two phases: prepare outside the transaction, apply (with a re-check) i
   });
 
   it('a concurrent write of a version the backup holds makes apply stale and write nothing; the import then refuses it', async () => {
-    const prepared = await prepareImport('Kyber768', [kyber(1, 'active', 1)], await store.read(T, 'Kyber768'), seeds);
+    const prepared = await prepareImport(store, T, 'Kyber768', [kyber(1, 'active', 1)], seeds);
     await put(store, [kyber(1, 'active', 50)]); // another tab generated version 1 meanwhile
-    const before = await store.read(T, 'Kyber768');
+    const before = await rows('Kyber768');
     expect(await store.update(T, 'Kyber768', applyImport(prepared))).toEqual({ stale: true });
-    expect(await store.read(T, 'Kyber768')).toEqual(before);
+    expect(await rows('Kyber768')).toEqual(before);
     await expect(importBackupKeys(store, T, [kyber(1, 'active', 1)], seeds)).rejects.toThrow(ForbiddenError);
   });
 
-  it('an identical version whose stored bytes changed since prepare is re-checked, not trusted', async () => {
+  it('an identical version is compared by seed, so a re-wrap in between (same seed, other bytes) still skips it', async () => {
     await put(store, [kyber(1, 'active', 1)]);
-    const prepared = await prepareImport(
-      'Kyber768',
-      [kyber(1, 'active', 1), kyber(2, 'retired', 2)],
-      await store.read(T, 'Kyber768'),
-      seeds,
-    );
-    expect([...prepared.identical.keys()]).toEqual([1]);
-    // Re-wrapped in between (a fresh IV: same seed, other bytes) — apply cannot tell, so it is stale.
+    const prepared = await prepareImport(store, T, 'Kyber768', [kyber(1, 'active', 1), kyber(2, 'retired', 2)], seeds);
+    expect(prepared.skipped).toEqual([info('Kyber768', 1, 'active')]);
     const rewrapped = await seeds.wrap('Kyber768', kyber(1, 'active', 1).public_key, new Uint8Array(64).fill(1));
-    await store.update(T, 'Kyber768', (keys) => ({ keys: keys.map((k) => ({ ...k, wrapped_seed: rewrapped })), result: null }));
-    expect(await store.update(T, 'Kyber768', applyImport(prepared))).toEqual({ stale: true });
-    // The orchestrator prepares again, unwraps, finds it identical, and imports.
-    expect(await importBackupKeys(store, T, [kyber(1, 'active', 1), kyber(2, 'retired', 2)], seeds)).toEqual({
+    await store.update(T, 'Kyber768', (ring) => ({ put: [{ ...ring.target!, wrapped_seed: rewrapped }], result: null }), 1);
+    expect(await store.update(T, 'Kyber768', applyImport(prepared))).toEqual({
+      stale: false,
       imported: [info('Kyber768', 2, 'retired')],
       skipped: [info('Kyber768', 1, 'active')],
     });
@@ -219,20 +229,28 @@ describe('two phases: prepare outside the transaction, apply (with a re-check) i
 
   it('gives up after IMPORT_ATTEMPTS when the key ring changes under every attempt', async () => {
     await put(store, [kyber(1, 'active', 1)]);
-    // A store whose key ring is re-wrapped just before each update: every prepared import is stale.
+    // A store in which another writer rotates just before each update: every prepared import is stale.
+    let fill = 100;
     const churning: KeyStore = {
-      read: (tenant, algorithm) => store.read(tenant, algorithm),
-      update: async (tenant, algorithm, change) => {
-        const rewrapped = await seeds.wrap('Kyber768', kyber(1, 'active', 1).public_key, new Uint8Array(64).fill(1));
-        await store.update(tenant, algorithm, (keys) => ({ keys: keys.map((k) => ({ ...k, wrapped_seed: rewrapped })), result: null }));
-        return store.update(tenant, algorithm, change);
+      get: (tenant, algorithm, version) => store.get(tenant, algorithm, version),
+      active: (tenant, algorithm) => store.active(tenant, algorithm),
+      list: (tenant, algorithm, query) => store.list(tenant, algorithm, query),
+      ephemeral: true,
+      update: async (tenant, algorithm, change, target) => {
+        const fresh = kyber(fill, 'active', fill++);
+        await store.update(
+          tenant,
+          algorithm,
+          rotate('Kyber768', { public_key: fresh.public_key, created_at: fresh.created_at, wrapped_seed: new Uint8Array(40) }, 100),
+        );
+        return store.update(tenant, algorithm, change, target);
       },
     };
     expect(IMPORT_ATTEMPTS).toBe(3);
-    await expect(importBackupKeys(churning, T, [kyber(1, 'active', 1), kyber(2, 'retired', 2)], seeds)).rejects.toThrow(
+    await expect(importBackupKeys(churning, T, [kyber(50, 'retired', 50)], seeds)).rejects.toThrow(
       'The Kyber768 key ring kept changing during the import; try again',
     );
-    expect((await store.read(T, 'Kyber768')).map((k) => k.key_version)).toEqual([1]);
+    expect(await store.get(T, 'Kyber768', 50)).toBeUndefined();
   });
 
   it('apply runs inside a real SQLite transaction', async () => {
@@ -288,7 +306,7 @@ describe('export → backup → import → use', () => {
       plaintext: bytesToBase64(utf8ToBytes('kept')),
     });
     expect(await ok(engine2, 'signature.verify', { message, signature: signed.signature, key_version: 1 })).toMatchObject({ valid: true });
-    expect((await store2.read(T, 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
+    expect((await rows('Kyber768', store2)).map((k) => [k.key_version, k.status])).toEqual([
       [1, 'retired'],
       [2, 'active'],
     ]);

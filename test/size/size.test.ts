@@ -76,7 +76,7 @@ test('the library offers its five entry points and depends on no server or nativ
   const { readFileSync } = await import('node:fs');
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   expect(Object.keys(manifest.exports)).toEqual(['.', './remote', './local', './offline', './host', './package.json']);
-  expect(Object.keys(manifest.dependencies).sort()).toEqual(['@noble/curves', '@noble/hashes', '@noble/post-quantum', 'idb-keyval', 'zod']);
+  expect(Object.keys(manifest.dependencies).sort()).toEqual(['@noble/curves', '@noble/hashes', '@noble/post-quantum', 'zod']);
   expect(manifest.bin).toBeUndefined();
   expect(manifest.sideEffects).toBe(false);
 });

@@ -7,6 +7,7 @@
  *               [--playground DIR | --no-playground]
  *               [--provider auto|noble|native|wasm] [--crypto-threads N]
  *               [--crypto-queue N] [--crypto-deadline-ms MS] [--public-url URL]
+ *               [--max-key-versions N]
  *               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
  *               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS] [--allow-key-export]
  *   qpher api-key create --tenant NAME [--scopes a,b] [--data-dir D | --database URL]   (prints only the key)
@@ -31,7 +32,7 @@ import { open, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SCOPES, SCOPES } from 'qpher/host';
+import { DEFAULT_MAX_KEY_VERSIONS, DEFAULT_SCOPES, MAX_KEY_VERSION, SCOPES } from 'qpher/host';
 import { DATABASE_URL_ENV } from './postgres.js';
 import type { ServerStore } from './store.js';
 import { assertTenantName, authenticate, parseScopes } from './auth.js';
@@ -56,6 +57,7 @@ const USAGE = `Usage:
               [--crypto-queue N] [--crypto-deadline-ms MS]
               [--max-in-flight N (256)] [--max-in-flight-per-key N (32)] [--body-idle-timeout-ms MS (10000)]
               [--public-url URL (servers in the OpenAPI document; default: the request's origin)]
+              [--max-key-versions N (per tenant and algorithm; default ${DEFAULT_MAX_KEY_VERSIONS})]
               [--database postgres://USER@HOST:PORT/DB] [--db-pool-size N]
               [--db-acquire-timeout-ms MS] [--db-statement-timeout-ms MS]
               [--allow-key-export (serve POST /api/v1/kms/keys/export to keys with kms:export)]
@@ -125,6 +127,7 @@ async function serve(args: string[]): Promise<number> {
     'body-idle-timeout-ms': { type: 'string' },
     'public-url': { type: 'string' },
     'allow-key-export': { type: 'boolean', default: false },
+    'max-key-versions': { type: 'string' },
     database: { type: 'string' },
     'db-pool-size': { type: 'string' },
     'db-acquire-timeout-ms': { type: 'string' },
@@ -142,6 +145,13 @@ async function serve(args: string[]): Promise<number> {
   ] as const) {
     const value = values[flag];
     if (value !== undefined && !/^\d{1,7}$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
+  }
+  const maxKeyVersions = values['max-key-versions'];
+  if (
+    maxKeyVersions !== undefined &&
+    (!/^\d{1,10}$/.test(maxKeyVersions) || Number(maxKeyVersions) < 1 || Number(maxKeyVersions) > MAX_KEY_VERSION)
+  ) {
+    throw new UsageError(`--max-key-versions must be a whole number from 1 to ${MAX_KEY_VERSION}, got "${maxKeyVersions}"`);
   }
   for (const flag of ['max-in-flight', 'max-in-flight-per-key', 'body-idle-timeout-ms'] as const) {
     const value = values[flag];
@@ -206,6 +216,7 @@ async function serve(args: string[]): Promise<number> {
     ...(threads !== undefined ? { cryptoThreads: Number(threads) } : {}),
     ...(queue !== undefined ? { cryptoQueue: Number(queue) } : {}),
     ...(deadline !== undefined ? { cryptoDeadlineMs: Math.max(1, Number(deadline)) } : {}),
+    ...(maxKeyVersions !== undefined ? { maxKeyVersions: Number(maxKeyVersions) } : {}),
     inFlight,
     ...(values['body-idle-timeout-ms'] !== undefined ? { bodyIdleMs: Number(values['body-idle-timeout-ms']) } : {}),
     ...(playgroundDir ? { playgroundDir } : {}),

@@ -140,6 +140,7 @@ export async function composeServer(
       wrapper,
       provider,
       ...(pool ? { crypto: pool } : {}),
+      ...(options.maxKeyVersions !== undefined ? { maxKeyVersions: options.maxKeyVersions } : {}),
       onError: (error, operation) =>
         log(`engine error in ${operation}: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`),
     });

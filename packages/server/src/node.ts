@@ -57,6 +57,8 @@ export interface ServeOptions {
   /** Pool back-pressure: tasks that may wait (default 64 per thread) and the per-task deadline (5000 ms). */
   cryptoQueue?: number;
   cryptoDeadlineMs?: number;
+  /** Versions a keyring of one (tenant, algorithm) may hold (EngineOptions.maxKeyVersions; default 10,000). */
+  maxKeyVersions?: number;
 }
 
 export interface RunningServer {

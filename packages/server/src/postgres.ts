@@ -11,8 +11,9 @@
  * them; a legacy API key (plain SHA-256) is upgraded to an HMAC digest on its first use.
  *
  * Concurrency: every keyring change is one transaction that first takes a transaction-scoped
- * advisory lock on (tenant, algorithm), then reads the keyring, applies the engine's synchronous
- * `change` and writes the difference; instances rotating one keyring at once queue on that lock
+ * advisory lock on (tenant, algorithm), then reads the few rows the lifecycle rule needs (the
+ * active key, the highest version, a targeted version) in one statement, applies the engine's
+ * synchronous `change` and writes the keys it returns; instances rotating one keyring at once queue on that lock
  * (an empty keyring has no row to lock, hence an advisory lock rather than SELECT … FOR UPDATE).
  * The primary key and the `one_active_key` unique index make a duplicate version or a second
  * active key impossible even if that logic were wrong. A process killed mid-transaction loses its
@@ -23,6 +24,11 @@
  * Idempotency records: expired ones are swept in small batches through the time index, and a
  * tenant holds at most `maxIdempotencyRecordsPerTenant` (its oldest answered ones make room; a
  * transaction-scoped advisory lock per tenant keeps the count exact across instances).
+ *
+ * Every key read is an index lookup or an index range (the primary key for a version and for the
+ * highest version, `one_active_key`, and `keys_by_status` for a status-filtered page), so an
+ * operation costs the same with one version or thousands; `keys_by_status` is partial (migration
+ * 3) so that a lookup by version, which names no status, can only be planned on the primary key.
  *
  * Nothing is cached between requests: every API-key lookup and keyring read goes to the database,
  * so a revoke, retire, archive or rotate answered by one instance is seen by the next request to any
@@ -38,7 +44,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Algorithm, Scope } from 'qpher/host';
-import { copyStoredKey, type KeyringChange, ServiceUnavailableError, type StoredKey } from 'qpher/host';
+import {
+  type KeyPage,
+  type KeyPageQuery,
+  type KeyringChange,
+  type KeyringView,
+  overwritesFirst,
+  ServiceUnavailableError,
+  type StoredKey,
+} from 'qpher/host';
 import { type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
 import {
   DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT,
@@ -98,6 +112,7 @@ interface ApiKeyRow extends ApiKeyRowFields {
 }
 
 const KEY_COLUMNS = 'key_version, status, public_key, created_at, wrapped_seed, mac';
+const SELECT_KEYS = `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = $1 AND algorithm = $2`;
 const API_KEY_COLUMNS = 'id, digest, hash, tenant, scopes, created_at, revoked_at, mac';
 
 export function isDatabaseUrl(value: string): boolean {
@@ -173,16 +188,42 @@ export class PostgresStore implements ServerStore {
 
   // --- KeyStore -------------------------------------------------------------------------------
 
-  async read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]> {
+  async get(tenant: string, algorithm: Algorithm, version: number): Promise<StoredKey | undefined> {
     const integrity = this.#requireIntegrity();
-    const { rows } = await this.#query<KeyRow>(
-      `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = $1 AND algorithm = $2 ORDER BY key_version`,
-      [tenant, algorithm],
-    );
-    return this.#checkedKeys(integrity, tenant, algorithm, rows);
+    const { rows } = await this.#query<KeyRow>(`${SELECT_KEYS} AND key_version = $3`, [tenant, algorithm, version]);
+    return this.#checkedKeys(integrity, tenant, algorithm, rows)[0];
   }
 
-  /** The keyring's rows, each checked against its MAC; IntegrityError on the first that fails. */
+  async active(tenant: string, algorithm: Algorithm): Promise<StoredKey | undefined> {
+    const integrity = this.#requireIntegrity();
+    const { rows } = await this.#query<KeyRow>(`${SELECT_KEYS} AND status = 'active'`, [tenant, algorithm]);
+    return this.#checkedKeys(integrity, tenant, algorithm, rows)[0];
+  }
+
+  async list(tenant: string, algorithm: Algorithm, query: KeyPageQuery): Promise<KeyPage> {
+    const integrity = this.#requireIntegrity();
+    // One statement, so the page and the count see the same snapshot; with a status, both are
+    // ranges of `keys_by_status` (or `one_active_key`), without one of the primary key.
+    const byStatus = query.status === undefined ? '' : ' AND status = $5';
+    const { rows } = await this.#query<KeyRow & { total: string }>(
+      `SELECT t.total, page.* FROM
+         (SELECT count(*) AS total FROM keys WHERE tenant = $1 AND algorithm = $2${byStatus}) t
+         LEFT JOIN (${SELECT_KEYS}${byStatus} AND key_version > $3 ORDER BY key_version LIMIT $4) page ON TRUE
+       ORDER BY page.key_version`,
+      [tenant, algorithm, query.after, query.limit, ...(query.status === undefined ? [] : [query.status])],
+    );
+    return {
+      keys: this.#checkedKeys(
+        integrity,
+        tenant,
+        algorithm,
+        rows.filter((row) => row.key_version !== null),
+      ),
+      total: Number(rows[0]?.total ?? 0),
+    };
+  }
+
+  /** Key rows, each checked against its MAC; IntegrityError on the first that fails. */
   #checkedKeys(integrity: Integrity, tenant: string, algorithm: Algorithm, rows: readonly KeyRow[]): StoredKey[] {
     return rows.map((row) => {
       const key = toStoredKey(row);
@@ -191,59 +232,48 @@ export class PostgresStore implements ServerStore {
     });
   }
 
-  async update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T> {
+  async update<T>(tenant: string, algorithm: Algorithm, change: (ring: KeyringView) => KeyringChange<T>, target?: number): Promise<T> {
     const integrity = this.#requireIntegrity();
     const reservation = this.#idempotencyContext.getStore();
     return this.#transaction(async (q) => {
       await q('SELECT pg_advisory_xact_lock($1, hashtext($2))', [KEYRING_LOCK_CLASS, `${tenant}\n${algorithm}`]);
-      const current = this.#checkedKeys(
+      // The few rows the lifecycle rule needs, each an index lookup: the highest version (a
+      // backward primary-key scan), the active key and the targeted one (src/stores/keystore.ts).
+      const { rows } = await q<KeyRow & { max_version: string }>(
+        `SELECT coalesce((SELECT key_version FROM keys WHERE tenant = $1 AND algorithm = $2 ORDER BY key_version DESC LIMIT 1), 0) AS max_version,
+           k.* FROM (VALUES (1)) AS one (x)
+           LEFT JOIN (${SELECT_KEYS} AND status = 'active' UNION ALL ${SELECT_KEYS} AND key_version = $3) k ON TRUE`,
+        [tenant, algorithm, target ?? 0],
+      );
+      const maxVersion = Number(rows[0]!.max_version);
+      const found = this.#checkedKeys(
         integrity,
         tenant,
         algorithm,
-        (await q<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = $1 AND algorithm = $2 ORDER BY key_version`, [tenant, algorithm]))
-          .rows,
+        rows.filter((row) => row.key_version !== null),
       );
-      const { keys, result } = change(current.map(copyStoredKey));
-      if (!keys) return result;
-      const before = new Map(current.map((k) => [k.key_version, k]));
-      const after = new Set(keys.map((k) => k.key_version));
-      for (const old of current) {
-        if (!after.has(old.key_version)) {
-          await q('DELETE FROM keys WHERE tenant = $1 AND algorithm = $2 AND key_version = $3', [tenant, algorithm, old.key_version]);
-        }
-      }
-      // Status changes first, so that "one active key" holds after every statement of a rotate.
-      const ordered = [...keys].sort((a, b) => Number(before.has(b.key_version)) - Number(before.has(a.key_version)));
-      for (const key of ordered) {
-        const old = before.get(key.key_version);
-        if (!old) {
+      const view: KeyringView = {
+        active: found.find((k) => k.status === 'active'),
+        maxVersion,
+        target: target === undefined ? undefined : found.find((k) => k.key_version === target),
+      };
+      const { put, result } = change(view);
+      if (!put?.length) return result;
+      // Overwrites first, so that "one active key" holds after every statement of a rotate.
+      for (const key of overwritesFirst(put, maxVersion)) {
+        const seed = Buffer.from(key.wrapped_seed);
+        const mac = Buffer.from(integrity.keyRowMac(tenant, algorithm, key));
+        if (key.key_version > maxVersion) {
           await q(
             'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-            [
-              tenant,
-              algorithm,
-              key.key_version,
-              key.status,
-              key.public_key,
-              key.created_at,
-              Buffer.from(key.wrapped_seed),
-              Buffer.from(integrity.keyRowMac(tenant, algorithm, key)),
-            ],
+            [tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, seed, mac],
           );
-        } else if (!sameKey(old, key)) {
-          await q(
+        } else {
+          const updated = await q(
             'UPDATE keys SET status = $1, public_key = $2, created_at = $3, wrapped_seed = $4, mac = $5 WHERE tenant = $6 AND algorithm = $7 AND key_version = $8',
-            [
-              key.status,
-              key.public_key,
-              key.created_at,
-              Buffer.from(key.wrapped_seed),
-              Buffer.from(integrity.keyRowMac(tenant, algorithm, key)),
-              tenant,
-              algorithm,
-              key.key_version,
-            ],
+            [key.status, key.public_key, key.created_at, seed, mac, tenant, algorithm, key.key_version],
           );
+          if (updated.rowCount !== 1) throw new Error(`Key version ${key.key_version} to overwrite is not stored`);
         }
       }
       // The reservation must still be ours: if a repeat took it over while this request stalled,
@@ -728,16 +758,6 @@ function toStoredKey(row: KeyRow): StoredKey {
     created_at: row.created_at,
     wrapped_seed: new Uint8Array(row.wrapped_seed),
   };
-}
-
-function sameKey(a: StoredKey, b: StoredKey): boolean {
-  return (
-    a.status === b.status &&
-    a.public_key === b.public_key &&
-    a.created_at === b.created_at &&
-    a.wrapped_seed.length === b.wrapped_seed.length &&
-    a.wrapped_seed.every((byte, i) => byte === b.wrapped_seed[i])
-  );
 }
 
 /** node-postgres returns BYTEA as Buffer; the MAC covers plain bytes. */

@@ -12,9 +12,12 @@
  *
  * Durability and concurrency: WAL with `synchronous=FULL` (a committed transaction survives
  * `kill -9` and power loss), a busy timeout (a second process waits for the write lock instead of
- * failing), and every keyring change is one `BEGIN IMMEDIATE` transaction that reads the keyring,
- * applies the engine's synchronous `change` and writes the difference. `PRIMARY KEY (tenant,
- * algorithm, key_version)` makes a duplicate version impossible even if that logic were wrong.
+ * failing), and every keyring change is one `BEGIN IMMEDIATE` transaction that reads the few rows
+ * the lifecycle rule needs (the active key, the highest version, a targeted version), applies the
+ * engine's synchronous `change` and writes the keys it returns. Every key read is an index lookup
+ * or an index range (the primary key, `one_active_key`, `keys_by_status`), so an operation costs
+ * the same with one version or thousands. `PRIMARY KEY (tenant, algorithm, key_version)` makes a
+ * duplicate version impossible even if that logic were wrong.
  * Seeds arrive already wrapped (AES-256-GCM) by the engine's SeedWrapper. A keyring change made
  * for a request holding an Idempotency-Key reservation (see `run`) marks that reservation as
  * committed in the same transaction.
@@ -39,7 +42,16 @@ import {
   ReservationLostError,
   type StoredResponse,
 } from './idempotency.js';
-import { copyStoredKey, type KeyringChange, ServiceUnavailableError, type StoredKey } from 'qpher/host';
+import {
+  copyStoredKey,
+  type KeyPage,
+  type KeyPageQuery,
+  type KeyringChange,
+  type KeyringView,
+  overwritesFirst,
+  ServiceUnavailableError,
+  type StoredKey,
+} from 'qpher/host';
 import type { Rewrap, ServerStore, WrappedSeedRow } from './store.js';
 
 const SCHEMA_VERSION = 3;
@@ -64,6 +76,9 @@ CREATE TABLE IF NOT EXISTS keys (
   PRIMARY KEY (tenant, algorithm, key_version)
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_key ON keys (tenant, algorithm) WHERE status = 'active';
+-- kms.list with a status filter: one page and a count without scanning the rest of the keyring.
+-- Created on open by an older database too; no schema version change, as no older qpher minds it.
+CREATE INDEX IF NOT EXISTS keys_by_status ON keys (tenant, algorithm, status, key_version);
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
   digest BLOB UNIQUE,
@@ -159,8 +174,24 @@ export class SqliteStore implements ServerStore {
       throw error;
     }
     this.#statements = {
-      keys: db.prepare<[string, string], KeyRow>(
-        'SELECT key_version, status, public_key, created_at, wrapped_seed, mac FROM keys WHERE tenant = ? AND algorithm = ? ORDER BY key_version',
+      key: db.prepare<[string, string, number], KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND key_version = ?`,
+      ),
+      activeKey: db.prepare<[string, string], KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND status = 'active'`,
+      ),
+      maxVersion: db.prepare<[string, string], { key_version: number }>(
+        'SELECT key_version FROM keys WHERE tenant = ? AND algorithm = ? ORDER BY key_version DESC LIMIT 1',
+      ),
+      page: db.prepare<[string, string, number, number], KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND key_version > ? ORDER BY key_version LIMIT ?`,
+      ),
+      pageByStatus: db.prepare<[string, string, string, number, number], KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM keys WHERE tenant = ? AND algorithm = ? AND status = ? AND key_version > ? ORDER BY key_version LIMIT ?`,
+      ),
+      count: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM keys WHERE tenant = ? AND algorithm = ?'),
+      countByStatus: db.prepare<[string, string, string], { n: number }>(
+        'SELECT count(*) AS n FROM keys WHERE tenant = ? AND algorithm = ? AND status = ?',
       ),
       insertKey: db.prepare(
         'INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -176,7 +207,6 @@ export class SqliteStore implements ServerStore {
       ),
       legacyApiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys WHERE mac IS NULL'),
       sealApiKey: db.prepare('UPDATE api_keys SET mac = ? WHERE id = ? AND mac IS NULL'),
-      deleteKey: db.prepare('DELETE FROM keys WHERE tenant = ? AND algorithm = ? AND key_version = ?'),
       getMeta: db.prepare<[string], { value: Uint8Array }>('SELECT value FROM meta WHERE name = ?'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
       findApiKeyByDigest: db.prepare<[Uint8Array], ApiKeyRow>('SELECT * FROM api_keys WHERE digest = ?'),
@@ -213,40 +243,67 @@ export class SqliteStore implements ServerStore {
 
   // --- KeyStore -------------------------------------------------------------------------------
 
-  async read(tenant: string, algorithm: Algorithm): Promise<StoredKey[]> {
-    return whenNotBusy(() => this.#checkedKeys(tenant, algorithm));
-  }
-
-  /** The keyring's rows, each checked against its MAC; IntegrityError on the first that fails. */
-  #checkedKeys(tenant: string, algorithm: Algorithm): StoredKey[] {
+  async get(tenant: string, algorithm: Algorithm, version: number): Promise<StoredKey | undefined> {
     const integrity = this.#requireIntegrity();
-    return this.#statements.keys.all(tenant, algorithm).map((row) => {
-      const key = copyStoredKey(row);
-      if (!integrity.checkKeyRow(tenant, algorithm, key, row.mac)) this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
-      return key;
-    });
+    return whenNotBusy(() => this.#checked(integrity, tenant, algorithm, this.#statements.key.get(tenant, algorithm, version)));
   }
 
-  async update<T>(tenant: string, algorithm: Algorithm, change: (keys: readonly StoredKey[]) => KeyringChange<T>): Promise<T> {
+  async active(tenant: string, algorithm: Algorithm): Promise<StoredKey | undefined> {
+    const integrity = this.#requireIntegrity();
+    return whenNotBusy(() => this.#checked(integrity, tenant, algorithm, this.#statements.activeKey.get(tenant, algorithm)));
+  }
+
+  async list(tenant: string, algorithm: Algorithm, query: KeyPageQuery): Promise<KeyPage> {
+    const s = this.#statements;
+    const integrity = this.#requireIntegrity();
+    // One read transaction, so the page and the count agree.
+    const page = this.#db.transaction((): KeyPage => {
+      const rows =
+        query.limit === 0
+          ? []
+          : query.status === undefined
+            ? s.page.all(tenant, algorithm, query.after, query.limit)
+            : s.pageByStatus.all(tenant, algorithm, query.status, query.after, query.limit);
+      return {
+        keys: rows.map((row) => this.#checked(integrity, tenant, algorithm, row)!),
+        total: (query.status === undefined ? s.count.get(tenant, algorithm) : s.countByStatus.get(tenant, algorithm, query.status))!.n,
+      };
+    });
+    return whenNotBusy(() => page.deferred());
+  }
+
+  /** A key row checked against its MAC (IntegrityError if it fails), as a StoredKey of its own. */
+  #checked(integrity: Integrity, tenant: string, algorithm: Algorithm, row: KeyRow | undefined): StoredKey | undefined {
+    if (!row) return undefined;
+    const key = copyStoredKey(row);
+    if (!integrity.checkKeyRow(tenant, algorithm, key, row.mac)) {
+      this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
+    }
+    return key;
+  }
+
+  async update<T>(tenant: string, algorithm: Algorithm, change: (ring: KeyringView) => KeyringChange<T>, target?: number): Promise<T> {
     const s = this.#statements;
     const integrity = this.#requireIntegrity();
     const transaction = this.#db.transaction((): T => {
-      const current = this.#checkedKeys(tenant, algorithm);
-      const { keys, result } = change(current.map((k) => ({ ...k, wrapped_seed: k.wrapped_seed.slice() })));
-      if (!keys) return result;
-      const before = new Map(current.map((k) => [k.key_version, k]));
-      const after = new Set(keys.map((k) => k.key_version));
-      for (const old of current) if (!after.has(old.key_version)) s.deleteKey.run(tenant, algorithm, old.key_version);
-      // Status changes first, so that "one active key" holds after every statement of a rotate.
-      const ordered = [...keys].sort((a, b) => Number(before.has(b.key_version)) - Number(before.has(a.key_version)));
-      for (const key of ordered) {
-        const old = before.get(key.key_version);
-        if (!old) {
-          const mac = integrity.keyRowMac(tenant, algorithm, key);
+      const maxVersion = s.maxVersion.get(tenant, algorithm)?.key_version ?? 0;
+      const view: KeyringView = {
+        active: this.#checked(integrity, tenant, algorithm, s.activeKey.get(tenant, algorithm)),
+        maxVersion,
+        target: target === undefined ? undefined : this.#checked(integrity, tenant, algorithm, s.key.get(tenant, algorithm, target)),
+      };
+      const { put, result } = change(view);
+      if (!put?.length) return result;
+      // Overwrites first, so that "one active key" holds after every statement of a rotate.
+      for (const key of overwritesFirst(put, maxVersion)) {
+        const mac = integrity.keyRowMac(tenant, algorithm, key);
+        if (key.key_version > maxVersion) {
           s.insertKey.run(tenant, algorithm, key.key_version, key.status, key.public_key, key.created_at, key.wrapped_seed, mac);
-        } else if (!sameKey(old, key)) {
-          const mac = integrity.keyRowMac(tenant, algorithm, key);
-          s.updateKey.run(key.status, key.public_key, key.created_at, key.wrapped_seed, mac, tenant, algorithm, key.key_version);
+        } else if (
+          s.updateKey.run(key.status, key.public_key, key.created_at, key.wrapped_seed, mac, tenant, algorithm, key.key_version).changes !==
+          1
+        ) {
+          throw new Error(`Key version ${key.key_version} to overwrite is not stored`);
         }
       }
       const reservation = this.#idempotencyContext.getStore();
@@ -541,15 +598,7 @@ export class SqliteStore implements ServerStore {
   }
 }
 
-function sameKey(a: StoredKey, b: StoredKey): boolean {
-  return (
-    a.status === b.status &&
-    a.public_key === b.public_key &&
-    a.created_at === b.created_at &&
-    a.wrapped_seed.length === b.wrapped_seed.length &&
-    a.wrapped_seed.every((byte, i) => byte === b.wrapped_seed[i])
-  );
-}
+const KEY_COLUMNS = 'key_version, status, public_key, created_at, wrapped_seed, mac';
 
 function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
   return {

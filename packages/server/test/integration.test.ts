@@ -395,3 +395,27 @@ describe('api-key CLI, shutdown and restart', () => {
     expect(await server.stop()).toBe(0);
   });
 });
+
+describe('--max-key-versions', () => {
+  it('caps versions per tenant and algorithm with 403 ERR_FORBIDDEN_001 naming the cap, and refuses bad values', async () => {
+    for (const bad of ['0', '4294967296']) {
+      const refused = await runCli(['serve', `--max-key-versions=${bad}`, '--data-dir', dir, '--port', '0']);
+      expect(refused.code, bad).toBe(2);
+      expect(refused.stderr).toContain('--max-key-versions must be a whole number from 1 to 4294967295');
+    }
+    const capDir = await tempDir();
+    const capped = await startServer(capDir, ['--max-key-versions', '2']);
+    try {
+      const key = await createApiKey(capDir, 'small');
+      expectEnvelope(await call(capped.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Kyber768' } }), 201);
+      expectEnvelope(await call(capped.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } }), 200);
+      const full = await call(capped.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } });
+      expectEnvelope(full, 403, 'ERR_FORBIDDEN_001');
+      expect(full.body.error.message).toBe('Key version limit reached: Kyber768 keyrings hold at most 2 versions, and this one has 2');
+      expectEnvelope(await call(capped.url, 'POST', '/api/v1/kms/keys/generate', { key, body: { algorithm: 'Dilithium3' } }), 201);
+    } finally {
+      await capped.stop();
+      await removeDir(capDir);
+    }
+  }, 120_000);
+});

@@ -137,7 +137,7 @@ describe('qpher master-key rotate on SQLite', () => {
       ((await engine.execute({ tenant: 'legacy' }, operation, request, requestIdFor(undefined))) as { data: any }).data;
     await run('kms.generate', { algorithm: 'Kyber768' });
     const legacyCiphertext = (await run('kem.encrypt', { plaintext: b64('legacy'), key_version: 1 })).ciphertext as string;
-    const legacyRow = (await legacyStore.read('legacy', 'Kyber768'))[0]!;
+    const legacyRow = (await legacyStore.get('legacy', 'Kyber768', 1))!;
     expect(isVersion1(legacyRow.wrapped_seed)).toBe(false);
     expect(legacyRow.wrapped_seed.length).toBe(12 + 64 + 16);
     await legacyStore.close();

@@ -105,6 +105,39 @@ describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () =
     );
   });
 
+  it('cap versions per keyring with --max-key-versions (403 naming the cap), and page a shared keyring', async () => {
+    const capped = await instance(['--max-key-versions', '3']);
+    try {
+      const k = { key: await newKey('capped') };
+      const rotate = (server: ServerProcess) =>
+        call(server.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, body: { algorithm: 'X-Wing' } });
+      expectEnvelope(await rotate(a), 200);
+      expectEnvelope(await rotate(capped), 200);
+      expectEnvelope(await rotate(capped), 200);
+      const full = await rotate(capped);
+      expectEnvelope(full, 403, 'ERR_FORBIDDEN_001');
+      expect(full.body.error.message).toBe('Key version limit reached: X-Wing keyrings hold at most 3 versions, and this one has 3');
+      // The cap is each instance's setting: one with the default still rotates.
+      expectEnvelope(await rotate(a), 200);
+      // Pages of one key, read from either instance, add up to the whole keyring.
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const query = `/api/v1/kms/keys?algorithm=X-Wing&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const page = expectEnvelope(await call((i % 2 ? a : capped).url, 'GET', query, k), 200).data;
+        expect(page.total).toBe(4);
+        seen.push(...page.keys.map((x: { key_version: number }) => x.key_version));
+        cursor = page.next_cursor;
+        if (!cursor) break;
+      }
+      expect(seen).toEqual([1, 2, 3, 4]);
+      const retired = expectEnvelope(await call(capped.url, 'GET', '/api/v1/kms/keys?algorithm=X-Wing&status=retired&limit=2', k), 200);
+      expect(retired.data).toMatchObject({ total: 3, keys: [{ key_version: 1 }, { key_version: 2 }], next_cursor: expect.any(String) });
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('replay an Idempotency-Key across instances', async () => {
     const headers = { 'Idempotency-Key': 'rotate-across-1' };
     const first = await call(a.url, 'POST', '/api/v1/kms/keys/rotate', { key, headers, body: { algorithm: 'Kyber768' } });

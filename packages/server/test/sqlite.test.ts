@@ -49,7 +49,7 @@ describe('SqliteStore', () => {
     const holder = new Database(store.path);
     holder.exec('BEGIN IMMEDIATE');
     try {
-      const failure = await other.update('t', 'Dilithium3', () => ({ keys: [key(1)], result: null })).catch((e: unknown) => e);
+      const failure = await other.update('t', 'Dilithium3', () => ({ put: [key(1)], result: null })).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(ServiceUnavailableError);
       expect(failure).toMatchObject({ code: 'ERR_SERVICE_001', message: 'Key store is busy; retry the request' });
     } finally {
@@ -57,7 +57,7 @@ describe('SqliteStore', () => {
       holder.close();
       await other.close();
     }
-    expect(await store.read('t', 'Dilithium3')).toEqual([]);
+    expect(await store.list('t', 'Dilithium3', { after: 0, limit: 10 })).toEqual({ keys: [], total: 0 });
     await store.close();
   });
 

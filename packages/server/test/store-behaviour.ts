@@ -1,7 +1,8 @@
 /**
- * What every ServerStore (store.ts) must do, whatever keeps it: atomic keyring updates and their
- * constraints; API keys stored as HMAC digests; every key row and API-key row MACed and checked on
- * read (a row changed straight in the database is refused and reported), legacy rows sealed by
+ * What every ServerStore (store.ts) must do, whatever keeps it: one-row key reads, paged and
+ * counted lists, atomic keyring updates over a small view and their constraints; API keys stored
+ * as HMAC digests; every key row and API-key row MACed and checked on read (a row changed straight
+ * in the database is refused and reported), legacy rows sealed by
  * `qpher migrate`; idempotency records with owner tokens and the commit handshake of
  * src/stores/keystore.ts, swept in batches and capped per tenant. sqlite.test.ts and
  * postgres.test.ts run it on their store, with raw SQL on its database playing the attacker who
@@ -9,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredKey } from 'qpher/host';
+import type { KeyringView, StoredKey } from 'qpher/host';
 import { ServiceUnavailableError } from 'qpher/host';
 import {
   IDEMPOTENCY_SWEEP_BATCH,
@@ -55,6 +56,10 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/** The whole keyring, for assertions only (the engine never reads one). */
+const all = async (s: ServerStore, tenant: string, algorithm: 'Kyber768' | 'Dilithium3') =>
+  (await s.list(tenant, algorithm, { after: 0, limit: 1000 })).keys;
+
 /** `open()` gives a fresh store each time; the contract attaches the integrity keys itself. */
 export function describeServerStore(name: string, open: OpenStore): void {
   describe(`${name}: the ServerStore contract`, { timeout: 60_000 }, () => {
@@ -79,26 +84,69 @@ export function describeServerStore(name: string, open: OpenStore): void {
     it('refuses to touch keys or API keys before the integrity keys are attached', async () => {
       const bare = await open();
       try {
-        await expect(bare.store.read('t', 'Kyber768')).rejects.toThrow(/before attachIntegrity/);
+        await expect(bare.store.get('t', 'Kyber768', 1)).rejects.toThrow(/before attachIntegrity/);
         await expect(bare.store.issueApiKey('t', ['kms:read'])).rejects.toThrow(/before attachIntegrity/);
       } finally {
         await bare.close();
       }
     });
 
-    it('reads back what update wrote, per (tenant, algorithm)', async () => {
-      await store().update('t', 'Kyber768', () => ({ keys: [key(1)], result: null }));
-      await store().update('t', 'Kyber768', (keys) => ({
-        keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(2)],
-        result: null,
-      }));
-      expect((await store().read('t', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
+    it('reads back what update wrote, per (tenant, algorithm), one row at a time', async () => {
+      await store().update('t', 'Kyber768', () => ({ put: [key(1)], result: null }));
+      await store().update('t', 'Kyber768', (ring) => ({ put: [{ ...ring.active!, status: 'retired' }, key(2)], result: null }));
+      expect((await all(store(), 't', 'Kyber768')).map((k) => [k.key_version, k.status])).toEqual([
         [1, 'retired'],
         [2, 'active'],
       ]);
-      expect((await store().read('t', 'Kyber768'))[1]!.wrapped_seed).toEqual(new Uint8Array([2, 1, 2]));
-      expect(await store().read('t', 'Dilithium3')).toEqual([]);
-      expect(await store().read('u', 'Kyber768')).toEqual([]);
+      expect((await store().get('t', 'Kyber768', 2))!.wrapped_seed).toEqual(new Uint8Array([2, 1, 2]));
+      expect(await store().get('t', 'Kyber768', 1)).toEqual(key(1, 'retired'));
+      expect(await store().active('t', 'Kyber768')).toEqual(key(2));
+      expect(await store().get('t', 'Kyber768', 3)).toBeUndefined();
+      expect(await all(store(), 't', 'Dilithium3')).toEqual([]);
+      expect(await all(store(), 'u', 'Kyber768')).toEqual([]);
+      expect(await store().active('u', 'Kyber768')).toBeUndefined();
+    });
+
+    it('hands change a view of the active key, the highest version and the targeted version only', async () => {
+      const views: unknown[] = [];
+      const look = (ring: KeyringView) => ({ result: views.push(ring) });
+      await store().update('v', 'Dilithium3', (ring) => ({
+        put: [key(1, 'archived'), key(2, 'retired'), key(3)],
+        result: views.push(ring),
+      }));
+      await store().update('v', 'Dilithium3', look, 2);
+      await store().update('v', 'Dilithium3', look, 3);
+      await store().update('v', 'Dilithium3', look, 9);
+      await store().update('v', 'Dilithium3', look);
+      expect(views).toEqual([
+        { active: undefined, maxVersion: 0, target: undefined },
+        { active: key(3), maxVersion: 3, target: key(2, 'retired') },
+        { active: key(3), maxVersion: 3, target: key(3) },
+        { active: key(3), maxVersion: 3, target: undefined },
+        { active: key(3), maxVersion: 3, target: undefined },
+      ]);
+      // Overwriting a version that is not stored is a bug in the rule, not a silent insert.
+      await expect(store().update('v', 'Dilithium3', () => ({ put: [key(2, 'archived'), key(0)], result: null }))).rejects.toThrow();
+      expect(await store().get('v', 'Dilithium3', 2)).toEqual(key(2, 'retired'));
+    });
+
+    it('pages a keyring by version and status, and counts it', async () => {
+      const keys = Array.from({ length: 30 }, (_, i) => key(i + 1, i === 29 ? 'active' : i % 3 === 0 ? 'archived' : 'retired'));
+      await store().update('p', 'Kyber768', () => ({ put: keys, result: null }));
+      expect(await store().list('p', 'Kyber768', { after: 10, limit: 5 })).toEqual({ keys: keys.slice(10, 15), total: 30 });
+      const archived = keys.filter((k) => k.status === 'archived');
+      expect(await store().list('p', 'Kyber768', { status: 'archived', after: 4, limit: 3 })).toEqual({
+        keys: archived.filter((k) => k.key_version > 4).slice(0, 3),
+        total: archived.length,
+      });
+      expect(await store().list('p', 'Kyber768', { status: 'active', after: 0, limit: 0 })).toEqual({ keys: [], total: 1 });
+      expect(await store().list('p', 'Kyber768', { status: 'retired', after: 0, limit: 100 })).toEqual({
+        keys: keys.filter((k) => k.status === 'retired'),
+        total: 19,
+      });
+      expect(await store().list('p', 'Kyber768', { after: 30, limit: 10 })).toEqual({ keys: [], total: 30 });
+      expect(await store().list('p', 'Dilithium3', { after: 0, limit: 10 })).toEqual({ keys: [], total: 0 });
+      expect(await store().list('p', 'Dilithium3', { status: 'active', after: 0, limit: 0 })).toEqual({ keys: [], total: 0 });
     });
 
     it('rolls back when change throws and when a constraint fails', async () => {
@@ -108,8 +156,14 @@ export function describeServerStore(name: string, open: OpenStore): void {
         }),
       ).rejects.toThrow('nope');
       // A second active key violates the one-active-key index: nothing of the change is kept.
-      await expect(store().update('t', 'Kyber768', (keys) => ({ keys: [...keys, key(3)], result: null }))).rejects.toThrow(/UNIQUE|unique/);
-      expect((await store().read('t', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+      await expect(
+        store().update('t', 'Kyber768', (ring) => ({
+          put: [{ ...ring.active!, public_key: 'changed' }, key(ring.maxVersion + 1)],
+          result: null,
+        })),
+      ).rejects.toThrow(/UNIQUE|unique/);
+      expect((await all(store(), 't', 'Kyber768')).map((k) => k.key_version)).toEqual([1, 2]);
+      expect((await store().active('t', 'Kyber768'))!.public_key).toBe('pk2');
     });
 
     it('stores API keys by HMAC digest only, lists and revokes them', async () => {
@@ -140,32 +194,36 @@ export function describeServerStore(name: string, open: OpenStore): void {
     });
 
     it('refuses a key row changed, swapped or inserted outside the store, on read and inside update, and names it', async () => {
-      await store().update('tam', 'Kyber768', () => ({ keys: [key(1, 'archived'), key(2)], result: null }));
+      await store().update('tam', 'Kyber768', () => ({ put: [key(1, 'archived'), key(2)], result: null }));
       tampered.length = 0;
       // Un-archive version 1.
       expect((await sql("UPDATE keys SET status = 'retired' WHERE tenant = 'tam' AND key_version = 1")).changes).toBe(1);
-      await expect(store().read('tam', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
-      await expect(store().update('tam', 'Kyber768', (keys) => ({ keys: [...keys], result: null }))).rejects.toBeInstanceOf(IntegrityError);
-      expect(tampered).toEqual(['key row tam/Kyber768/v1', 'key row tam/Kyber768/v1']);
+      await expect(store().get('tam', 'Kyber768', 1)).rejects.toBeInstanceOf(IntegrityError);
+      await expect(all(store(), 'tam', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
+      await expect(store().update('tam', 'Kyber768', (ring) => ({ result: ring }), 1)).rejects.toBeInstanceOf(IntegrityError);
+      expect(tampered).toEqual(['key row tam/Kyber768/v1', 'key row tam/Kyber768/v1', 'key row tam/Kyber768/v1']);
+      // Rows the operation does not read are not checked: the tampered version does not stop the others.
+      expect((await store().get('tam', 'Kyber768', 2))?.key_version).toBe(2);
       await sql("UPDATE keys SET status = 'archived' WHERE tenant = 'tam' AND key_version = 1");
-      expect(await store().read('tam', 'Kyber768')).toHaveLength(2);
+      expect(await all(store(), 'tam', 'Kyber768')).toHaveLength(2);
       // Move the row to another tenant (MAC and all): the MAC binds the tenant.
       await sql("UPDATE keys SET tenant = 'thief' WHERE tenant = 'tam' AND key_version = 2");
-      await expect(store().read('thief', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
+      await expect(store().active('thief', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
       await sql("UPDATE keys SET tenant = 'tam' WHERE tenant = 'thief'");
       // Swap in another public key.
       await sql("UPDATE keys SET public_key = 'pk-attacker' WHERE tenant = 'tam' AND key_version = 2");
-      await expect(store().read('tam', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
+      await expect(store().active('tam', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
+      await expect(store().update('tam', 'Kyber768', (ring) => ({ result: ring }))).rejects.toBeInstanceOf(IntegrityError);
       await sql("UPDATE keys SET public_key = 'pk2' WHERE tenant = 'tam' AND key_version = 2");
       // A row without a MAC, or with a made-up one.
       await sql(
         "INSERT INTO keys (tenant, algorithm, key_version, status, public_key, created_at, wrapped_seed, mac) VALUES ('tam', 'Dilithium3', 1, 'active', 'pk', 'then', $1, $2)",
         [Buffer.from([1, 2, 3]), Buffer.alloc(32, 1)],
       );
-      await expect(store().read('tam', 'Dilithium3')).rejects.toBeInstanceOf(IntegrityError);
+      await expect(store().list('tam', 'Dilithium3', { status: 'active', after: 0, limit: 1 })).rejects.toBeInstanceOf(IntegrityError);
       expect(tampered.at(-1)).toBe('key row tam/Dilithium3/v1');
       await sql("DELETE FROM keys WHERE tenant = 'tam' AND algorithm = 'Dilithium3'");
-      expect(await store().read('tam', 'Kyber768')).toHaveLength(2);
+      expect(await all(store(), 'tam', 'Kyber768')).toHaveLength(2);
     });
 
     it('refuses an API-key row changed or minted outside the store, and names it', async () => {
@@ -220,7 +278,7 @@ export function describeServerStore(name: string, open: OpenStore): void {
         ]);
         expect(found.keys[1]!.key.wrapped_seed).toEqual(new Uint8Array([2]));
         // Unsealed rows are refused like tampered ones.
-        await expect(s.read('old', 'Kyber768')).rejects.toBeInstanceOf(IntegrityError);
+        await expect(s.get('old', 'Kyber768', 1)).rejects.toBeInstanceOf(IntegrityError);
         await expect(s.findApiKey(apiKey)).rejects.toBeInstanceOf(IntegrityError);
         // A row changed after it was checked is not sealed.
         await legacy.sql("UPDATE keys SET status = 'archived' WHERE tenant = 'old' AND key_version = 1");
@@ -229,7 +287,7 @@ export function describeServerStore(name: string, open: OpenStore): void {
         await legacy.sql("UPDATE keys SET status = 'retired' WHERE tenant = 'old' AND key_version = 1");
         expect(await s.sealLegacyRows(found.keys.slice(0, 1))).toEqual({ keys: 1, apiKeys: 0 });
         expect(await s.legacyRows()).toEqual({ keys: [], apiKeys: 0 });
-        expect((await s.read('old', 'Kyber768')).map((k) => k.status)).toEqual(['retired', 'active']);
+        expect((await all(s, 'old', 'Kyber768')).map((k) => k.status)).toEqual(['retired', 'active']);
 
         const record = { id: 'key_legacy', tenant: 'old', scopes: ['kms:read'], created_at: 'then', revoked_at: null };
         expect(await s.findApiKey(apiKey)).toEqual(record);
@@ -267,7 +325,7 @@ export function describeServerStore(name: string, open: OpenStore): void {
     it('never runs twice a reservation whose keyring change committed before its process died', async () => {
       const t0 = 5_000_000;
       const rotate = owner(await store().reserve('c', 'rotate-1', 'f', t0));
-      await store().run('c', 'rotate-1', rotate, () => store().update('c', 'Kyber768', () => ({ keys: [key(1)], result: null })));
+      await store().run('c', 'rotate-1', rotate, () => store().update('c', 'Kyber768', () => ({ put: [key(1)], result: null })));
       // ...the process dies here, before complete(): the change is saved, the response is not.
       expect(await store().reserve('c', 'rotate-1', 'f', t0 + 1)).toEqual({ state: 'pending' });
       expect(await store().reserve('c', 'rotate-1', 'f', t0 + PENDING_TTL_MS)).toEqual({ state: 'unknown' });
@@ -289,8 +347,8 @@ export function describeServerStore(name: string, open: OpenStore): void {
 
     it("rolls back the change of a stalled request whose reservation was taken over, and keeps the new owner's record", async () => {
       const t0 = 9_000_000;
-      const add = (keys: readonly StoredKey[]) => ({
-        keys: [...keys, key(keys.length + 1, keys.length === 0 ? 'active' : 'retired')],
+      const add = (ring: KeyringView) => ({
+        put: [key(ring.maxVersion + 1, ring.maxVersion === 0 ? 'active' : 'retired')],
         result: null,
       });
       const stalled = owner(await store().reserve('s', 'once', 'f', t0));
@@ -306,14 +364,14 @@ export function describeServerStore(name: string, open: OpenStore): void {
       expect(repeat).not.toBe(stalled);
       wake();
       await expect(first).rejects.toBeInstanceOf(ReservationLostError);
-      expect(await store().read('s', 'Dilithium3')).toEqual([]);
+      expect(await all(store(), 's', 'Dilithium3')).toEqual([]);
       // The repeat runs and commits; the stalled one's complete and release change nothing.
       await store().run('s', 'once', repeat, () => store().update('s', 'Dilithium3', add));
       await store().complete('s', 'once', stalled, { status: 201, data: { key_version: 2 } }, t0 + PENDING_TTL_MS + 2);
       await store().release('s', 'once', stalled);
       expect(await store().reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 3)).toEqual({ state: 'pending' });
       await store().complete('s', 'once', repeat, { status: 201, data: { key_version: 1 } }, t0 + PENDING_TTL_MS + 4);
-      expect((await store().read('s', 'Dilithium3')).map((k) => k.key_version)).toEqual([1]);
+      expect((await all(store(), 's', 'Dilithium3')).map((k) => k.key_version)).toEqual([1]);
       expect(await store().reserve('s', 'once', 'f', t0 + PENDING_TTL_MS + 5)).toEqual({
         state: 'replay',
         response: { status: 201, data: { key_version: 1 } },
@@ -372,13 +430,13 @@ export function describeServerStore(name: string, open: OpenStore): void {
     });
 
     it('serialises concurrent updates of one keyring: unique, gap-free versions, one active key', async () => {
-      const append = (keys: readonly StoredKey[]) => ({
-        keys: [...keys.map((k) => ({ ...k, status: 'retired' as const })), key(keys.length + 1)],
-        result: keys.length + 1,
+      const append = (ring: KeyringView) => ({
+        put: [...(ring.active ? [{ ...ring.active, status: 'retired' as const }] : []), key(ring.maxVersion + 1)],
+        result: ring.maxVersion + 1,
       });
       const versions = await Promise.all(Array.from({ length: 20 }, () => store().update('conc', 'Dilithium3', append)));
       expect(versions.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-      const keys = await store().read('conc', 'Dilithium3');
+      const keys = await all(store(), 'conc', 'Dilithium3');
       expect(keys.map((k) => k.key_version)).toEqual(versions);
       expect(keys.filter((k) => k.status === 'active').map((k) => k.key_version)).toEqual([20]);
     });

@@ -127,7 +127,12 @@ describe('kms.export / kms.import on the local backend (in-process)', () => {
 });
 
 describe('a persistent store brings its own wrapping key', () => {
-  const persistent: KeyStore = { read: async () => [], update: async () => undefined as never };
+  const persistent: KeyStore = {
+    get: async () => undefined,
+    active: async () => undefined,
+    list: async () => ({ keys: [], total: 0 }),
+    update: async () => undefined as never,
+  };
 
   it('LocalBackend and Engine.create refuse a store without wrapper, wrappingKey() or ephemeral, naming the option', async () => {
     expect(() => new LocalBackend({ store: persistent })).toThrow(/"wrapper" option is required/);
@@ -139,8 +144,10 @@ describe('a persistent store brings its own wrapping key', () => {
     const memory = new MemoryKeyStore();
     const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
     const store: KeyStore = {
-      read: (t, a) => memory.read(t, a),
-      update: (t, a, change) => memory.update(t, a, change),
+      get: (t, a, v) => memory.get(t, a, v),
+      active: (t, a) => memory.active(t, a),
+      list: (t, a, query) => memory.list(t, a, query),
+      update: (t, a, change, target) => memory.update(t, a, change, target),
       wrappingKey: async () => key,
     };
     const first = new Qpher({ backend: new LocalBackend({ store }) });

@@ -84,7 +84,7 @@ describe('the shared handler', () => {
 });
 
 describe('the main-thread proxy stays small', () => {
-  it('imports no engine, crypto, zod, idb-keyval or store statically (they belong to the Worker chunk)', async () => {
+  it('imports no engine, crypto, zod or store statically (they belong to the Worker chunk)', async () => {
     const { readFile } = await import('node:fs/promises');
     const { dirname, resolve } = await import('node:path');
     const { fileURLToPath } = await import('node:url');
