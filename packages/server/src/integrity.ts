@@ -18,7 +18,8 @@
  * @module
  */
 import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { type Algorithm, bytesToBase64, type StoredKey } from 'qpher/host';
+import { type Algorithm, bytesToBase64, type Scope, type StoredKey } from 'qpher/host';
+import { generateApiKey, generateApiKeyId } from './auth.js';
 
 export { IntegrityError } from './integrity-error.js';
 
@@ -89,6 +90,28 @@ export class Integrity {
 
   checkKeyRow(tenant: string, algorithm: string, key: StoredKey, mac: Uint8Array | null): boolean {
     return mac !== null && equal(this.keyRowMac(tenant, algorithm, key), mac);
+  }
+
+  /**
+   * A new API key and the row that stores it (HMAC digest, never the key) with its MAC: what
+   * every store's `issueApiKey` inserts. The key is shown once and kept nowhere.
+   */
+  newApiKeyRow(
+    tenant: string,
+    scopes: readonly Scope[],
+    now: Date,
+  ): { key: string; row: ApiKeyRowFields & { digest: Uint8Array }; mac: Uint8Array } {
+    const key = generateApiKey();
+    const row = {
+      id: generateApiKeyId(),
+      digest: this.apiKeyDigest(key),
+      hash: null,
+      tenant,
+      scopes: scopes.join(','),
+      created_at: now.toISOString(),
+      revoked_at: null,
+    };
+    return { key, row, mac: this.apiKeyRowMac(row) };
   }
 
   apiKeyRowMac(row: ApiKeyRowFields): Uint8Array {

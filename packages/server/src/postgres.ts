@@ -53,7 +53,7 @@ import {
   ServiceUnavailableError,
   type StoredKey,
 } from 'qpher/host';
-import { type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
+import type { ApiKeyRecord } from './auth.js';
 import {
   DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT,
   IDEMPOTENCY_SWEEP_BATCH,
@@ -422,22 +422,10 @@ export class PostgresStore implements ServerStore {
 
   /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
   async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
-    const integrity = this.#requireIntegrity();
-    const key = generateApiKey();
-    const row: ApiKeyRow = {
-      id: generateApiKeyId(),
-      digest: integrity.apiKeyDigest(key),
-      hash: null,
-      tenant,
-      scopes: scopes.join(','),
-      created_at: now.toISOString(),
-      revoked_at: null,
-      mac: null,
-    };
-    const mac = integrity.apiKeyRowMac(row);
+    const { key, row, mac } = this.#requireIntegrity().newApiKeyRow(tenant, scopes, now);
     await this.#query(
       'INSERT INTO api_keys (id, digest, hash, tenant, scopes, created_at, revoked_at, mac) VALUES ($1, $2, NULL, $3, $4, $5, NULL, $6)',
-      [row.id, Buffer.from(row.digest!), row.tenant, row.scopes, row.created_at, Buffer.from(mac)],
+      [row.id, Buffer.from(row.digest), row.tenant, row.scopes, row.created_at, Buffer.from(mac)],
     );
     return { key, id: row.id };
   }

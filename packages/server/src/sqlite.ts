@@ -27,7 +27,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { Algorithm } from 'qpher/host';
 import type { Scope } from 'qpher/host';
-import { type ApiKeyRecord, generateApiKey, generateApiKeyId } from './auth.js';
+import type { ApiKeyRecord } from './auth.js';
 import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash } from './integrity.js';
 import { IntegrityError } from './integrity-error.js';
 import { StoreBusyError } from './store-busy.js';
@@ -504,19 +504,7 @@ export class SqliteStore implements ServerStore {
 
   /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
   async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
-    const integrity = this.#requireIntegrity();
-    const key = generateApiKey();
-    const row: ApiKeyRow = {
-      id: generateApiKeyId(),
-      digest: integrity.apiKeyDigest(key),
-      hash: null,
-      tenant,
-      scopes: scopes.join(','),
-      created_at: now.toISOString(),
-      revoked_at: null,
-      mac: null,
-    };
-    const mac = integrity.apiKeyRowMac(row);
+    const { key, row, mac } = this.#requireIntegrity().newApiKeyRow(tenant, scopes, now);
     whenNotBusy(() => {
       this.#statements.insertApiKey.run(row.id, row.digest, row.tenant, row.scopes, row.created_at, mac);
     });
