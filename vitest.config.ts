@@ -9,21 +9,26 @@ const conditions = ['qpher-source', ...defaultServerConditions];
 const INTEGRATION = [
   'packages/server/test/integration.test.ts',
   'packages/server/test/durability.test.ts',
-  'packages/server/test/overload.test.ts',
   'packages/server/test/tls.test.ts',
   'packages/server/test/backup.test.ts',
   'packages/server/test/store-backup.test.ts',
   'packages/server/test/master-key-rotate.test.ts',
   'packages/server/test/body-depth.test.ts',
   'packages/server/test/integrity.test.ts',
-  'packages/server/test/slow-clients.test.ts',
   'packages/server/test/postgres.test.ts',
   'packages/server/test/multi-instance.test.ts',
   'packages/server/test/sdk-compat.test.ts',
   'test/packaging/**/*.test.ts',
 ];
 
-// `npx vitest run --project unit` (or integration, browser, size, node-lts) runs one group.
+/**
+ * Suites that measure the server under load (its answers within a deadline, its memory): they run
+ * last and one at a time, so that what they measure is the server, not the other suites sharing
+ * the machine's cores.
+ */
+const LOAD = ['packages/server/test/overload.test.ts', 'packages/server/test/slow-clients.test.ts'];
+
+// `npx vitest run --project unit` (or integration, load, browser, size, node-lts) runs one group.
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
@@ -36,10 +41,11 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-          exclude: [...INTEGRATION, 'test/contract/**', 'test/size/**', 'test/node-lts/**', '**/node_modules/**'],
+          exclude: [...INTEGRATION, ...LOAD, 'test/contract/**', 'test/size/**', 'test/node-lts/**', '**/node_modules/**'],
         },
       },
       { extends: true, test: { name: 'integration', include: INTEGRATION } },
+      { extends: true, test: { name: 'load', include: LOAD, fileParallelism: false, sequence: { groupOrder: 1 } } },
       // Chromium + vite preview + a real server: the contract suite on every backend.
       { extends: true, test: { name: 'browser', include: ['test/contract/**/*.test.ts'] } },
       // Vite builds of the fixture web app against the budgets.

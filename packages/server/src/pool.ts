@@ -4,8 +4,10 @@
  * the store. It implements the engine's `CryptoRunner` (src/engine/crypto-runner.ts).
  *
  * Back-pressure, both answered at once rather than by growing latency:
- * - queue full (`maxQueue` tasks waiting beyond the running ones): ERR_SERVICE_001 (503), and
- *   the app adds `Retry-After`;
+ * - queue full (`maxQueue` tasks waiting beyond the running ones), or a wait that would likely
+ *   run past the deadline: ERR_SERVICE_001 (503), and the app adds `Retry-After`. The likely
+ *   wait comes from the answers seen so far (`#taskMs`), so a machine slowed by other work
+ *   refuses at once instead of queueing tasks that would time out;
  * - a task not finished `deadlineMs` after it was submitted: ERR_TIMEOUT_001 (504) at the
  *   deadline. The task itself still runs when its turn comes and its result is dropped: aborting
  *   would make piscina terminate a thread mid-task, and restarting one costs far more than a
@@ -45,6 +47,8 @@ export class CryptoPool implements CryptoRunner {
   readonly #pool: Piscina<CryptoTask, unknown>;
   /** Answers given since start, for /readyz and the overload test. */
   readonly stats = { completed: 0, busy: 0, timedOut: 0 };
+  /** One task's recent time on a thread, in ms (a moving average; 0 until the first answer). */
+  #taskMs = 0;
 
   private constructor(
     pool: Piscina<CryptoTask, unknown>,
@@ -153,11 +157,14 @@ export class CryptoPool implements CryptoRunner {
   }
 
   async #run(task: CryptoTask): Promise<unknown> {
-    // Every thread busy and the queue at its bound: refuse now, before any work is queued.
-    if (this.#pool.queueSize >= this.maxQueue) {
+    // Every thread busy and the queue at its bound, or so long a queue that this task would
+    // likely miss its deadline: refuse now, before any work is queued.
+    const ahead = this.#pool.queueSize;
+    if (ahead >= this.maxQueue || this.#likelyLate(ahead)) {
       this.stats.busy++;
       throw new ServiceUnavailableError('Service temporarily unavailable: the server is at capacity, retry shortly');
     }
+    const submitted = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -174,10 +181,12 @@ export class CryptoPool implements CryptoRunner {
       const sent = seed ? { ...task, seed } : task;
       const result = await Promise.race([this.#pool.run(sent, seed ? { transferList: [seed.buffer] } : {}), deadline]);
       this.stats.completed++;
+      this.#observe(performance.now() - submitted, ahead);
       return result;
     } catch (error) {
       if (error instanceof GatewayTimeoutError) {
         this.stats.timedOut++;
+        this.#observe(this.deadlineMs, ahead); // at least this long: the estimate rises
         throw error;
       }
       if (error instanceof Error && /queue is at limit/i.test(error.message)) {
@@ -188,6 +197,22 @@ export class CryptoPool implements CryptoRunner {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A task with `ahead` tasks queued before it waits about `ahead / threads` task times, then
+   * runs for one. It is refused when that comes to more than half the deadline: the estimate is
+   * a mean and a loaded machine's times spread. An empty queue always admits, so the estimate
+   * keeps learning and a burst of slow answers can never lock the pool out.
+   */
+  #likelyLate(ahead: number): boolean {
+    return ahead > 0 && (ahead / this.threads + 1) * this.#taskMs > this.deadlineMs / 2;
+  }
+
+  /** Folds one answer's time from submission (`ahead` tasks were queued before it) into `#taskMs`. */
+  #observe(elapsedMs: number, ahead: number): void {
+    const taskMs = elapsedMs / (ahead / this.threads + 1);
+    this.#taskMs = this.#taskMs === 0 ? taskMs : 0.8 * this.#taskMs + 0.2 * taskMs;
   }
 
   async close(): Promise<void> {

@@ -57,6 +57,32 @@ describe('CryptoPool', () => {
     expect(nobleProvider.mlDsa65.verify(await pool.sign(key(), message), message, publicKey)).toBe(true);
   });
 
+  it('a queue that would run past the deadline: refused at once with 503, by what the pool has measured', async () => {
+    pool = await CryptoPool.start({ threads: 1, provider: 'noble', maxQueue: 1000, deadlineMs: 1000 });
+    // Nothing measured yet: the queue bound alone decides, so a burst is queued whole.
+    const first = await Promise.allSettled(Array.from({ length: 20 }, () => pool!.sign(key(), message)));
+    expect(first.every((r) => r.status === 'fulfilled')).toBe(true);
+    // Now the pool knows a signature's time (~9 ms here): of 400 at once, far below the queue
+    // bound, it admits about half a deadline's worth and refuses the rest before queueing them.
+    const burst = Array.from({ length: 400 }, () => {
+      const started = performance.now();
+      return pool!.sign(key(), message).then(
+        () => ({ status: 200, ms: performance.now() - started }),
+        (error: unknown) => ({ status: (error as { status: number }).status, ms: performance.now() - started }),
+      );
+    });
+    const answers = await Promise.all(burst);
+    const refused = answers.filter((a) => a.status === 503);
+    expect(refused.length).toBeGreaterThan(100);
+    expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(0);
+    expect(answers.every((a) => a.status === 200 || a.status === 503 || a.status === 504)).toBe(true);
+    expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(200); // at once, not after a wait
+    expect(pool.stats.busy).toBe(refused.length);
+    // An empty queue always admits: the pool is never locked out by its own estimate.
+    while (pool.queued > 0) await new Promise((r) => setTimeout(r, 20));
+    expect(nobleProvider.mlDsa65.verify(await pool.sign(key(), message), message, publicKey)).toBe(true);
+  });
+
   it('encrypt and verify send the public key only: the seed is never read, open and sign do read it', async () => {
     pool = await CryptoPool.start({ threads: 1, provider: 'noble' });
     const kemSeed = new Uint8Array(64).fill(5);
