@@ -41,8 +41,11 @@ async function newKey(tenant: string, scopes?: string): Promise<string> {
   return createApiKey(await freshDir(), tenant, scopes, { args: ['--database', url], env: { QPHER_MASTER_KEY: MASTER_KEY } });
 }
 
+/** A whole keyring from one page of the largest size (`total` proves nothing was left on a next page). */
 function versionsOf(reply: Reply): { key_version: number; status: string }[] {
-  return expectEnvelope(reply, 200).data.keys;
+  const page = expectEnvelope(reply, 200).data;
+  expect(page.total).toBe(page.keys.length);
+  return page.keys;
 }
 
 beforeAll(async () => {
@@ -182,7 +185,9 @@ describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () =
       const replay = await call(c.url, 'POST', '/api/v1/kms/keys/rotate', { ...k, headers, body: { algorithm: 'Kyber768' } });
       expect(replay.headers.get('idempotent-replayed')).toBe('true');
       expect(expectEnvelope(replay, 200).data).toEqual(taken.body.data);
-      expect(versionsOf(await call(d.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', k)).map((v) => v.key_version)).toEqual([1, 2]);
+      expect(versionsOf(await call(d.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768&limit=1000', k)).map((v) => v.key_version)).toEqual([
+        1, 2,
+      ]);
     } finally {
       await holder.end();
       await Promise.all([c.stop(), d.stop()]);
@@ -242,7 +247,7 @@ describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () =
     stop = true;
     await Promise.all(workers);
     a = await instance();
-    const keys = versionsOf(await call(a.url, 'GET', '/api/v1/kms/keys?algorithm=Dilithium3', { key }));
+    const keys = versionsOf(await call(a.url, 'GET', '/api/v1/kms/keys?algorithm=Dilithium3&limit=1000', { key }));
     const versions = keys.map((k) => k.key_version);
     expect(acknowledged.length).toBeGreaterThan(2);
     expect(new Set(acknowledged).size).toBe(acknowledged.length);
@@ -316,7 +321,7 @@ describe('many instances on one PostgreSQL database', { timeout: 120_000 }, () =
       expect(expectEnvelope(await call(server.url, 'GET', '/readyz'), 200).data.store).toBe('postgres');
       expectEnvelope(await call(server.url, 'POST', '/api/v1/kms/keys/rotate', { key, body: { algorithm: 'Kyber768' } }), 200);
     }
-    const keys = versionsOf(await call(b.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768', { key }));
+    const keys = versionsOf(await call(b.url, 'GET', '/api/v1/kms/keys?algorithm=Kyber768&limit=1000', { key }));
     expect(keys.map((k) => k.key_version)).toEqual(Array.from({ length: keys.length }, (_, i) => i + 1));
   });
 });
