@@ -21,7 +21,9 @@ import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject, timi
 import { type Algorithm, bytesToBase64, type Scope, type StoredKey } from 'qpher/host';
 import { generateApiKey, generateApiKeyId } from './auth.js';
 
-export { IntegrityError } from './integrity-error.js';
+import { IntegrityError } from './integrity-error.js';
+
+export { IntegrityError };
 
 const API_KEY_DIGEST_LABEL = 'qpher/v1 api-key digest';
 const ROW_MAC_LABEL = 'qpher/v1 row mac';
@@ -133,6 +135,48 @@ export class Integrity {
 
   #mac(fields: unknown[]): Uint8Array {
     return new Uint8Array(createHmac('sha256', this.#macKey).update(JSON.stringify(fields), 'utf8').digest());
+  }
+}
+
+/**
+ * A store's hold on its Integrity, attached once the master key is known (until then every use
+ * throws), and the one way a store checks a row it has read: a row whose MAC fails is named to
+ * `onTamper` (never its data) and refused with IntegrityError.
+ */
+export class RowGuard {
+  #integrity: Integrity | undefined;
+  #onTamper: (row: string) => void = () => {};
+
+  attach(integrity: Integrity, onTamper: (row: string) => void = () => {}): void {
+    this.#integrity = integrity;
+    this.#onTamper = onTamper;
+  }
+
+  /** Throws until attached: a store touches no key or API-key row before, not even to find none. */
+  assertAttached(): void {
+    if (!this.#integrity) throw new Error('the store was used before attachIntegrity');
+  }
+
+  get integrity(): Integrity {
+    this.assertAttached();
+    return this.#integrity!;
+  }
+
+  /** `key`, read from a key row of (tenant, algorithm) with this MAC, once the MAC checks out. */
+  key(tenant: string, algorithm: string, key: StoredKey, mac: Uint8Array | null): StoredKey {
+    if (!this.integrity.checkKeyRow(tenant, algorithm, key, mac)) this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
+    return key;
+  }
+
+  /** An API-key row, once its MAC checks out. */
+  apiKey<R extends ApiKeyRowFields & { mac: Uint8Array | null }>(row: R): R {
+    if (!this.integrity.checkApiKeyRow(row, row.mac)) this.#tampered(`api key row ${row.id}`);
+    return row;
+  }
+
+  #tampered(row: string): never {
+    this.#onTamper(row);
+    throw new IntegrityError();
   }
 }
 

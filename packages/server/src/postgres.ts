@@ -65,8 +65,7 @@ import {
   ReservationLostError,
   type StoredResponse,
 } from './idempotency.js';
-import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash } from './integrity.js';
-import { IntegrityError } from './integrity-error.js';
+import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash, RowGuard } from './integrity.js';
 import { migrate } from './postgres-schema.js';
 import type { RateDecision, RateLimit, RateLimiter } from './rate-limit.js';
 import type { Rewrap, ServerStore } from './store.js';
@@ -137,8 +136,7 @@ export class PostgresStore implements ServerStore {
   readonly #maxIdempotencyPerTenant: number;
   #reservations = 0;
   #takes = 0;
-  #integrity: Integrity | undefined;
-  #onTamper: (row: string) => void = () => {};
+  readonly #rows = new RowGuard();
   /** The Idempotency-Key reservation of the request running in this async context, if any. */
   readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string; owner: string }>();
 
@@ -189,19 +187,19 @@ export class PostgresStore implements ServerStore {
   // --- KeyStore -------------------------------------------------------------------------------
 
   async get(tenant: string, algorithm: Algorithm, version: number): Promise<StoredKey | undefined> {
-    const integrity = this.#requireIntegrity();
+    this.#rows.assertAttached();
     const { rows } = await this.#query<KeyRow>(`${SELECT_KEYS} AND key_version = $3`, [tenant, algorithm, version]);
-    return this.#checkedKeys(integrity, tenant, algorithm, rows)[0];
+    return this.#checkedKeys(tenant, algorithm, rows)[0];
   }
 
   async active(tenant: string, algorithm: Algorithm): Promise<StoredKey | undefined> {
-    const integrity = this.#requireIntegrity();
+    this.#rows.assertAttached();
     const { rows } = await this.#query<KeyRow>(`${SELECT_KEYS} AND status = 'active'`, [tenant, algorithm]);
-    return this.#checkedKeys(integrity, tenant, algorithm, rows)[0];
+    return this.#checkedKeys(tenant, algorithm, rows)[0];
   }
 
   async list(tenant: string, algorithm: Algorithm, query: KeyPageQuery): Promise<KeyPage> {
-    const integrity = this.#requireIntegrity();
+    this.#rows.assertAttached();
     // One statement, so the page and the count see the same snapshot; with a status, both are
     // ranges of `keys_by_status` (or `one_active_key`), without one of the primary key.
     const byStatus = query.status === undefined ? '' : ' AND status = $5';
@@ -214,7 +212,6 @@ export class PostgresStore implements ServerStore {
     );
     return {
       keys: this.#checkedKeys(
-        integrity,
         tenant,
         algorithm,
         rows.filter((row) => row.key_version !== null),
@@ -224,16 +221,12 @@ export class PostgresStore implements ServerStore {
   }
 
   /** Key rows, each checked against its MAC; IntegrityError on the first that fails. */
-  #checkedKeys(integrity: Integrity, tenant: string, algorithm: Algorithm, rows: readonly KeyRow[]): StoredKey[] {
-    return rows.map((row) => {
-      const key = toStoredKey(row);
-      if (!integrity.checkKeyRow(tenant, algorithm, key, row.mac)) this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
-      return key;
-    });
+  #checkedKeys(tenant: string, algorithm: Algorithm, rows: readonly KeyRow[]): StoredKey[] {
+    return rows.map((row) => this.#rows.key(tenant, algorithm, toStoredKey(row), row.mac));
   }
 
   async update<T>(tenant: string, algorithm: Algorithm, change: (ring: KeyringView) => KeyringChange<T>, target?: number): Promise<T> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     const reservation = this.#idempotencyContext.getStore();
     return this.#transaction(async (q) => {
       await q('SELECT pg_advisory_xact_lock($1, hashtext($2))', [KEYRING_LOCK_CLASS, `${tenant}\n${algorithm}`]);
@@ -247,7 +240,6 @@ export class PostgresStore implements ServerStore {
       );
       const maxVersion = Number(rows[0]!.max_version);
       const found = this.#checkedKeys(
-        integrity,
         tenant,
         algorithm,
         rows.filter((row) => row.key_version !== null),
@@ -323,18 +315,7 @@ export class PostgresStore implements ServerStore {
    * writing keys or API keys throws. `onTamper` hears which row failed its check (never its data).
    */
   attachIntegrity(integrity: Integrity, onTamper: (row: string) => void = () => {}): void {
-    this.#integrity = integrity;
-    this.#onTamper = onTamper;
-  }
-
-  #requireIntegrity(): Integrity {
-    if (!this.#integrity) throw new Error('the store was used before attachIntegrity');
-    return this.#integrity;
-  }
-
-  #tampered(row: string): never {
-    this.#onTamper(row);
-    throw new IntegrityError();
+    this.#rows.attach(integrity, onTamper);
   }
 
   /** Rows written before migration 2 (no MAC yet), for `qpher migrate`. */
@@ -355,7 +336,7 @@ export class PostgresStore implements ServerStore {
    * Returns how many of each were sealed.
    */
   async sealLegacyRows(checked: readonly LegacyKeyRow[]): Promise<{ keys: number; apiKeys: number }> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     return this.#transaction(async (q) => {
       let keys = 0;
       for (const { tenant, algorithm, key } of checked) {
@@ -395,15 +376,15 @@ export class PostgresStore implements ServerStore {
    * at once (only if nobody changed it meanwhile). Every row found is checked against its MAC.
    */
   async findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     const digest = integrity.apiKeyDigest(apiKey);
     const found = await this.#query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE digest = $1`, [Buffer.from(digest)]);
-    if (found.rows[0]) return toApiKeyRecord(this.#checkedApiKey(toApiKeyRow(found.rows[0])));
+    if (found.rows[0]) return toApiKeyRecord(this.#rows.apiKey(toApiKeyRow(found.rows[0])));
     const legacy = await this.#query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = $1`, [
       Buffer.from(legacyApiKeyHash(apiKey)),
     ]);
     if (!legacy.rows[0]) return undefined;
-    const row = this.#checkedApiKey(toApiKeyRow(legacy.rows[0]));
+    const row = this.#rows.apiKey(toApiKeyRow(legacy.rows[0]));
     const upgraded: ApiKeyRow = { ...row, digest, hash: null, mac: null };
     upgraded.mac = integrity.apiKeyRowMac(upgraded);
     await this.#query('UPDATE api_keys SET digest = $1, hash = NULL, mac = $2 WHERE id = $3 AND mac = $4', [
@@ -415,14 +396,9 @@ export class PostgresStore implements ServerStore {
     return toApiKeyRecord(upgraded);
   }
 
-  #checkedApiKey(row: ApiKeyRow): ApiKeyRow {
-    if (!this.#requireIntegrity().checkApiKeyRow(row, row.mac)) this.#tampered(`api key row ${row.id}`);
-    return row;
-  }
-
   /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
   async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
-    const { key, row, mac } = this.#requireIntegrity().newApiKeyRow(tenant, scopes, now);
+    const { key, row, mac } = this.#rows.integrity.newApiKeyRow(tenant, scopes, now);
     await this.#query(
       'INSERT INTO api_keys (id, digest, hash, tenant, scopes, created_at, revoked_at, mac) VALUES ($1, $2, NULL, $3, $4, $5, NULL, $6)',
       [row.id, Buffer.from(row.digest), row.tenant, row.scopes, row.created_at, Buffer.from(mac)],
@@ -432,16 +408,16 @@ export class PostgresStore implements ServerStore {
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     const { rows } = await this.#query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`);
-    return rows.map((row) => toApiKeyRecord(this.#checkedApiKey(toApiKeyRow(row))));
+    return rows.map((row) => toApiKeyRecord(this.#rows.apiKey(toApiKeyRow(row))));
   }
 
   /** Returns false when no unrevoked key has this id. */
   async revokeApiKey(id: string, now: Date = new Date()): Promise<boolean> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     return this.#transaction(async (q) => {
       const found = (await q<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE`, [id])).rows[0];
       if (!found) return false;
-      const row = this.#checkedApiKey(toApiKeyRow(found));
+      const row = this.#rows.apiKey(toApiKeyRow(found));
       if (row.revoked_at !== null) return false;
       const revoked: ApiKeyRow = { ...row, revoked_at: now.toISOString(), mac: null };
       revoked.mac = integrity.apiKeyRowMac(revoked);
@@ -597,7 +573,7 @@ export class PostgresStore implements ServerStore {
    * connection, and PostgreSQL rolls everything back.
    */
   async rewrapAll(rewrap: Rewrap): Promise<number> {
-    const integrity = this.#requireIntegrity();
+    this.#rows.assertAttached();
     return this.#transaction(async (q) => {
       await q('LOCK TABLE keys, api_keys, meta IN EXCLUSIVE MODE');
       const { rows } = await q<KeyRow & { tenant: string; algorithm: string }>(
@@ -605,11 +581,7 @@ export class PostgresStore implements ServerStore {
       );
       for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
         const batch = rows.slice(start, start + REWRAP_BATCH);
-        for (const row of batch) {
-          if (!integrity.checkKeyRow(row.tenant, row.algorithm, toStoredKey(row), row.mac ? new Uint8Array(row.mac) : null)) {
-            this.#tampered(`key row ${row.tenant}/${row.algorithm}/v${row.key_version}`);
-          }
-        }
+        for (const row of batch) this.#rows.key(row.tenant, row.algorithm, toStoredKey(row), row.mac ? new Uint8Array(row.mac) : null);
         const wrapped = await Promise.all(
           batch.map((row) =>
             rewrap.seed({
@@ -638,7 +610,7 @@ export class PostgresStore implements ServerStore {
         );
         rewrap.progress?.(start + batch.length, rows.length);
       }
-      const apiKeys = (await q('SELECT * FROM api_keys')).rows.map((row) => this.#checkedApiKey(toApiKeyRow(row as never)));
+      const apiKeys = (await q('SELECT * FROM api_keys')).rows.map((row) => this.#rows.apiKey(toApiKeyRow(row as never)));
       for (const row of apiKeys) {
         await q('UPDATE api_keys SET mac = $1 WHERE id = $2', [Buffer.from(rewrap.integrity.apiKeyRowMac(row)), row.id]);
       }

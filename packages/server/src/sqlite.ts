@@ -28,8 +28,7 @@ import Database from 'better-sqlite3';
 import type { Algorithm } from 'qpher/host';
 import type { Scope } from 'qpher/host';
 import type { ApiKeyRecord } from './auth.js';
-import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash } from './integrity.js';
-import { IntegrityError } from './integrity-error.js';
+import { type ApiKeyRowFields, type Integrity, type LegacyKeyRow, legacyApiKeyHash, RowGuard } from './integrity.js';
 import { StoreBusyError } from './store-busy.js';
 import {
   DEFAULT_MAX_IDEMPOTENCY_RECORDS_PER_TENANT,
@@ -144,8 +143,7 @@ export class SqliteStore implements ServerStore {
   readonly #statements;
   #reservations = 0;
   readonly #maxIdempotencyPerTenant: number;
-  #integrity: Integrity | undefined;
-  #onTamper: (row: string) => void = () => {};
+  readonly #rows = new RowGuard();
   /** The Idempotency-Key reservation of the request running in this async context, if any. */
   readonly #idempotencyContext = new AsyncLocalStorage<{ tenant: string; key: string; owner: string }>();
 
@@ -244,18 +242,18 @@ export class SqliteStore implements ServerStore {
   // --- KeyStore -------------------------------------------------------------------------------
 
   async get(tenant: string, algorithm: Algorithm, version: number): Promise<StoredKey | undefined> {
-    const integrity = this.#requireIntegrity();
-    return whenNotBusy(() => this.#checked(integrity, tenant, algorithm, this.#statements.key.get(tenant, algorithm, version)));
+    this.#rows.assertAttached();
+    return whenNotBusy(() => this.#checked(tenant, algorithm, this.#statements.key.get(tenant, algorithm, version)));
   }
 
   async active(tenant: string, algorithm: Algorithm): Promise<StoredKey | undefined> {
-    const integrity = this.#requireIntegrity();
-    return whenNotBusy(() => this.#checked(integrity, tenant, algorithm, this.#statements.activeKey.get(tenant, algorithm)));
+    this.#rows.assertAttached();
+    return whenNotBusy(() => this.#checked(tenant, algorithm, this.#statements.activeKey.get(tenant, algorithm)));
   }
 
   async list(tenant: string, algorithm: Algorithm, query: KeyPageQuery): Promise<KeyPage> {
     const s = this.#statements;
-    const integrity = this.#requireIntegrity();
+    this.#rows.assertAttached();
     // One read transaction, so the page and the count agree.
     const page = this.#db.transaction((): KeyPage => {
       const rows =
@@ -265,7 +263,7 @@ export class SqliteStore implements ServerStore {
             ? s.page.all(tenant, algorithm, query.after, query.limit)
             : s.pageByStatus.all(tenant, algorithm, query.status, query.after, query.limit);
       return {
-        keys: rows.map((row) => this.#checked(integrity, tenant, algorithm, row)!),
+        keys: rows.map((row) => this.#checked(tenant, algorithm, row)!),
         total: (query.status === undefined ? s.count.get(tenant, algorithm) : s.countByStatus.get(tenant, algorithm, query.status))!.n,
       };
     });
@@ -273,24 +271,19 @@ export class SqliteStore implements ServerStore {
   }
 
   /** A key row checked against its MAC (IntegrityError if it fails), as a StoredKey of its own. */
-  #checked(integrity: Integrity, tenant: string, algorithm: Algorithm, row: KeyRow | undefined): StoredKey | undefined {
-    if (!row) return undefined;
-    const key = copyStoredKey(row);
-    if (!integrity.checkKeyRow(tenant, algorithm, key, row.mac)) {
-      this.#tampered(`key row ${tenant}/${algorithm}/v${key.key_version}`);
-    }
-    return key;
+  #checked(tenant: string, algorithm: Algorithm, row: KeyRow | undefined): StoredKey | undefined {
+    return row && this.#rows.key(tenant, algorithm, copyStoredKey(row), row.mac);
   }
 
   async update<T>(tenant: string, algorithm: Algorithm, change: (ring: KeyringView) => KeyringChange<T>, target?: number): Promise<T> {
     const s = this.#statements;
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     const transaction = this.#db.transaction((): T => {
       const maxVersion = s.maxVersion.get(tenant, algorithm)?.key_version ?? 0;
       const view: KeyringView = {
-        active: this.#checked(integrity, tenant, algorithm, s.activeKey.get(tenant, algorithm)),
+        active: this.#checked(tenant, algorithm, s.activeKey.get(tenant, algorithm)),
         maxVersion,
-        target: target === undefined ? undefined : this.#checked(integrity, tenant, algorithm, s.key.get(tenant, algorithm, target)),
+        target: target === undefined ? undefined : this.#checked(tenant, algorithm, s.key.get(tenant, algorithm, target)),
       };
       const { put, result } = change(view);
       if (!put?.length) return result;
@@ -337,7 +330,7 @@ export class SqliteStore implements ServerStore {
    */
   async rewrapAll(rewrap: Rewrap): Promise<number> {
     const db = this.#db;
-    const integrity = this.#requireIntegrity();
+    this.#rows.assertAttached();
     whenNotBusy(() => db.exec('BEGIN IMMEDIATE'));
     try {
       const rows = db
@@ -348,12 +341,7 @@ export class SqliteStore implements ServerStore {
       const update = db.prepare('UPDATE keys SET wrapped_seed = ?, mac = ? WHERE tenant = ? AND algorithm = ? AND key_version = ?');
       for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
         const batch = rows.slice(start, start + REWRAP_BATCH);
-        for (const row of batch) {
-          const key = copyStoredKey(row);
-          if (!integrity.checkKeyRow(row.tenant, row.algorithm, key, row.mac)) {
-            this.#tampered(`key row ${row.tenant}/${row.algorithm}/v${row.key_version}`);
-          }
-        }
+        for (const row of batch) this.#rows.key(row.tenant, row.algorithm, copyStoredKey(row), row.mac);
         // The rewraps of a batch run concurrently (WebCrypto is asynchronous), the writes in order.
         const wrapped = await Promise.all(batch.map((row) => rewrap.seed({ ...row, wrapped_seed: new Uint8Array(row.wrapped_seed) })));
         for (const [i, row] of batch.entries()) {
@@ -370,7 +358,7 @@ export class SqliteStore implements ServerStore {
       }
       const remac = db.prepare('UPDATE api_keys SET mac = ? WHERE id = ?');
       for (const row of db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys').all()) {
-        const checked = this.#checkedApiKey(row);
+        const checked = this.#rows.apiKey(row);
         remac.run(rewrap.integrity.apiKeyRowMac(checked), checked.id);
       }
       const putMeta = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
@@ -416,18 +404,7 @@ export class SqliteStore implements ServerStore {
    * writing keys or API keys throws. `onTamper` hears which row failed its check (never its data).
    */
   attachIntegrity(integrity: Integrity, onTamper: (row: string) => void = () => {}): void {
-    this.#integrity = integrity;
-    this.#onTamper = onTamper;
-  }
-
-  #requireIntegrity(): Integrity {
-    if (!this.#integrity) throw new Error('the store was used before attachIntegrity');
-    return this.#integrity;
-  }
-
-  #tampered(row: string): never {
-    this.#onTamper(row);
-    throw new IntegrityError();
+    this.#rows.attach(integrity, onTamper);
   }
 
   /** Rows written before schema version 3 (no MAC yet), for `qpher migrate`. */
@@ -444,7 +421,7 @@ export class SqliteStore implements ServerStore {
    * Returns how many of each were sealed.
    */
   async sealLegacyRows(checked: readonly LegacyKeyRow[]): Promise<{ keys: number; apiKeys: number }> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     const s = this.#statements;
     return whenNotBusy(() =>
       this.#db
@@ -479,7 +456,7 @@ export class SqliteStore implements ServerStore {
    * at once. Every row found is checked against its MAC.
    */
   async findApiKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     const s = this.#statements;
     return whenNotBusy(() => {
       const digest = integrity.apiKeyDigest(apiKey);
@@ -487,24 +464,19 @@ export class SqliteStore implements ServerStore {
       if (!row) {
         const legacy = s.findApiKeyByHash.get(legacyApiKeyHash(apiKey));
         if (!legacy) return undefined;
-        row = this.#checkedApiKey(legacy);
+        row = this.#rows.apiKey(legacy);
         const upgraded: ApiKeyRow = { ...row, digest, hash: null, mac: null };
         upgraded.mac = integrity.apiKeyRowMac(upgraded);
         s.rewriteApiKey.run(upgraded.digest, null, upgraded.revoked_at, upgraded.mac, row.id, row.mac);
         row = upgraded;
       }
-      return toApiKeyRecord(this.#checkedApiKey(row));
+      return toApiKeyRecord(this.#rows.apiKey(row));
     });
-  }
-
-  #checkedApiKey(row: ApiKeyRow): ApiKeyRow {
-    if (!this.#requireIntegrity().checkApiKeyRow(row, row.mac)) this.#tampered(`api key row ${row.id}`);
-    return row;
   }
 
   /** Creates an API key for `tenant`; returns the key (shown once, never stored) and its id. */
   async issueApiKey(tenant: string, scopes: readonly Scope[], now: Date = new Date()): Promise<{ key: string; id: string }> {
-    const { key, row, mac } = this.#requireIntegrity().newApiKeyRow(tenant, scopes, now);
+    const { key, row, mac } = this.#rows.integrity.newApiKeyRow(tenant, scopes, now);
     whenNotBusy(() => {
       this.#statements.insertApiKey.run(row.id, row.digest, row.tenant, row.scopes, row.created_at, mac);
     });
@@ -513,20 +485,20 @@ export class SqliteStore implements ServerStore {
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     return whenNotBusy(() => {
-      return this.#statements.listApiKeys.all().map((row) => toApiKeyRecord(this.#checkedApiKey(row)));
+      return this.#statements.listApiKeys.all().map((row) => toApiKeyRecord(this.#rows.apiKey(row)));
     });
   }
 
   /** Returns false when no unrevoked key has this id. */
   async revokeApiKey(id: string, now: Date = new Date()): Promise<boolean> {
-    const integrity = this.#requireIntegrity();
+    const integrity = this.#rows.integrity;
     const s = this.#statements;
     return whenNotBusy(() =>
       this.#db
         .transaction(() => {
           const found = s.getApiKey.get(id);
           if (!found) return false;
-          const row = this.#checkedApiKey(found);
+          const row = this.#rows.apiKey(found);
           if (row.revoked_at !== null) return false;
           const revoked: ApiKeyRow = { ...row, revoked_at: now.toISOString(), mac: null };
           revoked.mac = integrity.apiKeyRowMac(revoked);
