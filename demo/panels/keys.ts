@@ -6,8 +6,9 @@
  * @module
  */
 import { ALGORITHMS, type Algorithm, type KeyInfo } from 'qpher';
-import { algorithmLabel, algorithmOrder } from '../algorithms.js';
+import { algorithmLabel } from '../algorithms.js';
 import { fingerprint } from '../encoding.js';
+import { listEveryKey, ROWS_PER_ALGORITHM, rowsToDraw } from '../key-listing.js';
 import { Panel, type PlaygroundContext } from '../panel.js';
 import type { ActiveBackend } from '../state.js';
 
@@ -43,24 +44,21 @@ export function mountKeysPanel(context: PlaygroundContext): void {
     if (!backend) return;
     const mine = state.generation;
     caption.textContent = captionFor(backend);
-    const answers = await Promise.all(ALGORITHMS.map((algorithm) => backend.q.kms.list({ algorithm })));
+    const listed = await listEveryKey(backend.q);
     if (mine !== state.generation) return;
-    const keys: KeyInfo[] = [];
-    for (const answer of answers) {
-      if ('error' in answer) {
-        showMessage(`Could not list keys: ${answer.error.code}: ${answer.error.message}`);
-        return;
-      }
-      keys.push(...answer.data.keys);
+    if ('error' in listed) {
+      showMessage(`Could not list keys: ${listed.error.code}: ${listed.error.message}`);
+      return;
     }
-    // In the library's algorithm order; newest version first.
-    keys.sort((a, b) => algorithmOrder(a.algorithm) - algorithmOrder(b.algorithm) || b.key_version - a.key_version);
+    const { keys } = listed;
     if (keys.length === 0) {
       showMessage('No keys yet: generate an ML-KEM-768 key to encrypt and an ML-DSA-65 key to sign.');
     } else {
-      const rows = await Promise.all(keys.map(keyRow));
+      const { shown, hidden } = rowsToDraw(keys);
+      const rows = await Promise.all(shown.map(keyRow));
       if (mine !== state.generation) return;
       body.replaceChildren(...rows);
+      if (hidden > 0) caption.textContent += ` (the newest ${ROWS_PER_ALGORITHM} of each algorithm; ${hidden} older not shown)`;
     }
     events.emit('keys', keys);
   };
