@@ -22,7 +22,7 @@ import {
   wrapKey,
 } from '../../src/crypto/key-wrap.js';
 import { nobleProvider } from '../../src/crypto/primitives.js';
-import { generate, type KeyWrapVector } from '../vectors/generate-key-wrap-v1.js';
+import { generate, type KeyWrapVector } from '../vectors/generate-key-wrap.js';
 
 const seed = Uint8Array.from({ length: 64 }, (_, i) => (i * 5 + 3) & 0xff);
 const { publicKey, secretKey } = nobleProvider.mlKem768.keygen(seed);
@@ -211,7 +211,7 @@ describe('known-answer vectors (test/vectors/key-wrap-v1.json)', () => {
 
   it('regenerating from the fixed inputs gives the committed bytes, one vector per allowed size', async () => {
     expect(file.vectors.map((v) => v.symmetric_key.length / 2)).toEqual([16, 24, 32, 48, 64]);
-    expect(await generate()).toEqual(file.vectors);
+    expect(await generate('ML-KEM-768')).toEqual(file.vectors);
   });
 
   it('each vector unwraps with our code and with hpke-js', async () => {
