@@ -99,7 +99,7 @@ export async function generate(kem: Kem): Promise<KeyWrapVector[]> {
   const out: KeyWrapVector[] = [];
   for (const v of inputs(seedLength, randomnessLength)) {
     const wrapped = await wrapKey({
-      ...(kem === 'X-Wing' ? { kem } : {}),
+      kem,
       publicKey: publicKey(v.seed),
       keyVersion: v.keyVersion,
       symmetricKey: v.symmetricKey,
