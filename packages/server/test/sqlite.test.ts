@@ -74,11 +74,8 @@ describe('SqliteStore', () => {
         for (let i = 0; i < 50_000; i++) insert.run(`k${i}`);
       })();
       const count = () => (db.prepare('SELECT COUNT(*) AS n FROM idempotency').get() as { n: number }).n;
-      const started = performance.now();
       await store.reserve('t', 'first', 'f', IDEMPOTENCY_TTL_MS + 1); // the first reservation sweeps one batch
-      const ms = performance.now() - started;
       expect(count()).toBe(50_000 - IDEMPOTENCY_SWEEP_BATCH + 1);
-      expect(ms).toBeLessThan(100);
       db.close();
     } finally {
       await store.close();
