@@ -8,11 +8,9 @@
  * up as a test failure.
  * @module
  */
-import { writeFileSync } from 'node:fs';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { type CiphertextMode, deriveDeterministicRandomness, sealCiphertext } from '../../src/crypto/format.js';
-import { nobleProvider } from '../../src/crypto/primitives.js';
-import { xwingKeygen } from '../../src/crypto/xwing.js';
+import { KEMS, type Kem, seedA, seedB, writeVectorFiles } from './kems.js';
 
 export interface FormatVector {
   description: string;
@@ -28,30 +26,11 @@ export interface FormatVector {
   ciphertext: string;
 }
 
-/** Each file's KEM: its key and randomness sizes, key generation, and where its vectors go. */
+/** Each KEM's file, and how its descriptions start. */
 const FILES = {
-  'ML-KEM-768': {
-    seedLength: 64,
-    randomnessLength: 32,
-    publicKey: (seed: Uint8Array) => nobleProvider.mlKem768.keygen(seed).publicKey,
-    descriptionPrefix: '',
-    file: 'format-v1.json',
-    format: 'qpher ciphertext v1',
-  },
-  'X-Wing': {
-    seedLength: 32,
-    randomnessLength: 64,
-    publicKey: (seed: Uint8Array) => xwingKeygen(seed).publicKey,
-    descriptionPrefix: 'X-Wing, ',
-    file: 'format-v2.json',
-    format: 'qpher ciphertext v2 (X-Wing)',
-  },
+  'ML-KEM-768': { descriptionPrefix: '', file: 'format-v1.json', format: 'qpher ciphertext v1' },
+  'X-Wing': { descriptionPrefix: 'X-Wing, ', file: 'format-v2.json', format: 'qpher ciphertext v2 (X-Wing)' },
 } as const;
-type Kem = keyof typeof FILES;
-
-// seedA of X-Wing (00 01 .. 1f) is the draft's x509 example key.
-const seedA = (length: number) => Uint8Array.from({ length }, (_, i) => i);
-const seedB = (length: number) => Uint8Array.from({ length }, (_, i) => (0xa5 + 7 * i) & 0xff);
 
 interface Input {
   description: string;
@@ -105,7 +84,8 @@ const inputs = (seedLength: number, randomnessLength: number): Input[] => [
 ];
 
 export async function generate(kem: Kem): Promise<FormatVector[]> {
-  const { seedLength, randomnessLength, publicKey, descriptionPrefix } = FILES[kem];
+  const { seedLength, randomnessLength, publicKey } = KEMS[kem];
+  const { descriptionPrefix } = FILES[kem];
   const out: FormatVector[] = [];
   for (const v of inputs(seedLength, randomnessLength)) {
     const randomness =
@@ -135,11 +115,4 @@ export async function generate(kem: Kem): Promise<FormatVector[]> {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const kem of Object.keys(FILES) as Kem[]) {
-    const vectors = await generate(kem);
-    const file = new URL(`./${FILES[kem].file}`, import.meta.url);
-    writeFileSync(file, `${JSON.stringify({ format: FILES[kem].format, spec: 'docs/format.md', vectors }, null, 2)}\n`);
-    console.log(`wrote ${vectors.length} vectors to ${file.pathname}`);
-  }
-}
+if (import.meta.url === `file://${process.argv[1]}`) await writeVectorFiles(FILES, generate);

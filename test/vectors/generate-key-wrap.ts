@@ -8,11 +8,9 @@
  * not a deliberate format change shows up as a test failure.
  * @module
  */
-import { writeFileSync } from 'node:fs';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { wrapKey } from '../../src/crypto/key-wrap.js';
-import { nobleProvider } from '../../src/crypto/primitives.js';
-import { xwingKeygen } from '../../src/crypto/xwing.js';
+import { KEMS, type Kem, seedA, seedB, writeVectorFiles } from './kems.js';
 
 export interface KeyWrapVector {
   description: string;
@@ -26,29 +24,14 @@ export interface KeyWrapVector {
   wrapped_key: string;
 }
 
-/** Each file's KEM: its key and randomness sizes, key generation, and where its vectors go. */
+/** Each KEM's file. */
 const FILES = {
-  'ML-KEM-768': {
-    seedLength: 64,
-    randomnessLength: 32,
-    publicKey: (seed: Uint8Array) => nobleProvider.mlKem768.keygen(seed).publicKey,
-    file: 'key-wrap-v1.json',
-    format: 'qpher wrapped key v1',
-  },
-  'X-Wing': {
-    seedLength: 32,
-    randomnessLength: 64,
-    publicKey: (seed: Uint8Array) => xwingKeygen(seed).publicKey,
-    file: 'key-wrap-v2.json',
-    format: 'qpher wrapped key v2 (X-Wing)',
-  },
+  'ML-KEM-768': { file: 'key-wrap-v1.json', format: 'qpher wrapped key v1' },
+  'X-Wing': { file: 'key-wrap-v2.json', format: 'qpher wrapped key v2 (X-Wing)' },
 } as const;
-type Kem = keyof typeof FILES;
 
 const counting = (length: number, start: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
 const filled = (length: number, byte: number): Uint8Array => new Uint8Array(length).fill(byte);
-const seedA = (length: number) => Uint8Array.from({ length }, (_, i) => i); // 00 01 ..
-const seedB = (length: number) => Uint8Array.from({ length }, (_, i) => (0xa5 + 7 * i) & 0xff);
 
 /** The cases, given the KEM's seed and randomness lengths. */
 const inputs = (seedLength: number, randomnessLength: number) => [
@@ -95,7 +78,7 @@ const inputs = (seedLength: number, randomnessLength: number) => [
 ];
 
 export async function generate(kem: Kem): Promise<KeyWrapVector[]> {
-  const { seedLength, randomnessLength, publicKey } = FILES[kem];
+  const { seedLength, randomnessLength, publicKey } = KEMS[kem];
   const out: KeyWrapVector[] = [];
   for (const v of inputs(seedLength, randomnessLength)) {
     const wrapped = await wrapKey({
@@ -120,11 +103,4 @@ export async function generate(kem: Kem): Promise<KeyWrapVector[]> {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const kem of Object.keys(FILES) as Kem[]) {
-    const vectors = await generate(kem);
-    const file = new URL(`./${FILES[kem].file}`, import.meta.url);
-    writeFileSync(file, `${JSON.stringify({ format: FILES[kem].format, spec: 'docs/format.md', vectors }, null, 2)}\n`);
-    console.log(`wrote ${vectors.length} vectors to ${file.pathname}`);
-  }
-}
+if (import.meta.url === `file://${process.argv[1]}`) await writeVectorFiles(FILES, generate);
