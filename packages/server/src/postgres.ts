@@ -581,7 +581,7 @@ export class PostgresStore implements ServerStore {
       );
       for (let start = 0; start < rows.length; start += REWRAP_BATCH) {
         const batch = rows.slice(start, start + REWRAP_BATCH);
-        for (const row of batch) this.#rows.key(row.tenant, row.algorithm, toStoredKey(row), row.mac ? new Uint8Array(row.mac) : null);
+        for (const row of batch) this.#rows.key(row.tenant, row.algorithm, toStoredKey(row), row.mac);
         const wrapped = await Promise.all(
           batch.map((row) =>
             rewrap.seed({
